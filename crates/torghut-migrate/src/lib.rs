@@ -1,1 +1,30 @@
-//! placeholder
+//! The migration engine.
+//!
+//! Migrations are SQL files in the repository's `migrations/` directory, embedded in the binary at
+//! build time ([`MigrationSet::embedded`]). The first five carry the ids of the old service's Alembic
+//! chain and reproduce its schema exactly, so that its databases can be adopted ([`Migrator::adopt`])
+//! and carried forward.
+//!
+//! Guarantees:
+//! * one run at a time per database: a session-level advisory lock ([`engine::LOCK_KEY`]) that is
+//!   released explicitly on every path and by the server when the connection ends;
+//! * each migration runs in one transaction together with its history row, under `lock_timeout` and
+//!   `statement_timeout`, retried a bounded number of times on lock timeout; a migration marked
+//!   `-- torghut:no-transaction` runs statement by statement behind a dirty marker instead;
+//! * applied migrations are checksummed (BOM and line endings ignored) and edits are detected;
+//! * `verify` compares the live catalog with the one the migrations produce, built in a scratch
+//!   schema inside a transaction that is rolled back.
+
+pub mod catalog;
+pub mod engine;
+pub mod history;
+pub mod source;
+pub mod split;
+
+pub use catalog::{Catalog, CatalogDiff, Difference};
+pub use engine::{
+    render_diff, AdoptReport, DbFailure, DownReport, MigrateError, MigrateOptions, Migrator,
+    Mismatch, PlanStep, RepairAction, RepairReport, Status, UpReport, VerifyReport, TOOL_VERSION,
+};
+pub use history::{AppliedMigration, LogRecord};
+pub use source::{checksum, Migration, MigrationSet, SourceError};

@@ -1,0 +1,6 @@
+//! Migration engine against a real PostgreSQL: every test gets a database of its own.
+
+mod adopt;
+mod engine;
+mod fixtures;
+mod schema;

@@ -1,0 +1,1 @@
+ALTER TABLE trade_cursor DROP COLUMN cursor_seq;
