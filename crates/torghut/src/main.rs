@@ -1,1 +1,41 @@
-fn main() {}
+//! `torghut`: the one binary. Parses the command line and hands over to a command module.
+
+mod cli;
+mod db;
+mod hash_cmd;
+mod migrate_cmd;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(&cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(cli::run(cli));
+    ExitCode::from(code)
+}
+
+fn init_logging(format: &cli::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TORGHUT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Json => builder.json().init(),
+        cli::LogFormat::Text => builder.init(),
+    }
+}

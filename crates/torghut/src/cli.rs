@@ -1,0 +1,231 @@
+//! The command line: every flag and environment variable is declared here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Torghut trading and audit store.
+///
+/// Database: `--dsn`, else the first set of DB_DSN, DB_URL, DATABASE_URL. Accepted forms:
+/// postgres:// and postgresql:// URLs, SQLAlchemy URLs (postgresql+psycopg://, +psycopg2, +asyncpg),
+/// libpq key=value strings, and the `uri` of a CloudNativePG app secret. TLS through `sslmode`
+/// (disable, prefer, require, verify-ca, verify-full) and `sslrootcert`. A DSN is only ever shown
+/// with its password replaced by ***.
+///
+/// Exit codes: 0 success; 1 a check failed (pending, dirty, drift, lint, a failed migration);
+/// 2 usage, configuration or connection error.
+#[derive(Debug, Parser)]
+#[command(name = "torghut", version, max_term_width = 100)]
+pub struct Cli {
+    /// Log format on stderr (log level from TORGHUT_LOG, e.g. `info`, default `warn`).
+    #[arg(long, global = true, value_enum, default_value = "text", env = "TORGHUT_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service. With no DSN and APP_ENV=dev, starts a local PostgreSQL under
+    /// `.torghut/` and applies migrations first.
+    Serve(ServeArgs),
+    /// Inspect and change the database schema (status, plan, up, down, verify, adopt, repair, lint).
+    Migrate(MigrateArgs),
+    /// Read decisions as JSON Lines on stdin and print one decision hash (lower-case hex) per line.
+    /// A line that cannot be read is reported on stderr by line number and field; the others are
+    /// still hashed, and the exit code is then 1.
+    DecisionHash,
+}
+
+/// Database connection flag shared by commands.
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// PostgreSQL DSN. Defaults to the first set of DB_DSN, DB_URL, DATABASE_URL.
+    #[arg(long, global = true, value_name = "DSN", hide_env_values = true)]
+    pub dsn: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8181", env = "TORGHUT_BIND")]
+    pub bind: String,
+    /// Directory of the local PostgreSQL used when no DSN is given in dev.
+    #[arg(long, default_value = ".torghut", env = "TORGHUT_DATA_DIR")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// How long to wait for another migration run's lock before giving up (e.g. 60s, 2m, 500ms).
+    #[arg(long, global = true, default_value = "60s", value_parser = parse_duration, env = "TORGHUT_LOCK_WAIT")]
+    pub lock_wait: Duration,
+    /// `lock_timeout` for every migration statement, so a migration never queues behind a long
+    /// transaction.
+    #[arg(long, global = true, default_value = "5s", value_parser = parse_duration, env = "TORGHUT_LOCK_TIMEOUT")]
+    pub lock_timeout: Duration,
+    /// `statement_timeout` for every migration statement.
+    #[arg(long, global = true, default_value = "10m", value_parser = parse_duration, env = "TORGHUT_STATEMENT_TIMEOUT")]
+    pub statement_timeout: Duration,
+    /// How many times a migration is retried after hitting lock_timeout.
+    #[arg(long, global = true, default_value_t = 3, env = "TORGHUT_LOCK_RETRIES")]
+    pub lock_retries: u32,
+    /// Read migrations from this directory instead of the ones built into the binary
+    /// (development and tests).
+    #[arg(long, global = true, value_name = "DIR", env = "TORGHUT_MIGRATIONS_DIR")]
+    pub source: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: MigrateCommand,
+}
+
+/// Output format flag shared by reporting commands.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Output {
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Applied, pending, dirty and edited migrations. Exit 1 unless clean.
+    Status(Output),
+    /// Print the exact SQL that `up` would run. Changes nothing.
+    Plan {
+        /// Stop at this migration (a full id such as 0005_trade_cursor_symbol).
+        #[arg(long, value_name = "ID")]
+        to: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Apply pending migrations, each in one transaction with its history row.
+    Up {
+        /// Stop at this migration (a full id such as 0005_trade_cursor_symbol).
+        #[arg(long, value_name = "ID")]
+        to: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Revert applied migrations newer than ID (`base` reverts all). With APP_ENV=prod it needs
+    /// --allow-destructive and --reason. Recorded in the run log.
+    Down {
+        /// The migration to return to (it stays applied), or `base`.
+        #[arg(long, value_name = "ID")]
+        to: String,
+        /// Required with APP_ENV=prod: acknowledges that reverting can destroy data.
+        #[arg(long)]
+        allow_destructive: bool,
+        /// Why; recorded in the run log (required with APP_ENV=prod).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Check applied checksums against the files and the live catalog against the one expected at
+    /// the current revision. Exit 1 on drift; tables the migrations do not manage are listed.
+    Verify(Output),
+    /// Take over a database built by the old service's Alembic chain: check its schema against the
+    /// one expected at its alembic_version, then record those migrations as applied. Refused, with
+    /// the diff, when the schema does not match. alembic_version is left untouched.
+    Adopt {
+        /// Why; recorded in the run log.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// After a person has checked the database: resolve a dirty migration, or accept the new
+    /// checksum of an edited applied migration. Recorded with the reason.
+    Repair {
+        /// The dirty migration's remaining statements were completed by hand: mark it applied.
+        #[arg(long, group = "repair_action")]
+        mark_applied: bool,
+        /// The dirty migration's partial effects were undone by hand: forget it.
+        #[arg(long, group = "repair_action")]
+        mark_rolled_back: bool,
+        /// Record the file's current checksum for this applied migration.
+        #[arg(long, value_name = "ID", group = "repair_action")]
+        accept_checksum: Option<String>,
+        /// What was checked; required and recorded.
+        #[arg(long, value_name = "TEXT", required = true)]
+        reason: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Production-safety lint of migration files (default: every migration after 0005).
+    Lint {
+        /// SQL files to lint instead of the migrations.
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// Parses `500ms`, `5s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (examples: 500ms, 5s, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "sec" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || !(0.0..=86_400.0 * 7.0).contains(&secs) {
+        return Err(format!("{s:?} is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub async fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Migrate(args) => crate::migrate_cmd::run(args).await,
+        Command::DecisionHash => crate::hash_cmd::run(),
+        Command::Serve(args) => crate::serve::run(args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("60").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("1e9h").is_err());
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,327 @@
+//! `torghut migrate ...`: a thin layer over `torghut_migrate::Migrator`.
+
+use serde::Serialize;
+use serde_json::json;
+use torghut_config::AppEnv;
+use torghut_migrate::{
+    render_diff, MigrateError, MigrateOptions, MigrationSet, Migrator, RepairAction, Status,
+};
+
+use crate::cli::{MigrateArgs, MigrateCommand};
+use crate::db;
+
+/// Runs one migrate command and returns the exit code.
+pub async fn run(args: MigrateArgs) -> u8 {
+    let json_out = match &args.command {
+        MigrateCommand::Status(o) | MigrateCommand::Verify(o) => o.json,
+        MigrateCommand::Plan { out, .. }
+        | MigrateCommand::Up { out, .. }
+        | MigrateCommand::Down { out, .. }
+        | MigrateCommand::Adopt { out, .. }
+        | MigrateCommand::Repair { out, .. }
+        | MigrateCommand::Lint { out, .. } => out.json,
+    };
+    match execute(args).await {
+        Ok(code) => code,
+        Err(Failure { code, message, data }) => {
+            eprintln!("error: {message}");
+            if json_out {
+                let mut obj = json!({ "ok": false, "error": message, "exit_code": code });
+                if let Some(d) = data {
+                    obj["details"] = d;
+                }
+                println!("{obj}");
+            }
+            code
+        }
+    }
+}
+
+struct Failure {
+    code: u8,
+    message: String,
+    data: Option<serde_json::Value>,
+}
+
+impl Failure {
+    fn config(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+            data: None,
+        }
+    }
+}
+
+impl From<MigrateError> for Failure {
+    fn from(e: MigrateError) -> Self {
+        let data = match &e {
+            MigrateError::AdoptDrift { diff, .. } => serde_json::to_value(diff).ok(),
+            _ => None,
+        };
+        let mut message = e.to_string();
+        if !e.applied().is_empty() {
+            message.push_str(&format!(
+                "\napplied by this run before the failure: {}",
+                e.applied().join(", ")
+            ));
+        }
+        Self {
+            code: e.exit_code() as u8,
+            message,
+            data,
+        }
+    }
+}
+
+fn emit<T: Serialize>(json_out: bool, value: &T, text: impl FnOnce() -> String) {
+    if json_out {
+        match serde_json::to_string(value) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("error: cannot encode the report: {e}"),
+        }
+    } else {
+        print!("{}", text());
+    }
+}
+
+async fn execute(args: MigrateArgs) -> Result<u8, Failure> {
+    if let MigrateCommand::Lint { files, out } = &args.command {
+        return crate::migrate_cmd::lint(files, args.source.as_deref(), out.json);
+    }
+    let set = match &args.source {
+        Some(dir) => MigrationSet::from_dir(dir).map_err(|e| Failure::config(e.to_string()))?,
+        None => MigrationSet::embedded(),
+    };
+    let app_env = AppEnv::from_env().map_err(|e| Failure::config(e.to_string()))?;
+    let config = db::resolve(args.db.dsn.as_deref()).map_err(Failure::config)?;
+    let client = db::connect(&config, "torghut-migrate")
+        .await
+        .map_err(Failure::config)?;
+    let opts = MigrateOptions {
+        lock_wait: args.lock_wait,
+        lock_timeout: args.lock_timeout,
+        statement_timeout: args.statement_timeout,
+        lock_retries: args.lock_retries,
+        ..MigrateOptions::default()
+    };
+    let mut m = Migrator::new(client, set, opts);
+    let database = config.redacted();
+
+    match args.command {
+        MigrateCommand::Status(out) => {
+            let st = m.status().await?;
+            emit(out.json, &json!({ "database": database, "status": st }), || {
+                render_status(&database, &st)
+            });
+            Ok(if st.clean { 0 } else { 1 })
+        }
+        MigrateCommand::Plan { to, out } => {
+            let plan = m.plan(to.as_deref()).await?;
+            emit(out.json, &json!({ "database": database, "steps": plan }), || {
+                if plan.is_empty() {
+                    return "-- nothing to apply\n".to_string();
+                }
+                plan.iter()
+                    .map(|s| {
+                        format!(
+                            "-- migration {}{}\n{}\n",
+                            s.id,
+                            if s.transactional {
+                                ""
+                            } else {
+                                " (outside a transaction, statement by statement)"
+                            },
+                            s.sql.trim_end()
+                        )
+                    })
+                    .collect()
+            });
+            Ok(0)
+        }
+        MigrateCommand::Up { to, out } => {
+            let r = m.up(to.as_deref()).await?;
+            emit(out.json, &json!({ "database": database, "ok": true, "up": r }), || {
+                let mut s = String::new();
+                if r.applied.is_empty() {
+                    s.push_str("nothing to apply\n");
+                }
+                for id in &r.applied {
+                    s.push_str(&format!("applied {id}\n"));
+                }
+                s.push_str(&format!(
+                    "current revision: {}\n",
+                    r.current.as_deref().unwrap_or("(none)")
+                ));
+                s
+            });
+            Ok(0)
+        }
+        MigrateCommand::Down {
+            to,
+            allow_destructive,
+            reason,
+            out,
+        } => {
+            let r = m
+                .down(&to, app_env.is_prod(), allow_destructive, reason.as_deref())
+                .await?;
+            emit(out.json, &json!({ "database": database, "ok": true, "down": r }), || {
+                let mut s = String::new();
+                if r.reverted.is_empty() {
+                    s.push_str("nothing to revert\n");
+                }
+                for id in &r.reverted {
+                    s.push_str(&format!("reverted {id}\n"));
+                }
+                s.push_str(&format!(
+                    "current revision: {}\n",
+                    r.current.as_deref().unwrap_or("(none)")
+                ));
+                s
+            });
+            Ok(0)
+        }
+        MigrateCommand::Verify(out) => {
+            let v = m.verify().await?;
+            emit(out.json, &json!({ "database": database, "verify": v }), || {
+                let mut s = format!(
+                    "revision: {}\n",
+                    v.current.as_deref().unwrap_or("(none applied)")
+                );
+                for mm in &v.checksum_mismatches {
+                    s.push_str(&format!(
+                        "checksum mismatch: {} (recorded {}, file {})\n",
+                        mm.id, mm.recorded, mm.file
+                    ));
+                }
+                for id in &v.unknown_applied {
+                    s.push_str(&format!("applied but unknown to this binary: {id}\n"));
+                }
+                for id in &v.dirty {
+                    s.push_str(&format!("dirty: {id}\n"));
+                }
+                if !v.catalog.differences.is_empty() {
+                    s.push_str("schema drift:\n");
+                }
+                s.push_str(&render_diff(&v.catalog));
+                s.push_str(if v.clean {
+                    "verify: ok\n"
+                } else {
+                    "verify: FAILED\n"
+                });
+                s
+            });
+            Ok(if v.clean { 0 } else { 1 })
+        }
+        MigrateCommand::Adopt { reason, out } => {
+            let r = m.adopt(reason.as_deref()).await?;
+            emit(out.json, &json!({ "database": database, "ok": true, "adopt": r }), || {
+                if r.already_adopted {
+                    format!("already adopted (alembic_version {})\n", r.alembic_version)
+                } else {
+                    let mut s = format!(
+                        "adopted at alembic_version {}; recorded as applied: {}\n",
+                        r.alembic_version,
+                        r.recorded.join(", ")
+                    );
+                    if !r.unmanaged_tables.is_empty() {
+                        s.push_str(&format!(
+                            "not managed by the migrations (left alone): {}\n",
+                            r.unmanaged_tables.join(", ")
+                        ));
+                    }
+                    s.push_str("next: torghut migrate up\n");
+                    s
+                }
+            });
+            Ok(0)
+        }
+        MigrateCommand::Repair {
+            mark_applied,
+            mark_rolled_back,
+            accept_checksum,
+            reason,
+            out,
+        } => {
+            let action = match (mark_applied, mark_rolled_back, accept_checksum) {
+                (true, _, _) => RepairAction::MarkApplied,
+                (_, true, _) => RepairAction::MarkRolledBack,
+                (_, _, Some(id)) => RepairAction::AcceptChecksum(id),
+                _ => {
+                    return Err(Failure::config(
+                        "repair needs one of --mark-applied, --mark-rolled-back, --accept-checksum ID",
+                    ))
+                }
+            };
+            let r = m.repair(action, &reason).await?;
+            emit(out.json, &json!({ "database": database, "ok": true, "repair": r }), || {
+                format!("{}: {}\n", r.id, r.action)
+            });
+            Ok(0)
+        }
+        MigrateCommand::Lint { .. } => unreachable!("handled above"),
+    }
+}
+
+fn render_status(database: &str, st: &Status) -> String {
+    let mut s = format!("database: {database}\n");
+    s.push_str(&format!(
+        "current revision: {} (this binary expects {})\n",
+        st.current.as_deref().unwrap_or("(none)"),
+        st.expected.as_deref().unwrap_or("(none)")
+    ));
+    if let Some(v) = &st.alembic_version {
+        s.push_str(&format!("alembic_version: {v}\n"));
+    }
+    for a in &st.applied {
+        s.push_str(&format!(
+            "  applied  {}  {}  by {}  {} ms{}{}\n",
+            a.id,
+            a.applied_at.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+            a.applied_by,
+            a.duration_ms,
+            if a.adopted { "  (adopted)" } else { "" },
+            if a.dirty { "  DIRTY" } else { "" }
+        ));
+    }
+    for p in &st.pending {
+        s.push_str(&format!("  pending  {p}\n"));
+    }
+    for mm in &st.checksum_mismatches {
+        s.push_str(&format!(
+            "  EDITED   {} (recorded checksum {}, file {})\n",
+            mm.id, mm.recorded, mm.file
+        ));
+    }
+    for u in &st.unknown_applied {
+        s.push_str(&format!("  UNKNOWN  {u} (applied, not in this binary)\n"));
+    }
+    let mut problems = Vec::new();
+    if !st.pending.is_empty() {
+        problems.push(format!("{} pending", st.pending.len()));
+    }
+    if !st.dirty.is_empty() {
+        problems.push(format!("dirty: {}", st.dirty.join(", ")));
+    }
+    if !st.checksum_mismatches.is_empty() {
+        problems.push(format!("{} edited", st.checksum_mismatches.len()));
+    }
+    if !st.unknown_applied.is_empty() {
+        problems.push(format!("{} unknown", st.unknown_applied.len()));
+    }
+    if problems.is_empty() {
+        s.push_str("status: clean\n");
+    } else {
+        s.push_str(&format!("status: not clean ({})\n", problems.join("; ")));
+    }
+    s
+}
+
+fn lint(
+    _files: &[std::path::PathBuf],
+    _source: Option<&std::path::Path>,
+    _json: bool,
+) -> Result<u8, Failure> {
+    Err(Failure::config("lint is not available in this build"))
+}
