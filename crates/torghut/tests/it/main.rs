@@ -1,0 +1,320 @@
+//! The `torghut` binary as an operator runs it, against a real PostgreSQL.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use torghut_testdb::{empty_db, TestDb};
+
+fn torghut(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_torghut"));
+    c.args(args)
+        .env_remove("DB_DSN")
+        .env_remove("DB_URL")
+        .env_remove("DATABASE_URL")
+        .env_remove("APP_ENV")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    torghut(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+#[tokio::test]
+async fn status_up_verify_exit_codes_and_json() {
+    let db = empty_db().await;
+    let dsn = db.url();
+    let o = run(&["migrate", "--dsn", &dsn, "status"]);
+    assert_eq!(code(&o), 1, "pending -> exit 1: {}", text(&o));
+    let o = run(&["migrate", "--dsn", &dsn, "up", "--to", "0003_llm_decision_reviews", "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["up"]["current"], "0003_llm_decision_reviews");
+    let o = run(&["migrate", "--dsn", &dsn, "up"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["migrate", "--dsn", &dsn, "status", "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"]["clean"], true);
+    let o = run(&["migrate", "--dsn", &dsn, "verify"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    db.connect()
+        .await
+        .batch_execute("ALTER TABLE strategies ALTER COLUMN name DROP NOT NULL")
+        .await
+        .unwrap();
+    let o = run(&["migrate", "--dsn", &dsn, "verify"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("column name nullability: expected NOT NULL, found nullable"), "{}", text(&o));
+    let o = run(&["migrate", "--dsn", &dsn, "plan"]);
+    assert_eq!(code(&o), 0);
+    assert!(text(&o).contains("nothing to apply"));
+    let o = run(&["migrate", "--dsn", &dsn, "up", "--to", "0003"]);
+    assert_eq!(code(&o), 2, "unknown id is a usage error: {}", text(&o));
+}
+
+#[tokio::test]
+async fn down_in_prod_needs_allow_destructive_and_reason() {
+    let db = empty_db().await;
+    let dsn = db.url();
+    assert_eq!(code(&run(&["migrate", "--dsn", &dsn, "up"])), 0);
+    let o = torghut(&["migrate", "--dsn", &dsn, "down", "--to", "0004_trade_cursor_seq"])
+        .env("APP_ENV", "prod")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("--allow-destructive"));
+    let o = torghut(&[
+        "migrate", "--dsn", &dsn, "down", "--to", "0004_trade_cursor_seq", "--allow-destructive",
+        "--reason", "bad release",
+    ])
+    .env("APP_ENV", "prod")
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let c = db.connect().await;
+    let reason: String = c
+        .query_one("SELECT reason FROM torghut_meta.migration_log WHERE action = 'down'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reason, "bad release");
+}
+
+#[tokio::test]
+async fn eight_concurrent_processes_all_succeed_and_apply_each_migration_once() {
+    let db = empty_db().await;
+    let dsn = db.url();
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            torghut(&["migrate", "--dsn", &dsn, "up", "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut applied = 0;
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        applied += v["up"]["applied"].as_array().unwrap().len();
+    }
+    let c = db.connect().await;
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM torghut_meta.schema_history", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(applied as i64, n);
+    let ups: i64 = c
+        .query_one("SELECT count(*) FROM torghut_meta.migration_log WHERE action = 'up'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ups, n, "each migration applied exactly once");
+}
+
+fn write_migrations(dir: &std::path::Path, extra: &[(&str, &str, &str)]) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    for e in std::fs::read_dir(root).unwrap().flatten() {
+        let to = dir.join(e.file_name());
+        std::fs::create_dir_all(&to).unwrap();
+        for f in ["up.sql", "down.sql"] {
+            std::fs::copy(e.path().join(f), to.join(f)).unwrap();
+        }
+    }
+    for (id, up, down) in extra {
+        let to = dir.join(id);
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::write(to.join("up.sql"), up).unwrap();
+        std::fs::write(to.join("down.sql"), down).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_run_killed_mid_migration_leaves_a_consistent_state_and_the_next_run_completes() {
+    let db = empty_db().await;
+    let dsn = db.url();
+    assert_eq!(code(&run(&["migrate", "--dsn", &dsn, "up"])), 0);
+    let dir = std::env::temp_dir().join(format!("torghut-kill-{}", std::process::id()));
+    write_migrations(
+        &dir,
+        &[(
+            "9001_slow",
+            "CREATE TABLE slow_one (x int);\nSELECT pg_sleep(30);\nCREATE TABLE slow_two (x int);",
+            "DROP TABLE slow_two; DROP TABLE slow_one;",
+        )],
+    );
+    let source = dir.to_str().unwrap();
+    let mut child = torghut(&["migrate", "--dsn", &dsn, "--source", source, "up"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the migration is running (its first table exists inside the open transaction).
+    let c = db.connect().await;
+    let start = Instant::now();
+    loop {
+        let n: i64 = c
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "migration never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // Nothing of the killed migration is visible; the history is at the previous revision.
+    let exists: bool = c
+        .query_one("SELECT to_regclass('slow_one') IS NOT NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!exists);
+    // The next run (a fixed migration) waits for the dead session to go away, then completes.
+    write_migrations(&dir, &[("9001_slow", "CREATE TABLE slow_one (x int);\nCREATE TABLE slow_two (x int);", "DROP TABLE slow_two; DROP TABLE slow_one;")]);
+    let o = run(&["migrate", "--dsn", &dsn, "--source", source, "up"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["migrate", "--dsn", &dsn, "--source", source, "status"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn adopt_refuses_drift_with_exit_1_and_then_adopts() {
+    let db: TestDb = empty_db().await;
+    let c = db.connect().await;
+    for m in torghut_migrate::MigrationSet::embedded().all().iter().take(3) {
+        c.batch_execute(&m.up).await.unwrap();
+    }
+    c.batch_execute(
+        "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
+         INSERT INTO alembic_version VALUES ('0003_llm_decision_reviews');
+         ALTER TABLE strategies ADD COLUMN hand_made int;",
+    )
+    .await
+    .unwrap();
+    let dsn = db.url();
+    let o = run(&["migrate", "--dsn", &dsn, "adopt"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("column hand_made: unexpected"), "{}", text(&o));
+    c.batch_execute("ALTER TABLE strategies DROP COLUMN hand_made").await.unwrap();
+    let o = run(&["migrate", "--dsn", &dsn, "adopt", "--reason", "cut-over"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["migrate", "--dsn", &dsn, "up"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
+#[tokio::test]
+async fn no_password_appears_in_any_output() {
+    let db = empty_db().await;
+    let url = db.url();
+    let password = torghut_testdb::cluster().password().to_string();
+    assert!(url.contains(&password));
+    let wrong = url.replace(&password, "S3cr3t-Pa55word-x9");
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["migrate", "--dsn", &url, "status"],
+        vec!["migrate", "--dsn", &url, "up"],
+        vec!["migrate", "--dsn", &url, "status", "--json"],
+        vec!["migrate", "--dsn", &url, "verify", "--json"],
+        vec!["migrate", "--dsn", &wrong, "status"],
+        vec!["migrate", "--dsn", &wrong, "status", "--json"],
+    ] {
+        let o = torghut(&args).env("TORGHUT_LOG", "debug").output().unwrap();
+        outputs.push(text(&o));
+    }
+    // A wrong password: connection error, exit 2, and the password is not echoed.
+    let o = run(&["migrate", "--dsn", &wrong, "status"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    // The DSN through each environment variable, and malformed DSNs.
+    for var in ["DB_DSN", "DB_URL", "DATABASE_URL"] {
+        let o = torghut(&["migrate", "status"]).env(var, &wrong).output().unwrap();
+        assert_eq!(code(&o), 2);
+        outputs.push(text(&o));
+    }
+    for bad in [
+        "postgresql://u:S3cr3t-Pa55word-x9@host:notaport/db",
+        "postgresql+foo://u:S3cr3t-Pa55word-x9@host/db",
+        "host=x password='S3cr3t-Pa55word-x9",
+        "mysql://u:S3cr3t-Pa55word-x9@host/db",
+    ] {
+        let o = run(&["migrate", "--dsn", bad, "status"]);
+        assert_eq!(code(&o), 2, "bad DSN exits 2: {}", text(&o));
+        assert!(text(&o).contains("invalid DSN"), "{}", text(&o));
+        outputs.push(text(&o));
+    }
+    for out in outputs {
+        assert!(!out.contains(&password), "password leaked: {out}");
+        assert!(!out.contains("S3cr3t-Pa55word-x9"), "password leaked: {out}");
+    }
+}
+
+#[test]
+fn missing_database_and_bad_app_env_are_configuration_errors() {
+    let o = run(&["migrate", "status"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("--dsn"), "{}", text(&o));
+    let o = torghut(&["migrate", "--dsn", "postgresql://x@127.0.0.1:1/db", "status"])
+        .env("APP_ENV", "production-ish")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let o = run(&["migrate", "frobnicate"]);
+    assert_eq!(code(&o), 2);
+    let o = run(&["migrate", "--help"]);
+    assert!(o.status.success());
+    for sub in ["status", "plan", "up", "down", "verify", "adopt", "repair", "lint"] {
+        assert!(text(&o).contains(sub), "--help lists {sub}");
+    }
+}
+
+#[test]
+fn decision_hash_reads_json_lines_and_reports_bad_lines() {
+    use std::io::Write;
+    let vectors = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/decision-hash-vectors.jsonl"),
+    )
+    .unwrap();
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for line in vectors.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        input.push_str(v["input"].as_str().unwrap());
+        input.push('\n');
+        expected.push(v["hash"].as_str().unwrap().to_string());
+    }
+    input.push_str("{\"strategy_id\": \"s1\", \"symbol\": \"AAPL\"}\n");
+    let mut child = torghut(&["decision-hash"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 1);
+    let got: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    assert_eq!(got, expected);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("line {}", expected.len() + 1)), "{err}");
+    assert!(err.contains("event_ts") || err.contains("timeframe"), "{err}");
+}
