@@ -76,7 +76,10 @@ pub enum LocalPgError {
 
 type Result<T> = std::result::Result<T, LocalPgError>;
 
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> LocalPgError + 'a {
+fn io_err<'a>(
+    what: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> LocalPgError + 'a {
     move |source| LocalPgError::Io {
         what,
         path: path.to_path_buf(),
@@ -274,7 +277,8 @@ impl ServerUser {
             .ok()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "nobody".to_string());
-        let (uid, gid) = lookup_user(&name).ok_or_else(|| LocalPgError::NoServerUser(name.clone()))?;
+        let (uid, gid) =
+            lookup_user(&name).ok_or_else(|| LocalPgError::NoServerUser(name.clone()))?;
         if uid == 0 {
             return Err(LocalPgError::NoServerUser(name));
         }
@@ -743,7 +747,10 @@ mod tests {
                 fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
             }
         }
-        assert_eq!(newest_debian_bindir(&root), Some(root.join("15").join("bin")));
+        assert_eq!(
+            newest_debian_bindir(&root),
+            Some(root.join("15").join("bin"))
+        );
         fs::remove_dir_all(&root).unwrap();
     }
 

@@ -269,7 +269,8 @@ pub fn diff(expected: &Catalog, found: &Catalog, ignore: &[&str]) -> CatalogDiff
                         });
                     }
                     if fc.default != ec.default {
-                        let n = |x: &Option<String>| x.clone().unwrap_or_else(|| "no default".into());
+                        let n =
+                            |x: &Option<String>| x.clone().unwrap_or_else(|| "no default".into());
                         d.differences.push(Difference {
                             object: format!("{prefix}column {cname} default"),
                             expected: Some(n(&ec.default)),
@@ -288,9 +289,27 @@ pub fn diff(expected: &Catalog, found: &Catalog, ignore: &[&str]) -> CatalogDiff
                 });
             }
         }
-        diff_maps(&mut d.differences, &prefix, "constraint", &et.constraints, &ft.constraints);
-        diff_maps(&mut d.differences, &prefix, "index", &et.indexes, &ft.indexes);
-        diff_maps(&mut d.differences, &prefix, "trigger", &et.triggers, &ft.triggers);
+        diff_maps(
+            &mut d.differences,
+            &prefix,
+            "constraint",
+            &et.constraints,
+            &ft.constraints,
+        );
+        diff_maps(
+            &mut d.differences,
+            &prefix,
+            "index",
+            &et.indexes,
+            &ft.indexes,
+        );
+        diff_maps(
+            &mut d.differences,
+            &prefix,
+            "trigger",
+            &et.triggers,
+            &ft.triggers,
+        );
     }
     for tname in found.tables.keys() {
         if !expected.tables.contains_key(tname) && !ignore.contains(&tname.as_str()) {
@@ -341,15 +360,26 @@ mod tests {
     #[test]
     fn diff_reports_types_nullability_missing_extra_and_unmanaged() {
         let mut e = Catalog::default();
-        e.tables.insert("t".into(), table(&[("a", "integer", true), ("b", "text", false)]));
+        e.tables.insert(
+            "t".into(),
+            table(&[("a", "integer", true), ("b", "text", false)]),
+        );
         let mut f = Catalog::default();
-        f.tables.insert("t".into(), table(&[("a", "bigint", false), ("c", "text", false)]));
+        f.tables.insert(
+            "t".into(),
+            table(&[("a", "bigint", false), ("c", "text", false)]),
+        );
         f.tables.insert("other".into(), Table::default());
         f.tables.insert("alembic_version".into(), Table::default());
         let d = diff(&e, &f, &["alembic_version"]);
         let text: Vec<String> = d.differences.iter().map(|x| x.to_string()).collect();
-        assert!(text.contains(&"table t, column a type: expected integer, found bigint".to_string()), "{text:?}");
-        assert!(text.contains(&"table t, column a nullability: expected NOT NULL, found nullable".to_string()));
+        assert!(
+            text.contains(&"table t, column a type: expected integer, found bigint".to_string()),
+            "{text:?}"
+        );
+        assert!(text.contains(
+            &"table t, column a nullability: expected NOT NULL, found nullable".to_string()
+        ));
         assert!(text.contains(&"table t, column b: missing (expected text)".to_string()));
         assert!(text.contains(&"table t, column c: unexpected (text)".to_string()));
         assert_eq!(d.unmanaged_tables, vec!["other".to_string()]);

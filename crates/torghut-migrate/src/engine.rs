@@ -520,7 +520,11 @@ impl Migrator {
     }
 
     /// Checks that `up` may proceed and returns the migrations to apply up to `to`.
-    fn pending_until(&self, status: &Status, to: Option<&str>) -> Result<Vec<Migration>, MigrateError> {
+    fn pending_until(
+        &self,
+        status: &Status,
+        to: Option<&str>,
+    ) -> Result<Vec<Migration>, MigrateError> {
         if let Some(d) = status.dirty.first() {
             return Err(MigrateError::Dirty(d.clone()));
         }
@@ -529,7 +533,11 @@ impl Migrator {
         }
         if !status.checksum_mismatches.is_empty() {
             return Err(MigrateError::ChecksumMismatch(
-                status.checksum_mismatches.iter().map(|m| m.id.clone()).collect(),
+                status
+                    .checksum_mismatches
+                    .iter()
+                    .map(|m| m.id.clone())
+                    .collect(),
             ));
         }
         if let Some(last) = status.applied.last() {
@@ -638,7 +646,11 @@ impl Migrator {
         Ok(done)
     }
 
-    async fn apply_transactional(&mut self, m: &Migration, done: &[String]) -> Result<(), MigrateError> {
+    async fn apply_transactional(
+        &mut self,
+        m: &Migration,
+        done: &[String],
+    ) -> Result<(), MigrateError> {
         let attempts = self.opts.lock_retries + 1;
         for attempt in 1..=attempts {
             let start = Instant::now();
@@ -737,7 +749,11 @@ impl Migrator {
         }
     }
 
-    async fn apply_no_transaction(&mut self, m: &Migration, done: &[String]) -> Result<(), MigrateError> {
+    async fn apply_no_transaction(
+        &mut self,
+        m: &Migration,
+        done: &[String],
+    ) -> Result<(), MigrateError> {
         let start = Instant::now();
         history::insert_history(
             &self.client,
@@ -939,7 +955,10 @@ impl Migrator {
 
     /// Builds the schema the migrations produce up to `upto` (inclusive) in a scratch schema inside a
     /// transaction that is rolled back, and compares the live managed schema with it.
-    pub async fn compare_with_expected(&mut self, upto: Option<&str>) -> Result<CatalogDiff, MigrateError> {
+    pub async fn compare_with_expected(
+        &mut self,
+        upto: Option<&str>,
+    ) -> Result<CatalogDiff, MigrateError> {
         let end = match upto {
             None => 0,
             Some(id) => {
@@ -1019,7 +1038,11 @@ impl Migrator {
                 "no alembic_version table: this database was not built by the old service (use `migrate up` for a new database)".into(),
             ));
         };
-        let Some(pos) = self.set.position(&version).filter(|p| *p < LEGACY_REVISIONS) else {
+        let Some(pos) = self
+            .set
+            .position(&version)
+            .filter(|p| *p < LEGACY_REVISIONS)
+        else {
             return Err(MigrateError::NotAdoptable(format!(
                 "alembic_version is {version:?}, which is not one of the old service's revisions this tool can adopt ({})",
                 self.set.all()[..LEGACY_REVISIONS.min(self.set.all().len())]
@@ -1031,7 +1054,10 @@ impl Migrator {
         };
         let applied = history::read_applied(&self.client).await?;
         if !applied.is_empty() {
-            let expected: Vec<&str> = self.set.all()[..=pos].iter().map(|m| m.id.as_str()).collect();
+            let expected: Vec<&str> = self.set.all()[..=pos]
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect();
             let have: Vec<&str> = applied.iter().map(|a| a.id.as_str()).collect();
             if have.len() >= expected.len() && have[..expected.len()] == expected[..] {
                 return Ok(AdoptReport {
@@ -1090,7 +1116,11 @@ impl Migrator {
         }
         let detail = format!(
             "adopted from alembic_version {version}; recorded {}",
-            migrations.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ")
+            migrations
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         history::log(
             &tx,
@@ -1117,7 +1147,11 @@ impl Migrator {
 
     /// Resolves a dirty migration or accepts an edited checksum, after a person has checked. Needs a
     /// reason, which is logged.
-    pub async fn repair(&mut self, action: RepairAction, reason: &str) -> Result<RepairReport, MigrateError> {
+    pub async fn repair(
+        &mut self,
+        action: RepairAction,
+        reason: &str,
+    ) -> Result<RepairReport, MigrateError> {
         if reason.trim().is_empty() {
             return Err(MigrateError::Refused(
                 "`migrate repair` needs --reason TEXT saying what was checked".into(),
@@ -1130,7 +1164,11 @@ impl Migrator {
         Ok(r)
     }
 
-    async fn repair_locked(&mut self, action: RepairAction, reason: &str) -> Result<RepairReport, MigrateError> {
+    async fn repair_locked(
+        &mut self,
+        action: RepairAction,
+        reason: &str,
+    ) -> Result<RepairReport, MigrateError> {
         let status = self.status().await?;
         let (id, what, detail) = match &action {
             RepairAction::MarkApplied | RepairAction::MarkRolledBack => {
@@ -1149,7 +1187,10 @@ impl Migrator {
                     (id, "marked applied", "dirty marker cleared".to_string())
                 } else {
                     self.client
-                        .execute("DELETE FROM torghut_meta.schema_history WHERE id = $1", &[&id])
+                        .execute(
+                            "DELETE FROM torghut_meta.schema_history WHERE id = $1",
+                            &[&id],
+                        )
                         .await?;
                     (id, "marked rolled back", "history row removed".to_string())
                 }

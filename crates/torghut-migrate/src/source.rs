@@ -97,7 +97,12 @@ impl Migration {
                     .filter(|d| !d.is_empty() && !d.starts_with("torghut:"))
             })
             .map(str::to_string)
-            .unwrap_or_else(|| id.split_once('_').map(|x| x.1).unwrap_or(id).replace('_', " "));
+            .unwrap_or_else(|| {
+                id.split_once('_')
+                    .map(|x| x.1)
+                    .unwrap_or(id)
+                    .replace('_', " ")
+            });
         Ok(Self {
             id: id.to_string(),
             version,

@@ -62,7 +62,8 @@ pub fn split_statements(sql: &str) -> Vec<String> {
                 while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
                     j += 1;
                 }
-                if j < b.len() && b[j] == b'$' && !b.get(i + 1).is_some_and(|d| d.is_ascii_digit()) {
+                if j < b.len() && b[j] == b'$' && !b.get(i + 1).is_some_and(|d| d.is_ascii_digit())
+                {
                     only_trivia = false;
                     let tag = &sql[i..=j];
                     match sql[j + 1..].find(tag) {

@@ -21,9 +21,11 @@ static TEMPLATES: tokio::sync::Mutex<Option<HashSet<String>>> = tokio::sync::Mut
 /// The process's server, started on first use (with a loopback TCP port, for tests that need one).
 pub fn cluster() -> &'static LocalPg {
     CLUSTER.get_or_init(|| {
-        let mut opts = ClusterOptions::temporary().expect("temporary directory for the test server");
+        let mut opts =
+            ClusterOptions::temporary().expect("temporary directory for the test server");
         opts.tcp_port = Some(0);
-        LocalPg::start(opts).unwrap_or_else(|e| panic!("cannot start the test PostgreSQL server: {e}"))
+        LocalPg::start(opts)
+            .unwrap_or_else(|e| panic!("cannot start the test PostgreSQL server: {e}"))
     })
 }
 
@@ -43,7 +45,9 @@ impl TestDb {
     /// `postgresql://` URL over loopback TCP with the superuser password (a secret: tests that check
     /// redaction use it).
     pub fn url(&self) -> String {
-        cluster().tcp_url(&self.name).expect("the test server listens on TCP")
+        cluster()
+            .tcp_url(&self.name)
+            .expect("the test server listens on TCP")
     }
 
     /// tokio-postgres configuration for this database.
@@ -59,7 +63,10 @@ impl TestDb {
 
 /// Connects with `config`, spawning the connection task.
 pub async fn connect_config(config: Config) -> Client {
-    let (client, conn) = config.connect(NoTls).await.expect("connect to the test server");
+    let (client, conn) = config
+        .connect(NoTls)
+        .await
+        .expect("connect to the test server");
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -125,7 +132,10 @@ where
         {
             Ok(()) => break,
             // The template's last connection may still be closing.
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) && attempts < 100 => {
+            Err(e)
+                if e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE)
+                    && attempts < 100 =>
+            {
                 attempts += 1;
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }

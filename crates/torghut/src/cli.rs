@@ -19,7 +19,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "torghut", version, max_term_width = 100)]
 pub struct Cli {
     /// Log format on stderr (log level from TORGHUT_LOG, e.g. `info`, default `warn`).
-    #[arg(long, global = true, value_enum, default_value = "text", env = "TORGHUT_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "TORGHUT_LOG_FORMAT"
+    )]
     pub log_format: LogFormat,
 
     #[command(subcommand)]
@@ -87,7 +93,12 @@ pub struct MigrateArgs {
     pub lock_retries: u32,
     /// Read migrations from this directory instead of the ones built into the binary
     /// (development and tests).
-    #[arg(long, global = true, value_name = "DIR", env = "TORGHUT_MIGRATIONS_DIR")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "TORGHUT_MIGRATIONS_DIR"
+    )]
     pub source: Option<PathBuf>,
     #[command(subcommand)]
     pub command: MigrateCommand,

@@ -2,7 +2,6 @@
 
 use torghut_config::{resolve_dsn, tokio_postgres::Client, DbConfig};
 
-
 /// Resolves the DSN from `--dsn` or the environment and parses it.
 pub fn resolve(flag: Option<&str>) -> Result<DbConfig, String> {
     let Some(resolved) = resolve_dsn(flag) else {

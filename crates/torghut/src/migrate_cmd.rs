@@ -23,7 +23,11 @@ pub async fn run(args: MigrateArgs) -> u8 {
     };
     match execute(args).await {
         Ok(code) => code,
-        Err(Failure { code, message, data }) => {
+        Err(Failure {
+            code,
+            message,
+            data,
+        }) => {
             eprintln!("error: {message}");
             if json_out {
                 let mut obj = json!({ "ok": false, "error": message, "exit_code": code });
@@ -111,50 +115,60 @@ async fn execute(args: MigrateArgs) -> Result<u8, Failure> {
     match args.command {
         MigrateCommand::Status(out) => {
             let st = m.status().await?;
-            emit(out.json, &json!({ "database": database, "status": st }), || {
-                render_status(&database, &st)
-            });
+            emit(
+                out.json,
+                &json!({ "database": database, "status": st }),
+                || render_status(&database, &st),
+            );
             Ok(if st.clean { 0 } else { 1 })
         }
         MigrateCommand::Plan { to, out } => {
             let plan = m.plan(to.as_deref()).await?;
-            emit(out.json, &json!({ "database": database, "steps": plan }), || {
-                if plan.is_empty() {
-                    return "-- nothing to apply\n".to_string();
-                }
-                plan.iter()
-                    .map(|s| {
-                        format!(
-                            "-- migration {}{}\n{}\n",
-                            s.id,
-                            if s.transactional {
-                                ""
-                            } else {
-                                " (outside a transaction, statement by statement)"
-                            },
-                            s.sql.trim_end()
-                        )
-                    })
-                    .collect()
-            });
+            emit(
+                out.json,
+                &json!({ "database": database, "steps": plan }),
+                || {
+                    if plan.is_empty() {
+                        return "-- nothing to apply\n".to_string();
+                    }
+                    plan.iter()
+                        .map(|s| {
+                            format!(
+                                "-- migration {}{}\n{}\n",
+                                s.id,
+                                if s.transactional {
+                                    ""
+                                } else {
+                                    " (outside a transaction, statement by statement)"
+                                },
+                                s.sql.trim_end()
+                            )
+                        })
+                        .collect()
+                },
+            );
             Ok(0)
         }
         MigrateCommand::Up { to, out } => {
             let r = m.up(to.as_deref()).await?;
-            emit(out.json, &json!({ "database": database, "ok": true, "up": r }), || {
-                let mut s = String::new();
-                if r.applied.is_empty() {
-                    s.push_str("nothing to apply\n");
-                }
-                for id in &r.applied {
-                    s.push_str(&format!("applied {id}\n"));
-                }
-                s.push_str(&format!(
-                    "current revision: {}\n",
-                    r.current.as_deref().unwrap_or("(none)")
-                ));
-                s
-            });
+            emit(
+                out.json,
+                &json!({ "database": database, "ok": true, "up": r }),
+                || {
+                    let mut s = String::new();
+                    if r.applied.is_empty() {
+                        s.push_str("nothing to apply\n");
+                    }
+                    for id in &r.applied {
+                        s.push_str(&format!("applied {id}\n"));
+                    }
+                    s.push_str(&format!(
+                        "current revision: {}\n",
+                        r.current.as_deref().unwrap_or("(none)")
+                    ));
+                    s
+                },
+            );
             Ok(0)
         }
         MigrateCommand::Down {
@@ -166,75 +180,87 @@ async fn execute(args: MigrateArgs) -> Result<u8, Failure> {
             let r = m
                 .down(&to, app_env.is_prod(), allow_destructive, reason.as_deref())
                 .await?;
-            emit(out.json, &json!({ "database": database, "ok": true, "down": r }), || {
-                let mut s = String::new();
-                if r.reverted.is_empty() {
-                    s.push_str("nothing to revert\n");
-                }
-                for id in &r.reverted {
-                    s.push_str(&format!("reverted {id}\n"));
-                }
-                s.push_str(&format!(
-                    "current revision: {}\n",
-                    r.current.as_deref().unwrap_or("(none)")
-                ));
-                s
-            });
+            emit(
+                out.json,
+                &json!({ "database": database, "ok": true, "down": r }),
+                || {
+                    let mut s = String::new();
+                    if r.reverted.is_empty() {
+                        s.push_str("nothing to revert\n");
+                    }
+                    for id in &r.reverted {
+                        s.push_str(&format!("reverted {id}\n"));
+                    }
+                    s.push_str(&format!(
+                        "current revision: {}\n",
+                        r.current.as_deref().unwrap_or("(none)")
+                    ));
+                    s
+                },
+            );
             Ok(0)
         }
         MigrateCommand::Verify(out) => {
             let v = m.verify().await?;
-            emit(out.json, &json!({ "database": database, "verify": v }), || {
-                let mut s = format!(
-                    "revision: {}\n",
-                    v.current.as_deref().unwrap_or("(none applied)")
-                );
-                for mm in &v.checksum_mismatches {
-                    s.push_str(&format!(
-                        "checksum mismatch: {} (recorded {}, file {})\n",
-                        mm.id, mm.recorded, mm.file
-                    ));
-                }
-                for id in &v.unknown_applied {
-                    s.push_str(&format!("applied but unknown to this binary: {id}\n"));
-                }
-                for id in &v.dirty {
-                    s.push_str(&format!("dirty: {id}\n"));
-                }
-                if !v.catalog.differences.is_empty() {
-                    s.push_str("schema drift:\n");
-                }
-                s.push_str(&render_diff(&v.catalog));
-                s.push_str(if v.clean {
-                    "verify: ok\n"
-                } else {
-                    "verify: FAILED\n"
-                });
-                s
-            });
+            emit(
+                out.json,
+                &json!({ "database": database, "verify": v }),
+                || {
+                    let mut s = format!(
+                        "revision: {}\n",
+                        v.current.as_deref().unwrap_or("(none applied)")
+                    );
+                    for mm in &v.checksum_mismatches {
+                        s.push_str(&format!(
+                            "checksum mismatch: {} (recorded {}, file {})\n",
+                            mm.id, mm.recorded, mm.file
+                        ));
+                    }
+                    for id in &v.unknown_applied {
+                        s.push_str(&format!("applied but unknown to this binary: {id}\n"));
+                    }
+                    for id in &v.dirty {
+                        s.push_str(&format!("dirty: {id}\n"));
+                    }
+                    if !v.catalog.differences.is_empty() {
+                        s.push_str("schema drift:\n");
+                    }
+                    s.push_str(&render_diff(&v.catalog));
+                    s.push_str(if v.clean {
+                        "verify: ok\n"
+                    } else {
+                        "verify: FAILED\n"
+                    });
+                    s
+                },
+            );
             Ok(if v.clean { 0 } else { 1 })
         }
         MigrateCommand::Adopt { reason, out } => {
             let r = m.adopt(reason.as_deref()).await?;
-            emit(out.json, &json!({ "database": database, "ok": true, "adopt": r }), || {
-                if r.already_adopted {
-                    format!("already adopted (alembic_version {})\n", r.alembic_version)
-                } else {
-                    let mut s = format!(
-                        "adopted at alembic_version {}; recorded as applied: {}\n",
-                        r.alembic_version,
-                        r.recorded.join(", ")
-                    );
-                    if !r.unmanaged_tables.is_empty() {
-                        s.push_str(&format!(
-                            "not managed by the migrations (left alone): {}\n",
-                            r.unmanaged_tables.join(", ")
-                        ));
+            emit(
+                out.json,
+                &json!({ "database": database, "ok": true, "adopt": r }),
+                || {
+                    if r.already_adopted {
+                        format!("already adopted (alembic_version {})\n", r.alembic_version)
+                    } else {
+                        let mut s = format!(
+                            "adopted at alembic_version {}; recorded as applied: {}\n",
+                            r.alembic_version,
+                            r.recorded.join(", ")
+                        );
+                        if !r.unmanaged_tables.is_empty() {
+                            s.push_str(&format!(
+                                "not managed by the migrations (left alone): {}\n",
+                                r.unmanaged_tables.join(", ")
+                            ));
+                        }
+                        s.push_str("next: torghut migrate up\n");
+                        s
                     }
-                    s.push_str("next: torghut migrate up\n");
-                    s
-                }
-            });
+                },
+            );
             Ok(0)
         }
         MigrateCommand::Repair {
@@ -248,16 +274,16 @@ async fn execute(args: MigrateArgs) -> Result<u8, Failure> {
                 (true, _, _) => RepairAction::MarkApplied,
                 (_, true, _) => RepairAction::MarkRolledBack,
                 (_, _, Some(id)) => RepairAction::AcceptChecksum(id),
-                _ => {
-                    return Err(Failure::config(
-                        "repair needs one of --mark-applied, --mark-rolled-back, --accept-checksum ID",
-                    ))
-                }
+                _ => return Err(Failure::config(
+                    "repair needs one of --mark-applied, --mark-rolled-back, --accept-checksum ID",
+                )),
             };
             let r = m.repair(action, &reason).await?;
-            emit(out.json, &json!({ "database": database, "ok": true, "repair": r }), || {
-                format!("{}: {}\n", r.id, r.action)
-            });
+            emit(
+                out.json,
+                &json!({ "database": database, "ok": true, "repair": r }),
+                || format!("{}: {}\n", r.id, r.action),
+            );
             Ok(0)
         }
         MigrateCommand::Lint { .. } => unreachable!("handled above"),
@@ -319,9 +345,58 @@ fn render_status(database: &str, st: &Status) -> String {
 }
 
 fn lint(
-    _files: &[std::path::PathBuf],
-    _source: Option<&std::path::Path>,
-    _json: bool,
+    files: &[std::path::PathBuf],
+    source: Option<&std::path::Path>,
+    json_out: bool,
 ) -> Result<u8, Failure> {
-    Err(Failure::config("lint is not available in this build"))
+    let opts = torghut_lint::LintOptions::default();
+    // (name, sql) of every file to lint.
+    let mut inputs: Vec<(String, String)> = Vec::new();
+    if files.is_empty() {
+        let set = match source {
+            Some(dir) => MigrationSet::from_dir(dir).map_err(|e| Failure::config(e.to_string()))?,
+            None => MigrationSet::embedded(),
+        };
+        for m in set
+            .all()
+            .iter()
+            .skip(torghut_migrate::engine::LEGACY_REVISIONS)
+        {
+            inputs.push((format!("migrations/{}/up.sql", m.id), m.up.clone()));
+        }
+    } else {
+        for f in files {
+            let sql = std::fs::read_to_string(f)
+                .map_err(|e| Failure::config(format!("cannot read {}: {e}", f.display())))?;
+            inputs.push((f.display().to_string(), sql));
+        }
+    }
+    let reports: Vec<torghut_lint::LintReport> = inputs
+        .iter()
+        .map(|(name, sql)| torghut_lint::lint_sql(name, sql, &opts))
+        .collect();
+    let clean = reports.iter().all(|r| r.is_clean());
+    emit(
+        json_out,
+        &json!({ "ok": clean, "files": reports.len(), "reports": reports }),
+        || {
+            let mut s = String::new();
+            if reports.is_empty() {
+                s.push_str("no migrations after 0005 to lint\n");
+            }
+            for r in &reports {
+                s.push_str(&r.to_string());
+                if !s.ends_with('\n') {
+                    s.push('\n');
+                }
+            }
+            s.push_str(&format!(
+                "lint: {} file(s), {}\n",
+                reports.len(),
+                if clean { "clean" } else { "FAILED" }
+            ));
+            s
+        },
+    );
+    Ok(if clean { 0 } else { 1 })
 }

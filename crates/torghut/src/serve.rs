@@ -30,7 +30,10 @@ pub async fn run(args: ServeArgs) -> u8 {
         }
     };
     let mut local: Option<LocalPg> = None;
-    let config = match (&args.db.dsn, torghut_config::resolve_dsn(args.db.dsn.as_deref())) {
+    let config = match (
+        &args.db.dsn,
+        torghut_config::resolve_dsn(args.db.dsn.as_deref()),
+    ) {
         (_, Some(_)) => match db::resolve(args.db.dsn.as_deref()) {
             Ok(c) => c,
             Err(e) => {
@@ -40,7 +43,10 @@ pub async fn run(args: ServeArgs) -> u8 {
         },
         (_, None) if app_env == AppEnv::Dev => {
             let dir = args.data_dir.join("pg");
-            let started = tokio::task::spawn_blocking(move || LocalPg::start(ClusterOptions::persistent(dir))).await;
+            let started = tokio::task::spawn_blocking(move || {
+                LocalPg::start(ClusterOptions::persistent(dir))
+            })
+            .await;
             let pg = match started {
                 Ok(Ok(pg)) => pg,
                 Ok(Err(e)) => {
@@ -97,7 +103,10 @@ pub async fn run(args: ServeArgs) -> u8 {
     }
     let state = Arc::new(AppState { config, set });
     let app = Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
         .route("/readyz", get(readyz))
         .route("/db-check", get(db_check))
         .with_state(state);

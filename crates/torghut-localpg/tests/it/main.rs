@@ -50,8 +50,14 @@ fn temporary_cluster_starts_answers_and_stops_without_leftovers() {
     let base = pg.base_dir().to_path_buf();
     assert_eq!(psql(&pg.socket_dsn("postgres"), "select 1"), "1");
     pg.stop();
-    assert!(wait_gone(pid, Duration::from_secs(10)), "postmaster {pid} still running");
-    assert!(!base.exists(), "temporary cluster directory {base:?} was not removed");
+    assert!(
+        wait_gone(pid, Duration::from_secs(10)),
+        "postmaster {pid} still running"
+    );
+    assert!(
+        !base.exists(),
+        "temporary cluster directory {base:?} was not removed"
+    );
 }
 
 #[test]
@@ -75,19 +81,28 @@ fn tcp_port_uses_password_authentication() {
 
 #[test]
 fn persistent_cluster_keeps_data_across_restarts_and_refuses_a_second_server() {
-    let dir = std::env::temp_dir().join(format!("torghut-persist-{}", torghut_localpg::random_hex(4)));
+    let dir = std::env::temp_dir().join(format!(
+        "torghut-persist-{}",
+        torghut_localpg::random_hex(4)
+    ));
     let pg = LocalPg::start(ClusterOptions {
         durable: false,
         ..ClusterOptions::persistent(&dir)
     })
     .unwrap();
-    psql(&pg.socket_dsn("postgres"), "create table kept(x int); insert into kept values (42)");
+    psql(
+        &pg.socket_dsn("postgres"),
+        "create table kept(x int); insert into kept values (42)",
+    );
     let second = LocalPg::start(ClusterOptions {
         durable: false,
         ..ClusterOptions::persistent(&dir)
     });
     assert!(
-        matches!(second, Err(torghut_localpg::LocalPgError::AlreadyRunning { .. })),
+        matches!(
+            second,
+            Err(torghut_localpg::LocalPgError::AlreadyRunning { .. })
+        ),
         "{second:?}"
     );
     pg.stop();
@@ -108,14 +123,25 @@ fn server_stops_when_its_owner_is_killed() {
         // Child mode: start a server, report its pid and base dir, then wait to be killed.
         let pg = LocalPg::start(ClusterOptions::temporary().unwrap()).unwrap();
         let report = std::env::var("TORGHUT_LOCALPG_CHILD").unwrap();
-        std::fs::write(&report, format!("{} {}", pg.server_pid(), pg.base_dir().display())).unwrap();
+        std::fs::write(
+            &report,
+            format!("{} {}", pg.server_pid(), pg.base_dir().display()),
+        )
+        .unwrap();
         std::thread::sleep(Duration::from_secs(120));
         return;
     }
-    let report = std::env::temp_dir().join(format!("torghut-localpg-report-{}", torghut_localpg::random_hex(4)));
+    let report = std::env::temp_dir().join(format!(
+        "torghut-localpg-report-{}",
+        torghut_localpg::random_hex(4)
+    ));
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["server_stops_when_its_owner_is_killed", "--exact", "--test-threads=1"])
+        .args([
+            "server_stops_when_its_owner_is_killed",
+            "--exact",
+            "--test-threads=1",
+        ])
         .env("TORGHUT_LOCALPG_CHILD", &report)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -127,14 +153,20 @@ fn server_stops_when_its_owner_is_killed() {
                 break (pid.parse::<i32>().unwrap(), base.to_string());
             }
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "child did not report its server");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "child did not report its server"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     std::fs::remove_file(&report).unwrap();
     assert!(alive(pid));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert!(wait_gone(pid, Duration::from_secs(15)), "postmaster {pid} outlived its owner");
+    assert!(
+        wait_gone(pid, Duration::from_secs(15)),
+        "postmaster {pid} outlived its owner"
+    );
     let start = Instant::now();
     while Path::new(&base).exists() && start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));

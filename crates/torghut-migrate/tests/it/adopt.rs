@@ -13,7 +13,9 @@ use torghut_testdb::{empty_db, TestDb};
 use crate::fixtures::*;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/legacy")
+        .join(name)
 }
 
 /// A database at `revision` as the old service built it, with rows in every table.
@@ -27,7 +29,11 @@ async fn legacy_db(revision: &str) -> TestDb {
             .arg(&dump)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         return db;
     }
     let c = db.connect().await;
@@ -100,11 +106,17 @@ async fn row_counts(db: &TestDb) -> Vec<(String, i64)> {
 async fn adopt_then_up_keeps_every_row(revision: &str) {
     let db = legacy_db(revision).await;
     let before = row_counts(&db).await;
-    assert!(before.iter().all(|(_, n)| *n > 0 || !cfg!(test)), "{before:?}");
+    assert!(
+        before.iter().all(|(_, n)| *n > 0 || !cfg!(test)),
+        "{before:?}"
+    );
 
     let mut m = migrator(&db, MigrationSet::embedded()).await;
     // `up` on an Alembic database without adoption is refused, not attempted.
-    assert!(matches!(m.up(None).await.unwrap_err(), MigrateError::NeedsAdopt(_)));
+    assert!(matches!(
+        m.up(None).await.unwrap_err(),
+        MigrateError::NeedsAdopt(_)
+    ));
 
     let r = m.adopt(Some("switch to torghut migrate")).await.unwrap();
     assert_eq!(r.alembic_version, revision);
@@ -136,9 +148,9 @@ async fn adopt_then_up_keeps_every_row(revision: &str) {
         .get(0);
     assert_eq!(v, revision);
     let log = torghut_migrate::history::read_log(&c).await.unwrap();
-    assert!(log
-        .iter()
-        .any(|l| l.action == "adopt" && l.outcome == "ok" && l.reason.as_deref() == Some("switch to torghut migrate")));
+    assert!(log.iter().any(|l| l.action == "adopt"
+        && l.outcome == "ok"
+        && l.reason.as_deref() == Some("switch to torghut migrate")));
 }
 
 #[tokio::test]
@@ -171,10 +183,18 @@ async fn adopt_refuses_a_drifted_database_with_the_diff() {
     let e = m.adopt(None).await.unwrap_err();
     let text = e.to_string();
     assert!(matches!(e, MigrateError::AdoptDrift { .. }), "{text}");
-    assert!(text.contains("column symbol type: expected character varying(16), found character varying(32)"), "{text}");
+    assert!(
+        text.contains(
+            "column symbol type: expected character varying(16), found character varying(32)"
+        ),
+        "{text}"
+    );
     assert!(text.contains("ix_executions_symbol_status"), "{text}");
     assert_eq!(e.exit_code(), 1);
-    assert!(m.status().await.unwrap().applied.is_empty(), "nothing recorded");
+    assert!(
+        m.status().await.unwrap().applied.is_empty(),
+        "nothing recorded"
+    );
     assert_eq!(locks_held(&db).await, 0);
 }
 
@@ -182,7 +202,10 @@ async fn adopt_refuses_a_drifted_database_with_the_diff() {
 async fn adopt_refuses_unknown_revisions_and_non_alembic_databases() {
     let db = empty_db().await;
     let mut m = migrator(&db, MigrationSet::embedded()).await;
-    assert!(matches!(m.adopt(None).await.unwrap_err(), MigrateError::NotAdoptable(_)));
+    assert!(matches!(
+        m.adopt(None).await.unwrap_err(),
+        MigrateError::NotAdoptable(_)
+    ));
 
     let db = legacy_db("0005_trade_cursor_symbol").await;
     db.connect()

@@ -32,7 +32,12 @@ async fn up_applies_everything_once_and_records_history_and_log() {
     // Nothing left to do, and a second run says so.
     assert!(m.up(None).await.unwrap().applied.is_empty());
     let log = read_log(m.client()).await.unwrap();
-    assert_eq!(log.iter().filter(|l| l.action == "up" && l.outcome == "ok").count(), report.applied.len());
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.action == "up" && l.outcome == "ok")
+            .count(),
+        report.applied.len()
+    );
     assert_eq!(locks_held(&db).await, 0);
 }
 
@@ -47,7 +52,11 @@ async fn every_migration_goes_down_and_up_again() {
     // Step down one migration at a time, checking the catalog at every revision, then back up.
     let ids: Vec<String> = set.all().iter().map(|x| x.id.clone()).collect();
     for i in (0..ids.len()).rev() {
-        let target = if i == 0 { "base".to_string() } else { ids[i - 1].clone() };
+        let target = if i == 0 {
+            "base".to_string()
+        } else {
+            ids[i - 1].clone()
+        };
         let r = m.down(&target, false, false, Some("test")).await.unwrap();
         assert_eq!(r.reverted, vec![ids[i].clone()]);
         let v = m.verify().await.unwrap();
@@ -59,7 +68,9 @@ async fn every_migration_goes_down_and_up_again() {
     assert_eq!(r.applied, ids);
     assert!(m.verify().await.unwrap().clean);
     let log = read_log(m.client()).await.unwrap();
-    assert!(log.iter().any(|l| l.action == "down" && l.reason.as_deref() == Some("test")));
+    assert!(log
+        .iter()
+        .any(|l| l.action == "down" && l.reason.as_deref() == Some("test")));
 }
 
 #[tokio::test]
@@ -72,7 +83,10 @@ async fn up_to_a_target_and_unknown_targets() {
     let e = m.up(Some("0003")).await.unwrap_err();
     assert!(matches!(e, MigrateError::UnknownTarget(_)), "{e}");
     assert_eq!(e.exit_code(), 2);
-    let e = m.down("0005_trade_cursor_symbol", false, false, None).await.unwrap_err();
+    let e = m
+        .down("0005_trade_cursor_symbol", false, false, None)
+        .await
+        .unwrap_err();
     assert!(matches!(e, MigrateError::BadTarget(_)), "{e}");
 }
 
@@ -81,12 +95,20 @@ async fn down_is_refused_in_prod_without_allow_destructive_and_reason() {
     let db = empty_db().await;
     let mut m = migrator(&db, MigrationSet::embedded()).await;
     m.up(None).await.unwrap();
-    for (allow, reason) in [(false, None), (true, None), (false, Some("why")), (true, Some("  "))] {
+    for (allow, reason) in [
+        (false, None),
+        (true, None),
+        (false, Some("why")),
+        (true, Some("  ")),
+    ] {
         let e = m.down("base", true, allow, reason).await.unwrap_err();
         assert!(matches!(e, MigrateError::Refused(_)), "{e}");
     }
     assert!(m.status().await.unwrap().clean);
-    let r = m.down(LATEST_LEGACY, true, true, Some("rollback of release 42")).await.unwrap();
+    let r = m
+        .down(LATEST_LEGACY, true, true, Some("rollback of release 42"))
+        .await
+        .unwrap();
     assert_eq!(r.current.as_deref(), Some(LATEST_LEGACY));
 }
 
@@ -129,7 +151,10 @@ async fn a_runner_gives_up_after_lock_wait_with_a_clear_error() {
     let db = empty_db().await;
     let holder = db.connect().await;
     holder
-        .execute("SELECT pg_advisory_lock($1)", &[&torghut_migrate::engine::LOCK_KEY])
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&torghut_migrate::engine::LOCK_KEY],
+        )
         .await
         .unwrap();
     let mut o = opts();
@@ -152,7 +177,12 @@ async fn a_failing_migration_leaves_the_previous_revision_intact() {
     let mut m = migrator(&db, set).await;
     let e = m.up(None).await.unwrap_err();
     match &e {
-        MigrateError::MigrationFailed { id, failure, applied, dirty } => {
+        MigrateError::MigrationFailed {
+            id,
+            failure,
+            applied,
+            dirty,
+        } => {
             assert_eq!(id, "9001_broken");
             assert_eq!(failure.sqlstate.as_deref(), Some("23502"));
             assert_eq!(applied.len(), MigrationSet::embedded().all().len());
@@ -162,24 +192,40 @@ async fn a_failing_migration_leaves_the_previous_revision_intact() {
     }
     assert_eq!(e.applied().len(), MigrationSet::embedded().all().len());
     assert_eq!(e.exit_code(), 1);
-    assert!(!table_exists(&db, "half_done").await, "the failed migration was rolled back");
+    assert!(
+        !table_exists(&db, "half_done").await,
+        "the failed migration was rolled back"
+    );
     let status = m.status().await.unwrap();
     assert_eq!(status.current.as_deref(), MigrationSet::embedded().latest());
     assert_eq!(status.pending, vec!["9001_broken".to_string()]);
     assert_eq!(locks_held(&db).await, 0, "the lock is released on error");
     let log = read_log(m.client()).await.unwrap();
-    assert!(log.iter().any(|l| l.outcome == "failed" && l.migration_id.as_deref() == Some("9001_broken")));
+    assert!(log
+        .iter()
+        .any(|l| l.outcome == "failed" && l.migration_id.as_deref() == Some("9001_broken")));
 }
 
 #[tokio::test]
 async fn edited_applied_migration_is_detected_and_crlf_or_bom_copies_are_not() {
     let db = empty_db().await;
-    migrator(&db, MigrationSet::embedded()).await.up(None).await.unwrap();
+    migrator(&db, MigrationSet::embedded())
+        .await
+        .up(None)
+        .await
+        .unwrap();
 
-    let original = MigrationSet::embedded().get("0004_trade_cursor_seq").unwrap().up.clone();
+    let original = MigrationSet::embedded()
+        .get("0004_trade_cursor_seq")
+        .unwrap()
+        .up
+        .clone();
     let crlf = format!("\u{feff}{}", original.replace('\n', "\r\n"));
     let m = migrator(&db, edited("0004_trade_cursor_seq", &crlf)).await;
-    assert!(m.status().await.unwrap().clean, "CRLF and BOM do not change the checksum");
+    assert!(
+        m.status().await.unwrap().clean,
+        "CRLF and BOM do not change the checksum"
+    );
 
     let changed = original.replace("bigint", "integer");
     let mut m = migrator(&db, edited("0004_trade_cursor_seq", &changed)).await;
@@ -207,12 +253,17 @@ async fn edited_applied_migration_is_detected_and_crlf_or_bom_copies_are_not() {
     assert!(!table_exists(&db, "nxt").await);
 
     // After review, the new checksum can be accepted; that is logged with the reason.
-    m.repair(RepairAction::AcceptChecksum("0004_trade_cursor_seq".into()), "reviewed: comment only")
-        .await
-        .unwrap();
+    m.repair(
+        RepairAction::AcceptChecksum("0004_trade_cursor_seq".into()),
+        "reviewed: comment only",
+    )
+    .await
+    .unwrap();
     assert!(m.status().await.unwrap().checksum_mismatches.is_empty());
     let log = read_log(m.client()).await.unwrap();
-    assert!(log.iter().any(|l| l.action == "repair" && l.reason.as_deref() == Some("reviewed: comment only")));
+    assert!(log
+        .iter()
+        .any(|l| l.action == "repair" && l.reason.as_deref() == Some("reviewed: comment only")));
 }
 
 #[tokio::test]
@@ -226,27 +277,49 @@ async fn missing_and_divergent_migrations_are_refused() {
     let st = m.status().await.unwrap();
     assert_eq!(st.unknown_applied, vec!["9003_a".to_string()]);
     assert!(!st.clean);
-    assert!(matches!(m.up(None).await.unwrap_err(), MigrateError::UnknownApplied(_)));
+    assert!(matches!(
+        m.up(None).await.unwrap_err(),
+        MigrateError::UnknownApplied(_)
+    ));
 
     // Divergent: same version, another name.
-    let mut m = migrator(&db, with_extra(&[("9003_b", "CREATE TABLE b3 (x int);", "DROP TABLE b3;")])).await;
-    assert!(matches!(m.up(None).await.unwrap_err(), MigrateError::UnknownApplied(_)));
+    let mut m = migrator(
+        &db,
+        with_extra(&[("9003_b", "CREATE TABLE b3 (x int);", "DROP TABLE b3;")]),
+    )
+    .await;
+    assert!(matches!(
+        m.up(None).await.unwrap_err(),
+        MigrateError::UnknownApplied(_)
+    ));
     assert!(!table_exists(&db, "b3").await);
 
     // Out of order: a new migration that sorts before the latest applied one.
     let mut m = migrator(
         &db,
         with_extra(&[
-            ("9002_late", "CREATE TABLE late (x int);", "DROP TABLE late;"),
+            (
+                "9002_late",
+                "CREATE TABLE late (x int);",
+                "DROP TABLE late;",
+            ),
             ("9003_a", "CREATE TABLE a3 (x int);", "DROP TABLE a3;"),
         ]),
     )
     .await;
-    assert!(matches!(m.up(None).await.unwrap_err(), MigrateError::OutOfOrder { .. }));
+    assert!(matches!(
+        m.up(None).await.unwrap_err(),
+        MigrateError::OutOfOrder { .. }
+    ));
 
     // A removed migration: 0004 missing from the files.
     let m = migrator(&db, without("0004_trade_cursor_seq")).await;
-    assert!(m.status().await.unwrap().unknown_applied.contains(&"0004_trade_cursor_seq".to_string()));
+    assert!(m
+        .status()
+        .await
+        .unwrap()
+        .unknown_applied
+        .contains(&"0004_trade_cursor_seq".to_string()));
 }
 
 #[tokio::test]
@@ -259,20 +332,34 @@ async fn a_failed_no_transaction_migration_is_dirty_until_repaired() {
     )]);
     let mut m = migrator(&db, set.clone()).await;
     let e = m.up(None).await.unwrap_err();
-    assert!(matches!(e, MigrateError::MigrationFailed { dirty: true, .. }), "{e}");
+    assert!(
+        matches!(e, MigrateError::MigrationFailed { dirty: true, .. }),
+        "{e}"
+    );
     let st = m.status().await.unwrap();
     assert_eq!(st.dirty, vec!["9004_concurrent_index".to_string()]);
     assert!(!st.clean);
-    assert!(matches!(m.up(None).await.unwrap_err(), MigrateError::Dirty(_)));
+    assert!(matches!(
+        m.up(None).await.unwrap_err(),
+        MigrateError::Dirty(_)
+    ));
     assert_eq!(locks_held(&db).await, 0);
 
     // A person checks, drops the half-made index, and marks it rolled back.
-    db.connect().await.batch_execute("DROP INDEX ix_nt_one").await.unwrap();
+    db.connect()
+        .await
+        .batch_execute("DROP INDEX ix_nt_one")
+        .await
+        .unwrap();
     assert!(matches!(
-        m.repair(RepairAction::MarkRolledBack, " ").await.unwrap_err(),
+        m.repair(RepairAction::MarkRolledBack, " ")
+            .await
+            .unwrap_err(),
         MigrateError::Refused(_)
     ));
-    m.repair(RepairAction::MarkRolledBack, "dropped ix_nt_one by hand").await.unwrap();
+    m.repair(RepairAction::MarkRolledBack, "dropped ix_nt_one by hand")
+        .await
+        .unwrap();
     assert!(m.status().await.unwrap().dirty.is_empty());
 
     // With the migration fixed, it applies outside a transaction and is not dirty.
@@ -291,7 +378,11 @@ async fn a_failed_no_transaction_migration_is_dirty_until_repaired() {
 #[tokio::test]
 async fn lock_timeout_is_retried_then_reported_without_partial_changes() {
     let db = empty_db().await;
-    migrator(&db, MigrationSet::embedded()).await.up(None).await.unwrap();
+    migrator(&db, MigrationSet::embedded())
+        .await
+        .up(None)
+        .await
+        .unwrap();
     let set = with_extra(&[(
         "9005_alter_strategies",
         "ALTER TABLE strategies ADD COLUMN note text;",
@@ -300,18 +391,25 @@ async fn lock_timeout_is_retried_then_reported_without_partial_changes() {
     // A long transaction holds a lock on strategies.
     let mut holder = db.connect().await;
     let tx = holder.transaction().await.unwrap();
-    tx.batch_execute("LOCK TABLE strategies IN ACCESS SHARE MODE").await.unwrap();
+    tx.batch_execute("LOCK TABLE strategies IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
     let mut o = opts();
     o.lock_timeout = Duration::from_millis(100);
     o.lock_retries = 1;
     let mut m = Migrator::new(db.connect().await, set.clone(), o.clone());
     let e = m.up(None).await.unwrap_err();
-    assert!(matches!(e, MigrateError::LockRetriesExhausted { attempts: 2, .. }), "{e}");
+    assert!(
+        matches!(e, MigrateError::LockRetriesExhausted { attempts: 2, .. }),
+        "{e}"
+    );
     tx.rollback().await.unwrap();
 
     // With retries, a transaction that ends meanwhile lets the migration through.
     let tx = holder.transaction().await.unwrap();
-    tx.batch_execute("LOCK TABLE strategies IN ACCESS SHARE MODE").await.unwrap();
+    tx.batch_execute("LOCK TABLE strategies IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
     o.lock_retries = 10;
     let mut m = Migrator::new(db.connect().await, set, o);
     let run = tokio::spawn(async move { m.up(None).await });
@@ -320,7 +418,9 @@ async fn lock_timeout_is_retried_then_reported_without_partial_changes() {
     let r = run.await.unwrap().unwrap();
     assert_eq!(r.applied, vec!["9005_alter_strategies".to_string()]);
     let log = read_log(&db.connect().await).await.unwrap();
-    assert!(log.iter().any(|l| l.detail.as_deref().is_some_and(|d| d.contains("attempt"))));
+    assert!(log
+        .iter()
+        .any(|l| l.detail.as_deref().is_some_and(|d| d.contains("attempt"))));
 }
 
 #[tokio::test]
@@ -340,13 +440,24 @@ async fn verify_reports_drift_and_lists_unmanaged_tables() {
     let v = m.verify().await.unwrap();
     assert!(!v.clean);
     let text = torghut_migrate::render_diff(&v.catalog);
-    assert!(text.contains("table executions, column status type: expected character varying(32), found text"), "{text}");
+    assert!(
+        text.contains(
+            "table executions, column status type: expected character varying(32), found text"
+        ),
+        "{text}"
+    );
     assert!(text.contains("index ix_strategies_name: missing"), "{text}");
     assert!(text.contains("column extra: unexpected"), "{text}");
-    assert_eq!(v.catalog.unmanaged_tables, vec!["operator_notes".to_string()]);
+    assert_eq!(
+        v.catalog.unmanaged_tables,
+        vec!["operator_notes".to_string()]
+    );
     // Nothing of the scratch build is left behind.
     let n: i64 = c
-        .query_one("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'torghut_expected_%'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'torghut_expected_%'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);

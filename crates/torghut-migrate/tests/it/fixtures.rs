@@ -71,12 +71,15 @@ pub async fn locks_held(db: &TestDb) -> i64 {
 
 pub async fn history_ids(db: &TestDb) -> Vec<String> {
     let c = db.connect().await;
-    c.query("SELECT id FROM torghut_meta.schema_history ORDER BY version", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    c.query(
+        "SELECT id FROM torghut_meta.schema_history ORDER BY version",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 pub async fn table_exists(db: &TestDb, name: &str) -> bool {

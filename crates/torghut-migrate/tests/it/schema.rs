@@ -12,7 +12,13 @@ const TS: &str = "timestamp with time zone";
 const NUM: &str = "numeric(20,8)";
 
 /// (table, column, type, not null, default)
-fn spec_columns() -> Vec<(&'static str, &'static str, String, bool, Option<&'static str>)> {
+fn spec_columns() -> Vec<(
+    &'static str,
+    &'static str,
+    String,
+    bool,
+    Option<&'static str>,
+)> {
     let v = |n: u32| format!("{VC}({n})");
     let s = |t: &str| t.to_string();
     vec![
@@ -34,7 +40,13 @@ fn spec_columns() -> Vec<(&'static str, &'static str, String, bool, Option<&'sta
         ("trade_decisions", "timeframe", v(16), true, None),
         ("trade_decisions", "decision_json", s("jsonb"), true, None),
         ("trade_decisions", "rationale", s("text"), false, None),
-        ("trade_decisions", "status", v(32), true, Some("'planned'::character varying")),
+        (
+            "trade_decisions",
+            "status",
+            v(32),
+            true,
+            Some("'planned'::character varying"),
+        ),
         ("trade_decisions", "created_at", s(TS), true, Some("now()")),
         ("trade_decisions", "decision_hash", v(64), false, None),
         ("trade_decisions", "executed_at", s(TS), false, None),
@@ -55,13 +67,25 @@ fn spec_columns() -> Vec<(&'static str, &'static str, String, bool, Option<&'sta
         ("executions", "updated_at", s(TS), true, Some("now()")),
         ("executions", "last_update_at", s(TS), false, None),
         ("position_snapshots", "id", s("uuid"), true, None),
-        ("position_snapshots", "alpaca_account_label", v(64), true, None),
+        (
+            "position_snapshots",
+            "alpaca_account_label",
+            v(64),
+            true,
+            None,
+        ),
         ("position_snapshots", "as_of", s(TS), true, None),
         ("position_snapshots", "equity", s(NUM), true, None),
         ("position_snapshots", "cash", s(NUM), true, None),
         ("position_snapshots", "buying_power", s(NUM), true, None),
         ("position_snapshots", "positions", s("jsonb"), true, None),
-        ("position_snapshots", "created_at", s(TS), true, Some("now()")),
+        (
+            "position_snapshots",
+            "created_at",
+            s(TS),
+            true,
+            Some("now()"),
+        ),
         ("tool_run_logs", "id", s("uuid"), true, None),
         ("tool_run_logs", "codex_session_id", v(128), true, None),
         ("tool_run_logs", "tool_name", v(128), true, None),
@@ -77,20 +101,68 @@ fn spec_columns() -> Vec<(&'static str, &'static str, String, bool, Option<&'sta
         ("trade_cursor", "cursor_seq", s("bigint"), false, None),
         ("trade_cursor", "cursor_symbol", v(32), false, None),
         ("llm_decision_reviews", "id", s("uuid"), true, None),
-        ("llm_decision_reviews", "trade_decision_id", s("uuid"), true, None),
+        (
+            "llm_decision_reviews",
+            "trade_decision_id",
+            s("uuid"),
+            true,
+            None,
+        ),
         ("llm_decision_reviews", "model", v(128), true, None),
         ("llm_decision_reviews", "prompt_version", v(32), true, None),
         ("llm_decision_reviews", "input_json", s("jsonb"), true, None),
-        ("llm_decision_reviews", "response_json", s("jsonb"), true, None),
+        (
+            "llm_decision_reviews",
+            "response_json",
+            s("jsonb"),
+            true,
+            None,
+        ),
         ("llm_decision_reviews", "verdict", v(16), true, None),
-        ("llm_decision_reviews", "confidence", s("numeric(6,4)"), false, None),
+        (
+            "llm_decision_reviews",
+            "confidence",
+            s("numeric(6,4)"),
+            false,
+            None,
+        ),
         ("llm_decision_reviews", "adjusted_qty", s(NUM), false, None),
-        ("llm_decision_reviews", "adjusted_order_type", v(32), false, None),
+        (
+            "llm_decision_reviews",
+            "adjusted_order_type",
+            v(32),
+            false,
+            None,
+        ),
         ("llm_decision_reviews", "rationale", s("text"), false, None),
-        ("llm_decision_reviews", "risk_flags", s("jsonb"), false, None),
-        ("llm_decision_reviews", "tokens_prompt", s("integer"), false, None),
-        ("llm_decision_reviews", "tokens_completion", s("integer"), false, None),
-        ("llm_decision_reviews", "created_at", s(TS), true, Some("now()")),
+        (
+            "llm_decision_reviews",
+            "risk_flags",
+            s("jsonb"),
+            false,
+            None,
+        ),
+        (
+            "llm_decision_reviews",
+            "tokens_prompt",
+            s("integer"),
+            false,
+            None,
+        ),
+        (
+            "llm_decision_reviews",
+            "tokens_completion",
+            s("integer"),
+            false,
+            None,
+        ),
+        (
+            "llm_decision_reviews",
+            "created_at",
+            s(TS),
+            true,
+            Some("now()"),
+        ),
     ]
 }
 
@@ -109,13 +181,29 @@ const SPEC_CONSTRAINTS: &[(&str, &str, &str)] = &[
         "fk_executions_trade_decision_id_trade_decisions",
         "FOREIGN KEY (trade_decision_id) REFERENCES trade_decisions(id) ON DELETE SET NULL",
     ),
-    ("executions", "uq_executions_alpaca_order_id", "UNIQUE (alpaca_order_id)"),
-    ("executions", "uq_executions_client_order_id", "UNIQUE (client_order_id)"),
-    ("position_snapshots", "pk_position_snapshots", "PRIMARY KEY (id)"),
+    (
+        "executions",
+        "uq_executions_alpaca_order_id",
+        "UNIQUE (alpaca_order_id)",
+    ),
+    (
+        "executions",
+        "uq_executions_client_order_id",
+        "UNIQUE (client_order_id)",
+    ),
+    (
+        "position_snapshots",
+        "pk_position_snapshots",
+        "PRIMARY KEY (id)",
+    ),
     ("tool_run_logs", "pk_tool_run_logs", "PRIMARY KEY (id)"),
     ("trade_cursor", "pk_trade_cursor", "PRIMARY KEY (id)"),
     ("trade_cursor", "uq_trade_cursor_source", "UNIQUE (source)"),
-    ("llm_decision_reviews", "pk_llm_decision_reviews", "PRIMARY KEY (id)"),
+    (
+        "llm_decision_reviews",
+        "pk_llm_decision_reviews",
+        "PRIMARY KEY (id)",
+    ),
     (
         "llm_decision_reviews",
         "fk_llm_decision_reviews_trade_decision_id_trade_decisions",
@@ -169,7 +257,10 @@ async fn v1_schema_at_0005_matches_the_specification() {
         .collect();
     let missing: Vec<_> = spec.difference(&live).collect();
     let extra: Vec<_> = live.difference(&spec).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:#?}\nextra {extra:#?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
 
     let rows = c
         .query(
@@ -180,8 +271,10 @@ async fn v1_schema_at_0005_matches_the_specification() {
         )
         .await
         .unwrap();
-    let live: BTreeSet<(String, String, String)> =
-        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let live: BTreeSet<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
     let spec: BTreeSet<(String, String, String)> = SPEC_CONSTRAINTS
         .iter()
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))

@@ -38,7 +38,15 @@ async fn status_up_verify_exit_codes_and_json() {
     let dsn = db.url();
     let o = run(&["migrate", "--dsn", &dsn, "status"]);
     assert_eq!(code(&o), 1, "pending -> exit 1: {}", text(&o));
-    let o = run(&["migrate", "--dsn", &dsn, "up", "--to", "0003_llm_decision_reviews", "--json"]);
+    let o = run(&[
+        "migrate",
+        "--dsn",
+        &dsn,
+        "up",
+        "--to",
+        "0003_llm_decision_reviews",
+        "--json",
+    ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["up"]["current"], "0003_llm_decision_reviews");
@@ -57,7 +65,11 @@ async fn status_up_verify_exit_codes_and_json() {
         .unwrap();
     let o = run(&["migrate", "--dsn", &dsn, "verify"]);
     assert_eq!(code(&o), 1, "{}", text(&o));
-    assert!(text(&o).contains("column name nullability: expected NOT NULL, found nullable"), "{}", text(&o));
+    assert!(
+        text(&o).contains("column name nullability: expected NOT NULL, found nullable"),
+        "{}",
+        text(&o)
+    );
     let o = run(&["migrate", "--dsn", &dsn, "plan"]);
     assert_eq!(code(&o), 0);
     assert!(text(&o).contains("nothing to apply"));
@@ -70,15 +82,29 @@ async fn down_in_prod_needs_allow_destructive_and_reason() {
     let db = empty_db().await;
     let dsn = db.url();
     assert_eq!(code(&run(&["migrate", "--dsn", &dsn, "up"])), 0);
-    let o = torghut(&["migrate", "--dsn", &dsn, "down", "--to", "0004_trade_cursor_seq"])
-        .env("APP_ENV", "prod")
-        .output()
-        .unwrap();
+    let o = torghut(&[
+        "migrate",
+        "--dsn",
+        &dsn,
+        "down",
+        "--to",
+        "0004_trade_cursor_seq",
+    ])
+    .env("APP_ENV", "prod")
+    .output()
+    .unwrap();
     assert_eq!(code(&o), 2, "{}", text(&o));
     assert!(text(&o).contains("--allow-destructive"));
     let o = torghut(&[
-        "migrate", "--dsn", &dsn, "down", "--to", "0004_trade_cursor_seq", "--allow-destructive",
-        "--reason", "bad release",
+        "migrate",
+        "--dsn",
+        &dsn,
+        "down",
+        "--to",
+        "0004_trade_cursor_seq",
+        "--allow-destructive",
+        "--reason",
+        "bad release",
     ])
     .env("APP_ENV", "prod")
     .output()
@@ -86,7 +112,10 @@ async fn down_in_prod_needs_allow_destructive_and_reason() {
     assert!(o.status.success(), "{}", text(&o));
     let c = db.connect().await;
     let reason: String = c
-        .query_one("SELECT reason FROM torghut_meta.migration_log WHERE action = 'down'", &[])
+        .query_one(
+            "SELECT reason FROM torghut_meta.migration_log WHERE action = 'down'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -121,7 +150,10 @@ async fn eight_concurrent_processes_all_succeed_and_apply_each_migration_once() 
         .get(0);
     assert_eq!(applied as i64, n);
     let ups: i64 = c
-        .query_one("SELECT count(*) FROM torghut_meta.migration_log WHERE action = 'up'", &[])
+        .query_one(
+            "SELECT count(*) FROM torghut_meta.migration_log WHERE action = 'up'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -177,7 +209,10 @@ async fn a_run_killed_mid_migration_leaves_a_consistent_state_and_the_next_run_c
         if n > 0 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "migration never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "migration never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     child.kill().unwrap(); // SIGKILL
@@ -190,7 +225,14 @@ async fn a_run_killed_mid_migration_leaves_a_consistent_state_and_the_next_run_c
         .get(0);
     assert!(!exists);
     // The next run (a fixed migration) waits for the dead session to go away, then completes.
-    write_migrations(&dir, &[("9001_slow", "CREATE TABLE slow_one (x int);\nCREATE TABLE slow_two (x int);", "DROP TABLE slow_two; DROP TABLE slow_one;")]);
+    write_migrations(
+        &dir,
+        &[(
+            "9001_slow",
+            "CREATE TABLE slow_one (x int);\nCREATE TABLE slow_two (x int);",
+            "DROP TABLE slow_two; DROP TABLE slow_one;",
+        )],
+    );
     let o = run(&["migrate", "--dsn", &dsn, "--source", source, "up"]);
     assert!(o.status.success(), "{}", text(&o));
     let o = run(&["migrate", "--dsn", &dsn, "--source", source, "status"]);
@@ -202,7 +244,11 @@ async fn a_run_killed_mid_migration_leaves_a_consistent_state_and_the_next_run_c
 async fn adopt_refuses_drift_with_exit_1_and_then_adopts() {
     let db: TestDb = empty_db().await;
     let c = db.connect().await;
-    for m in torghut_migrate::MigrationSet::embedded().all().iter().take(3) {
+    for m in torghut_migrate::MigrationSet::embedded()
+        .all()
+        .iter()
+        .take(3)
+    {
         c.batch_execute(&m.up).await.unwrap();
     }
     c.batch_execute(
@@ -215,8 +261,14 @@ async fn adopt_refuses_drift_with_exit_1_and_then_adopts() {
     let dsn = db.url();
     let o = run(&["migrate", "--dsn", &dsn, "adopt"]);
     assert_eq!(code(&o), 1, "{}", text(&o));
-    assert!(text(&o).contains("column hand_made: unexpected"), "{}", text(&o));
-    c.batch_execute("ALTER TABLE strategies DROP COLUMN hand_made").await.unwrap();
+    assert!(
+        text(&o).contains("column hand_made: unexpected"),
+        "{}",
+        text(&o)
+    );
+    c.batch_execute("ALTER TABLE strategies DROP COLUMN hand_made")
+        .await
+        .unwrap();
     let o = run(&["migrate", "--dsn", &dsn, "adopt", "--reason", "cut-over"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = run(&["migrate", "--dsn", &dsn, "up"]);
@@ -247,7 +299,10 @@ async fn no_password_appears_in_any_output() {
     assert_eq!(code(&o), 2, "{}", text(&o));
     // The DSN through each environment variable, and malformed DSNs.
     for var in ["DB_DSN", "DB_URL", "DATABASE_URL"] {
-        let o = torghut(&["migrate", "status"]).env(var, &wrong).output().unwrap();
+        let o = torghut(&["migrate", "status"])
+            .env(var, &wrong)
+            .output()
+            .unwrap();
         assert_eq!(code(&o), 2);
         outputs.push(text(&o));
     }
@@ -264,7 +319,10 @@ async fn no_password_appears_in_any_output() {
     }
     for out in outputs {
         assert!(!out.contains(&password), "password leaked: {out}");
-        assert!(!out.contains("S3cr3t-Pa55word-x9"), "password leaked: {out}");
+        assert!(
+            !out.contains("S3cr3t-Pa55word-x9"),
+            "password leaked: {out}"
+        );
     }
 }
 
@@ -273,16 +331,23 @@ fn missing_database_and_bad_app_env_are_configuration_errors() {
     let o = run(&["migrate", "status"]);
     assert_eq!(code(&o), 2);
     assert!(text(&o).contains("--dsn"), "{}", text(&o));
-    let o = torghut(&["migrate", "--dsn", "postgresql://x@127.0.0.1:1/db", "status"])
-        .env("APP_ENV", "production-ish")
-        .output()
-        .unwrap();
+    let o = torghut(&[
+        "migrate",
+        "--dsn",
+        "postgresql://x@127.0.0.1:1/db",
+        "status",
+    ])
+    .env("APP_ENV", "production-ish")
+    .output()
+    .unwrap();
     assert_eq!(code(&o), 2, "{}", text(&o));
     let o = run(&["migrate", "frobnicate"]);
     assert_eq!(code(&o), 2);
     let o = run(&["migrate", "--help"]);
     assert!(o.status.success());
-    for sub in ["status", "plan", "up", "down", "verify", "adopt", "repair", "lint"] {
+    for sub in [
+        "status", "plan", "up", "down", "verify", "adopt", "repair", "lint",
+    ] {
         assert!(text(&o).contains(sub), "--help lists {sub}");
     }
 }
@@ -291,7 +356,8 @@ fn missing_database_and_bad_app_env_are_configuration_errors() {
 fn decision_hash_reads_json_lines_and_reports_bad_lines() {
     use std::io::Write;
     let vectors = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/decision-hash-vectors.jsonl"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/spec/decision-hash-vectors.jsonl"),
     )
     .unwrap();
     let mut input = String::new();
@@ -309,12 +375,62 @@ fn decision_hash_reads_json_lines_and_reports_bad_lines() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(code(&o), 1);
-    let got: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    let got: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(got, expected);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("line {}", expected.len() + 1)), "{err}");
-    assert!(err.contains("event_ts") || err.contains("timeframe"), "{err}");
+    assert!(
+        err.contains(&format!("line {}", expected.len() + 1)),
+        "{err}"
+    );
+    assert!(
+        err.contains("event_ts") || err.contains("timeframe"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lint_flags_unsafe_statements_and_honours_reasoned_suppressions() {
+    let dir = std::env::temp_dir().join(format!("torghut-lint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.sql");
+    std::fs::write(
+        &bad,
+        "ALTER TABLE executions ADD COLUMN venue text NOT NULL;\n",
+    )
+    .unwrap();
+    let o = run(&["migrate", "lint", bad.to_str().unwrap(), "--json"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let ok = dir.join("ok.sql");
+    std::fs::write(
+        &ok,
+        "-- torghut-lint: allow require-concurrent-index-creation reason: table is empty at this point\nCREATE INDEX ix_x ON executions (status);\n",
+    )
+    .unwrap();
+    let o = run(&["migrate", "lint", ok.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let no_reason = dir.join("noreason.sql");
+    std::fs::write(
+        &no_reason,
+        "-- torghut-lint: allow require-concurrent-index-creation\nCREATE INDEX ix_x ON executions (status);\n",
+    )
+    .unwrap();
+    let o = run(&["migrate", "lint", no_reason.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    // The built-in migrations after 0005 are clean.
+    let o = run(&["migrate", "lint"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
