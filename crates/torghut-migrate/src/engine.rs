@@ -482,7 +482,12 @@ impl Migrator {
     }
 
     async fn ensure_meta(&self) -> Result<(), MigrateError> {
-        self.client.batch_execute(META_DDL).await?;
+        // Made durable by the next synchronous commit; losing it in a crash loses nothing else.
+        self.client
+            .batch_execute(&format!(
+                "BEGIN; SET LOCAL synchronous_commit = off; {META_DDL} COMMIT;"
+            ))
+            .await?;
         Ok(())
     }
 
@@ -635,11 +640,16 @@ impl Migrator {
         }
         let pending = self.pending_until(&status, to)?;
         let mut done = Vec::new();
-        for m in pending {
+        let last = pending.len().saturating_sub(1);
+        for (i, m) in pending.into_iter().enumerate() {
             if m.no_transaction {
                 self.apply_no_transaction(&m, &done).await?;
             } else {
-                self.apply_transactional(&m, &done).await?;
+                // Every commit but the run's last skips the WAL flush wait: WAL is flushed in order,
+                // so the last (synchronous) commit makes all of them durable before `up` returns.
+                // A server crash in between loses whole migrations together with their history
+                // rows, never one without the other.
+                self.apply_transactional(&m, &done, i == last).await?;
             }
             done.push(m.id.clone());
         }
@@ -650,11 +660,15 @@ impl Migrator {
         &mut self,
         m: &Migration,
         done: &[String],
+        durable: bool,
     ) -> Result<(), MigrateError> {
         let attempts = self.opts.lock_retries + 1;
         for attempt in 1..=attempts {
             let start = Instant::now();
-            let timeouts = self.timeouts_sql(true);
+            let mut timeouts = self.timeouts_sql(true);
+            if !durable {
+                timeouts.push_str(" SET LOCAL synchronous_commit = off;");
+            }
             let host = self.opts.host.clone();
             let tx = self.client.transaction().await?;
             let run = async {
@@ -969,7 +983,11 @@ impl Migrator {
             }
         };
         let migrations: Vec<Migration> = self.set.all()[..end].to_vec();
-        let scratch = format!("torghut_expected_{}", std::process::id());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let scratch = format!("torghut_expected_{}_{nanos}", std::process::id());
         let tx = self.client.transaction().await?;
         let result = async {
             tx.batch_execute(&format!(
