@@ -52,6 +52,9 @@ pub enum Command {
     /// A line that cannot be read is reported on stderr by line number and field; the others are
     /// still hashed, and the exit code is then 1.
     DecisionHash,
+    /// Measure the write path against a migrated database (writes real rows: use a scratch
+    /// database).
+    Bench(BenchArgs),
 }
 
 /// Database connection flag shared by commands.
@@ -187,6 +190,39 @@ pub enum MigrateCommand {
     },
 }
 
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Write decision trails (a decision, its review and its execution, durably) from concurrent
+    /// connections for a fixed time, under a new strategy named `bench-...`; report trails per
+    /// second and latency. The database must be migrated to at least 0003_llm_decision_reviews.
+    /// Exit 1 when no trail was written.
+    Write(BenchWriteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchWriteArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Concurrent connections, each writing in a loop.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub clients: u32,
+    /// How long to write, in seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub seconds: u32,
+    /// Bulk mode: each connection backfills N trails per call instead of recording one trail at a
+    /// time (latency is then per call).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch: Option<u32>,
+    #[command(flatten)]
+    pub out: Output,
+}
+
 /// Parses `500ms`, `5s`, `2m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -216,6 +252,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Migrate(args) => crate::migrate_cmd::run(args).await,
         Command::DecisionHash => crate::hash_cmd::run(),
         Command::Serve(args) => crate::serve::run(args).await,
+        Command::Bench(args) => crate::bench_cmd::run(args).await,
     }
 }
 

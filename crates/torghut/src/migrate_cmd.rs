@@ -299,6 +299,11 @@ fn render_status(database: &str, st: &Status) -> String {
     ));
     if let Some(v) = &st.alembic_version {
         s.push_str(&format!("alembic_version: {v}\n"));
+        if st.applied.is_empty() {
+            s.push_str(
+                "hint: this database is managed by the old Alembic chain; run `torghut migrate adopt` first\n",
+            );
+        }
     }
     for a in &st.applied {
         s.push_str(&format!(

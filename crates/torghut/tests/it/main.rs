@@ -111,15 +111,18 @@ async fn down_in_prod_needs_allow_destructive_and_reason() {
     .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let c = db.connect().await;
-    let reason: String = c
-        .query_one(
+    let reasons: Vec<String> = c
+        .query(
             "SELECT reason FROM torghut_meta.migration_log WHERE action = 'down'",
             &[],
         )
         .await
         .unwrap()
-        .get(0);
-    assert_eq!(reason, "bad release");
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!reasons.is_empty());
+    assert!(reasons.iter().all(|r| r == "bad release"), "{reasons:?}");
 }
 
 #[tokio::test]
@@ -433,4 +436,92 @@ fn lint_flags_unsafe_statements_and_honours_reasoned_suppressions() {
     let o = run(&["migrate", "lint"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn bench_write_reports_throughput_and_latency_as_json() {
+    let db = empty_db().await;
+    let dsn = db.url();
+    let o = run(&["migrate", "--dsn", &dsn, "up"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&[
+        "bench",
+        "write",
+        "--dsn",
+        &dsn,
+        "--clients",
+        "2",
+        "--seconds",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let last = stdout.lines().last().expect("a JSON line on stdout");
+    let v: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert!(v["trails_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["p50_ms"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["p99_ms"].as_f64().unwrap() >= v["p50_ms"].as_f64().unwrap());
+    assert_eq!(v["clients"], 2);
+    assert_eq!(v["errors"], 0, "{v}");
+    let trails = v["trails"].as_i64().unwrap();
+    assert!(trails > 0);
+    // Every trail is a decision with its review and its execution, under the bench strategy.
+    let c = db.connect().await;
+    let row = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM trade_decisions WHERE strategy_id = $1::text::uuid),
+                    (SELECT count(*) FROM llm_decision_reviews),
+                    (SELECT count(*) FROM executions e JOIN trade_decisions d
+                       ON d.id = e.trade_decision_id AND e.client_order_id = d.decision_hash)",
+            &[&v["strategy_id"].as_str().unwrap()],
+        )
+        .await
+        .unwrap();
+    for i in 0..3 {
+        assert_eq!(row.get::<_, i64>(i), trails, "column {i}");
+    }
+}
+
+#[tokio::test]
+async fn bench_write_refuses_an_unmigrated_database() {
+    let db = empty_db().await;
+    let dsn = db.url();
+    let args = [
+        "bench",
+        "write",
+        "--dsn",
+        &dsn,
+        "--clients",
+        "1",
+        "--seconds",
+        "1",
+    ];
+    let o = run(&args);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("not migrated"), "{}", text(&o));
+    let o = run(&[
+        "migrate",
+        "--dsn",
+        &dsn,
+        "up",
+        "--to",
+        "0003_llm_decision_reviews",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&args);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("migrated only to 0003_llm_decision_reviews"),
+        "{}",
+        text(&o)
+    );
+    let n: i64 = db
+        .connect()
+        .await
+        .query_one("SELECT count(*) FROM strategies", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "nothing is written to a refused database");
 }

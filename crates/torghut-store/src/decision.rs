@@ -1,0 +1,779 @@
+//! Trade decisions: `ensure` by decision hash, status transitions and their events.
+//!
+//! # How a decision is stored
+//!
+//! A decision arrives as JSON text in the shape of the decision hash specification
+//! (`strategy_id`, `symbol`, `event_ts`, `timeframe`, `action`, `qty`, `order_type`,
+//! `time_in_force`, `limit_price`, `stop_price`, `rationale`, `params`, plus any extra members).
+//! [`prepare`] turns it into the row:
+//!
+//! - `decision_hash` is the hash of [`torghut_hash`]: SHA-256 of
+//!   [`torghut_hash::canonical_text`], which is exactly what
+//!   [`torghut_hash::decision_hash_from_json`] computes (the canonical text is needed below, so
+//!   it is computed once). A decision the hash refuses is refused here with the field named.
+//! - `decision_json` is the whole decision, read by the strict JSON boundary
+//!   ([`AuditJson::from_text`] with the caller's policy: NUL characters, NaN, duplicate members,
+//!   lone surrogates are refused with their JSONPath; credential-like members are redacted),
+//!   with the hashed fields written **exactly as they were hashed**:
+//!   - `qty`, `limit_price`, `stop_price` become strings with the digits the hash saw
+//!     (`"1.50"` stays `"1.50"`, `"1E+2"` keeps its exponent, the JSON number `2.5` becomes
+//!     `"2.5"`); absent prices become `null`;
+//!   - `event_ts` becomes Python's `isoformat()` of the hashed date-time, which is RFC 3339
+//!     (`2026-02-10T09:30:00.250000+05:30`, `Z` as `+00:00`, a unix timestamp as UTC) whenever
+//!     the decision carries an offset. A date-time given without an offset keeps its
+//!     offset-less ISO 8601 form: adding an offset would change what the hash covers;
+//!   - `order_type`, `time_in_force` and `params` get their defaults (`market`, `day`, `{}`)
+//!     and `rationale` becomes `null` when absent;
+//!   - every other member (extra fields, `params`, `rationale`) is kept as given, numbers
+//!     with every digit (the boundary never goes through `f64`).
+//!
+//!   Members keep their order; defaults are appended. As a result, hashing the stored
+//!   `decision_json` again gives the stored `decision_hash`.
+//! - `strategy_id` must be a UUID naming an existing strategy ([`DecisionError::UnknownStrategy`]
+//!   otherwise); `symbol`, `timeframe` and `rationale` columns come from the decision.
+//!
+//! # Status transitions
+//!
+//! [`transition`] changes `status` (never `decision_json`) and appends a `status` event to
+//! `decision_events` in the same transaction: payload `{"from", "to"}` (and `"detail"` when
+//! given), reason codes in their own indexed column. The decision row is locked first
+//! (`SELECT ... FOR NO KEY UPDATE`: the lock an `UPDATE` of the row takes anyway; it serialises
+//! transitions without blocking inserts of reviews and executions that reference the
+//! decision), so transitions of one decision are serialised and each event's `seq` is the
+//! next one. A decision in a terminal status (`filled`, `canceled`, `expired`,
+//! `rejected`) refuses any further transition. `executed_at` is set when the status becomes
+//! `filled`.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, GenericClient, Row, Transaction};
+use torghut_hash::HashError;
+use torghut_json::{AuditJson, AuditValue, JsonError, JsonPolicy};
+use uuid::Uuid;
+
+use crate::check::{self, FieldProblem};
+
+/// Statuses after which a decision changes no more.
+pub const TERMINAL_STATUSES: [&str; 4] = ["filled", "canceled", "expired", "rejected"];
+
+/// The status of a decision when it is created.
+pub const INITIAL_STATUS: &str = "planned";
+
+/// Whether `status` is terminal.
+pub fn is_terminal(status: &str) -> bool {
+    TERMINAL_STATUSES.contains(&status)
+}
+
+/// Why a decision operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecisionError {
+    /// The decision cannot be hashed: a field is missing or not acceptable, or the text is not
+    /// JSON ([`HashError::field`] names the field).
+    #[error("decision: {0}")]
+    Hash(#[from] HashError),
+    /// An input field is not acceptable.
+    #[error("decision field \"{field}\": {message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+    /// A JSON payload was refused by the JSON boundary (nothing was written).
+    #[error("decision field \"{field}\": {source}")]
+    Json {
+        field: &'static str,
+        #[source]
+        source: JsonError,
+    },
+    /// The decision's `strategy_id` names no strategy.
+    #[error("decision field \"strategy_id\": no strategy with id {strategy_id}")]
+    UnknownStrategy { strategy_id: Uuid },
+    /// No decision has this id.
+    #[error("no decision with id {id}")]
+    NotFound { id: Uuid },
+    /// The decision is in a terminal status and cannot move to another.
+    #[error("decision {id} is {status}, a terminal status; refusing the transition to {to}")]
+    Terminal {
+        id: Uuid,
+        status: String,
+        to: String,
+    },
+    /// Any other database error.
+    #[error("database error: {}", crate::check::describe(.0))]
+    Db(#[from] tokio_postgres::Error),
+}
+
+impl DecisionError {
+    /// The input field at fault, if one is.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Hash(e) => e.field(),
+            Self::InvalidField { field, .. } | Self::Json { field, .. } => Some(field),
+            Self::UnknownStrategy { .. } => Some("strategy_id"),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_db(e: tokio_postgres::Error, strategy_id: Uuid) -> Self {
+        if check::violates(&e, "fk_trade_decisions_strategy_id_strategies") {
+            Self::UnknownStrategy { strategy_id }
+        } else {
+            Self::Db(e)
+        }
+    }
+}
+
+impl From<FieldProblem> for DecisionError {
+    fn from(p: FieldProblem) -> Self {
+        Self::InvalidField {
+            field: p.field,
+            message: p.message,
+        }
+    }
+}
+
+/// A decision checked and normalised, ready to be inserted (see the module documentation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedDecision {
+    /// The id it gets if it is inserted (UUID v7).
+    pub id: Uuid,
+    pub strategy_id: Uuid,
+    pub account_label: String,
+    pub symbol: String,
+    pub timeframe: String,
+    pub decision_hash: String,
+    pub decision_json: AuditJson,
+    pub rationale: Option<String>,
+}
+
+/// The result of [`ensure`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnsuredDecision {
+    pub id: Uuid,
+    pub decision_hash: String,
+    /// Whether this call inserted the row (false: it already existed).
+    pub created: bool,
+    /// The decision's status (as of this call).
+    pub status: String,
+}
+
+/// A stored decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub id: Uuid,
+    pub strategy_id: Uuid,
+    pub account_label: String,
+    pub symbol: String,
+    pub timeframe: String,
+    pub decision_json: serde_json::Value,
+    pub rationale: Option<String>,
+    pub status: String,
+    pub decision_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub executed_at: Option<DateTime<Utc>>,
+}
+
+/// One appended decision event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionEvent {
+    pub id: Uuid,
+    pub decision_id: Uuid,
+    pub seq: i32,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub reason_codes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A requested status change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Transition {
+    /// The new status: lower-case letters, digits and `_`, at most 32 characters, not
+    /// `planned` (e.g. `submitted`, `accepted`, `partially_filled`, `filled`, `rejected`).
+    pub to: String,
+    /// Why (e.g. `risk_limit`, `llm_veto`); each non-empty.
+    pub reason_codes: Vec<String>,
+    /// Extra detail as JSON text, stored in the event payload under `"detail"`.
+    pub detail: Option<String>,
+}
+
+impl Transition {
+    /// A transition to `to` with no reason codes and no detail.
+    pub fn to(to: impl Into<String>) -> Self {
+        Self {
+            to: to.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The result of a transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionOutcome {
+    pub decision_id: Uuid,
+    pub from: String,
+    pub to: String,
+    /// The event's sequence number within the decision (1, 2, ...).
+    pub seq: i32,
+    pub event_id: Uuid,
+}
+
+const HASHED_FIELDS: [&str; 10] = [
+    "strategy_id",
+    "symbol",
+    "event_ts",
+    "timeframe",
+    "action",
+    "qty",
+    "order_type",
+    "time_in_force",
+    "limit_price",
+    "stop_price",
+];
+
+/// The hashed fields as the hash crate wrote them in its canonical text (an object with sorted
+/// members: these strings or null, and `params`, skipped here).
+#[derive(serde::Deserialize)]
+struct HashedFields {
+    strategy_id: String,
+    symbol: String,
+    event_ts: String,
+    timeframe: String,
+    action: String,
+    qty: String,
+    order_type: String,
+    time_in_force: String,
+    limit_price: Option<String>,
+    stop_price: Option<String>,
+}
+
+impl HashedFields {
+    fn read(canonical: &str) -> Result<Self, DecisionError> {
+        let invalid = |message: String| DecisionError::InvalidField {
+            field: "decision_json",
+            message,
+        };
+        match serde_json::from_str(canonical) {
+            Ok(fields) => Ok(fields),
+            // `params` nested beyond serde_json's recursion limit (128): read it with the
+            // boundary's reader instead (no limits, no redaction: this is the hash's own text).
+            Err(_) => {
+                let unlimited = JsonPolicy::with_redact_keys(Vec::<String>::new())
+                    .depth_limit(torghut_json::MAX_DEPTH_CEILING)
+                    .size_limit(torghut_json::MAX_BYTES_CEILING);
+                let (json, _) = AuditJson::from_text(canonical, &unlimited)
+                    .map_err(|e| invalid(format!("cannot read the hashed fields back: {e}")))?;
+                let AuditValue::Object(members) = json.to_value() else {
+                    return Err(invalid("the hashed fields are not an object".into()));
+                };
+                let mut object = serde_json::Map::new();
+                for (k, v) in members {
+                    match v {
+                        AuditValue::String(s) => {
+                            object.insert(k, serde_json::Value::String(s));
+                        }
+                        AuditValue::Null => {
+                            object.insert(k, serde_json::Value::Null);
+                        }
+                        _ => {}
+                    }
+                }
+                serde_json::from_value(serde_json::Value::Object(object))
+                    .map_err(|e| invalid(format!("cannot read the hashed fields back: {e}")))
+            }
+        }
+    }
+
+    fn value(&self, name: &str) -> AuditValue {
+        let s = match name {
+            "strategy_id" => &self.strategy_id,
+            "symbol" => &self.symbol,
+            "event_ts" => &self.event_ts,
+            "timeframe" => &self.timeframe,
+            "action" => &self.action,
+            "qty" => &self.qty,
+            "order_type" => &self.order_type,
+            "time_in_force" => &self.time_in_force,
+            "limit_price" => {
+                return self
+                    .limit_price
+                    .as_deref()
+                    .map_or(AuditValue::Null, AuditValue::from)
+            }
+            "stop_price" => {
+                return self
+                    .stop_price
+                    .as_deref()
+                    .map_or(AuditValue::Null, AuditValue::from)
+            }
+            _ => return AuditValue::Null,
+        };
+        AuditValue::from(s.as_str())
+    }
+}
+
+/// Checks and normalises a decision given as JSON text (see the module documentation). Pure:
+/// touches no database.
+pub fn prepare(
+    account_label: &str,
+    decision_json_text: &str,
+    policy: &JsonPolicy,
+) -> Result<PreparedDecision, DecisionError> {
+    check::varchar("account_label", account_label, 64, true)?;
+    let canonical = torghut_hash::canonical_text(decision_json_text)?;
+    let decision_hash = hex::encode(Sha256::digest(canonical.as_bytes()));
+
+    let json_error = |source| DecisionError::Json {
+        field: "decision_json",
+        source,
+    };
+    let (raw, _) = AuditJson::from_text(decision_json_text, policy).map_err(json_error)?;
+    let AuditValue::Object(members) = raw.to_value() else {
+        // The hash accepted it, so it is an object.
+        return Err(DecisionError::InvalidField {
+            field: "decision_json",
+            message: "a JSON object is required".into(),
+        });
+    };
+    let hashed = HashedFields::read(&canonical)?;
+    let hashed_value = |name: &str| hashed.value(name);
+
+    let mut out: Vec<(String, AuditValue)> = Vec::with_capacity(members.len() + 6);
+    let mut rationale = None;
+    let mut seen = [false; HASHED_FIELDS.len()];
+    let (mut has_params, mut has_rationale) = (false, false);
+    for (name, value) in members {
+        if let Some(i) = HASHED_FIELDS.iter().position(|f| *f == name) {
+            seen[i] = true;
+            let v = hashed_value(&name);
+            out.push((name, v));
+            continue;
+        }
+        match name.as_str() {
+            "params" => has_params = true,
+            "rationale" => {
+                has_rationale = true;
+                if let AuditValue::String(s) = &value {
+                    rationale = Some(s.clone());
+                }
+            }
+            _ => {}
+        }
+        out.push((name, value));
+    }
+    for (i, name) in HASHED_FIELDS.iter().enumerate() {
+        if !seen[i] {
+            out.push(((*name).to_owned(), hashed_value(name)));
+        }
+    }
+    if !has_params {
+        out.push(("params".into(), AuditValue::Object(Vec::new())));
+    }
+    if !has_rationale {
+        out.push(("rationale".into(), AuditValue::Null));
+    }
+    let (decision_json, _) =
+        AuditJson::from_audit_value(&AuditValue::Object(out), policy).map_err(json_error)?;
+
+    let strategy_id =
+        Uuid::parse_str(&hashed.strategy_id).map_err(|_| DecisionError::InvalidField {
+            field: "strategy_id",
+            message: "not a UUID".into(),
+        })?;
+    let HashedFields {
+        symbol, timeframe, ..
+    } = hashed;
+    check::varchar("symbol", &symbol, 16, true)?;
+    check::varchar("timeframe", &timeframe, 16, true)?;
+    Ok(PreparedDecision {
+        id: Uuid::now_v7(),
+        strategy_id,
+        account_label: account_label.to_owned(),
+        symbol,
+        timeframe,
+        decision_hash,
+        decision_json,
+        rationale,
+    })
+}
+
+/// Records a decision unless one with the same hash exists, in its own transaction; returns
+/// the decision's id either way.
+pub async fn ensure(
+    client: &mut Client,
+    account_label: &str,
+    decision_json_text: &str,
+    policy: &JsonPolicy,
+) -> Result<EnsuredDecision, DecisionError> {
+    let prepared = prepare(account_label, decision_json_text, policy)?;
+    let tx = client.transaction().await?;
+    let ensured = ensure_prepared(&tx, &prepared).await?;
+    tx.commit().await?;
+    Ok(ensured)
+}
+
+/// [`ensure`] in the caller's transaction.
+pub async fn ensure_in_tx(
+    tx: &Transaction<'_>,
+    account_label: &str,
+    decision_json_text: &str,
+    policy: &JsonPolicy,
+) -> Result<EnsuredDecision, DecisionError> {
+    let prepared = prepare(account_label, decision_json_text, policy)?;
+    ensure_prepared(tx, &prepared).await
+}
+
+/// Inserts a prepared decision unless its hash exists: `INSERT ... ON CONFLICT (decision_hash)
+/// DO NOTHING RETURNING`, then, when another transaction holds the hash, a `SELECT` of that
+/// row (which a concurrent inserter has committed by then: the insert waits for it). Safe
+/// under concurrency without retries by the caller.
+pub async fn ensure_prepared(
+    db: &impl GenericClient,
+    p: &PreparedDecision,
+) -> Result<EnsuredDecision, DecisionError> {
+    // A row found by the conflict can disappear (deleted) before the fallback reads it; then
+    // the insert is tried again.
+    for _ in 0..3 {
+        let inserted = db
+            .query_opt(
+                "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, \
+                 timeframe, decision_json, rationale, decision_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (decision_hash) DO NOTHING RETURNING id, status",
+                &[
+                    &p.id,
+                    &p.strategy_id,
+                    &p.account_label,
+                    &p.symbol,
+                    &p.timeframe,
+                    &p.decision_json,
+                    &p.rationale,
+                    &p.decision_hash,
+                ],
+            )
+            .await
+            .map_err(|e| DecisionError::from_db(e, p.strategy_id))?;
+        if let Some(row) = inserted {
+            return Ok(EnsuredDecision {
+                id: row.get(0),
+                decision_hash: p.decision_hash.clone(),
+                created: true,
+                status: row.get(1),
+            });
+        }
+        let existing = db
+            .query_opt(
+                "SELECT id, status FROM trade_decisions WHERE decision_hash = $1",
+                &[&p.decision_hash],
+            )
+            .await?;
+        if let Some(row) = existing {
+            return Ok(EnsuredDecision {
+                id: row.get(0),
+                decision_hash: p.decision_hash.clone(),
+                created: false,
+                status: row.get(1),
+            });
+        }
+    }
+    Err(DecisionError::InvalidField {
+        field: "decision_hash",
+        message: "the decision with this hash kept disappearing while it was being recorded".into(),
+    })
+}
+
+pub(crate) const DECISION_COLUMNS: &str = "id, strategy_id, alpaca_account_label, symbol, \
+    timeframe, decision_json, rationale, status, decision_hash, created_at, executed_at";
+
+pub(crate) fn decision_from_row(row: &Row) -> Decision {
+    Decision {
+        id: row.get(0),
+        strategy_id: row.get(1),
+        account_label: row.get(2),
+        symbol: row.get(3),
+        timeframe: row.get(4),
+        decision_json: row.get(5),
+        rationale: row.get(6),
+        status: row.get(7),
+        decision_hash: row.get(8),
+        created_at: row.get(9),
+        executed_at: row.get(10),
+    }
+}
+
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, decision_id, seq, kind, payload, reason_codes, created_at";
+
+pub(crate) fn event_from_row(row: &Row) -> DecisionEvent {
+    DecisionEvent {
+        id: row.get(0),
+        decision_id: row.get(1),
+        seq: row.get(2),
+        kind: row.get(3),
+        payload: row.get(4),
+        reason_codes: row.get(5),
+        created_at: row.get(6),
+    }
+}
+
+/// The decision with this id.
+pub async fn get(db: &impl GenericClient, id: Uuid) -> Result<Option<Decision>, DecisionError> {
+    let row = db
+        .query_opt(
+            &format!("SELECT {DECISION_COLUMNS} FROM trade_decisions WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+    Ok(row.as_ref().map(decision_from_row))
+}
+
+/// The decision with this hash.
+pub async fn get_by_hash(
+    db: &impl GenericClient,
+    decision_hash: &str,
+) -> Result<Option<Decision>, DecisionError> {
+    let row = db
+        .query_opt(
+            &format!("SELECT {DECISION_COLUMNS} FROM trade_decisions WHERE decision_hash = $1"),
+            &[&decision_hash],
+        )
+        .await?;
+    Ok(row.as_ref().map(decision_from_row))
+}
+
+/// The events of a decision, in `seq` order.
+pub async fn events(
+    db: &impl GenericClient,
+    decision_id: Uuid,
+) -> Result<Vec<DecisionEvent>, DecisionError> {
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM decision_events WHERE decision_id = $1 ORDER BY seq"
+            ),
+            &[&decision_id],
+        )
+        .await?;
+    Ok(rows.iter().map(event_from_row).collect())
+}
+
+/// The events carrying a reason code (through the partial GIN index on `reason_codes`), newest
+/// first,
+/// at most `limit`.
+pub async fn events_with_reason_code(
+    db: &impl GenericClient,
+    reason_code: &str,
+    limit: i64,
+) -> Result<Vec<DecisionEvent>, DecisionError> {
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM decision_events \
+                 WHERE reason_codes @> ARRAY[$1::text] AND reason_codes <> '{{}}' ORDER BY created_at DESC, id DESC LIMIT $2"
+            ),
+            &[&reason_code, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(event_from_row).collect())
+}
+
+/// Checks a target status (see [`Transition::to`]).
+pub(crate) fn check_status(field: &'static str, to: &str) -> Result<(), FieldProblem> {
+    check::varchar(field, to, 32, true)?;
+    if !to
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(FieldProblem::new(
+            field,
+            "a status is lower-case letters, digits and '_'",
+        ));
+    }
+    if to == INITIAL_STATUS {
+        return Err(FieldProblem::new(
+            field,
+            "a decision cannot go back to \"planned\"",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_reason_codes(codes: &[String]) -> Result<(), FieldProblem> {
+    for code in codes {
+        if code.is_empty() {
+            return Err(FieldProblem::new("reason_codes", "a reason code is empty"));
+        }
+        check::text("reason_codes", code)?;
+    }
+    Ok(())
+}
+
+/// The payload of a status event: `{"from", "to"}` and `"detail"` when given.
+pub(crate) fn status_payload(
+    from: &str,
+    to: &str,
+    detail: Option<&str>,
+    policy: &JsonPolicy,
+) -> Result<AuditJson, DecisionError> {
+    let mut members = vec![
+        ("from".to_owned(), AuditValue::from(from)),
+        ("to".to_owned(), AuditValue::from(to)),
+    ];
+    if let Some(raw) = detail {
+        let (d, _) = AuditJson::from_text(raw, policy).map_err(|source| DecisionError::Json {
+            field: "detail",
+            source,
+        })?;
+        members.push(("detail".to_owned(), d.to_value()));
+    }
+    AuditJson::from_audit_value(&AuditValue::Object(members), policy)
+        .map(|(j, _)| j)
+        .map_err(|source| DecisionError::Json {
+            field: "detail",
+            source,
+        })
+}
+
+/// Moves a decision to a new status, in its own transaction (see the module documentation).
+pub async fn transition(
+    client: &mut Client,
+    decision_id: Uuid,
+    t: &Transition,
+    policy: &JsonPolicy,
+) -> Result<TransitionOutcome, DecisionError> {
+    let tx = client.transaction().await?;
+    let out = transition_in_tx(&tx, decision_id, t, policy).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// [`transition`] in the caller's transaction.
+pub async fn transition_in_tx(
+    tx: &Transaction<'_>,
+    decision_id: Uuid,
+    t: &Transition,
+    policy: &JsonPolicy,
+) -> Result<TransitionOutcome, DecisionError> {
+    check_status("to", &t.to)?;
+    check_reason_codes(&t.reason_codes)?;
+    // Validate the detail before taking the lock.
+    status_payload("", "", t.detail.as_deref(), policy)?;
+
+    let row = tx
+        .query_opt(
+            "SELECT status FROM trade_decisions WHERE id = $1 FOR NO KEY UPDATE",
+            &[&decision_id],
+        )
+        .await?
+        .ok_or(DecisionError::NotFound { id: decision_id })?;
+    let from: String = row.get(0);
+    if is_terminal(&from) {
+        return Err(DecisionError::Terminal {
+            id: decision_id,
+            status: from,
+            to: t.to.clone(),
+        });
+    }
+    let payload = status_payload(&from, &t.to, t.detail.as_deref(), policy)?;
+    let event_id = Uuid::now_v7();
+    // Under the row lock: the update and the event (whose seq is read in a statement that
+    // starts after the lock was granted, so it sees every earlier event) go out together.
+    let filled = t.to == "filled";
+    let update_params: [&(dyn ToSql + Sync); 3] = [&decision_id, &t.to, &filled];
+    let insert_params: [&(dyn ToSql + Sync); 4] =
+        [&event_id, &decision_id, &payload, &t.reason_codes];
+    let update = tx.execute(
+        "UPDATE trade_decisions SET status = $2, executed_at = CASE WHEN $3 \
+         THEN coalesce(executed_at, now()) ELSE executed_at END WHERE id = $1",
+        &update_params,
+    );
+    let insert = tx.query_one(
+        "INSERT INTO decision_events (id, decision_id, seq, kind, payload, reason_codes) \
+         SELECT $1, $2, coalesce(max(seq), 0) + 1, 'status', $3, $4 \
+         FROM decision_events WHERE decision_id = $2 RETURNING seq",
+        &insert_params,
+    );
+    let (_, row) = futures_util::try_join!(update, insert)?;
+    Ok(TransitionOutcome {
+        decision_id,
+        from,
+        to: t.to.clone(),
+        seq: row.get(0),
+        event_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SID: &str = "0190b9a0-0000-7000-8000-000000000001";
+
+    fn json_of(p: &PreparedDecision) -> serde_json::Value {
+        serde_json::from_str(p.decision_json.as_str()).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_filled_in_and_extras_kept_in_order() {
+        let text = format!(
+            r#"{{"x_first":1,"strategy_id":"{SID}","symbol":"MSFT","event_ts":"2026-02-10T09:30:00Z","timeframe":"1Day","action":"sell","qty":2.5,"x_last":{{"k":[1.10,"1E+2"]}}}}"#
+        );
+        let p = prepare("paper", &text, &JsonPolicy::default()).unwrap();
+        assert_eq!(
+            p.decision_json.as_str(),
+            format!(
+                r#"{{"x_first":1,"strategy_id":"{SID}","symbol":"MSFT","event_ts":"2026-02-10T09:30:00+00:00","timeframe":"1Day","action":"sell","qty":"2.5","x_last":{{"k":[1.10,"1E+2"]}},"order_type":"market","time_in_force":"day","limit_price":null,"stop_price":null,"params":{{}},"rationale":null}}"#
+            )
+        );
+        assert_eq!(
+            p.decision_hash,
+            torghut_hash::decision_hash_from_json(&text).unwrap()
+        );
+        assert_eq!(
+            torghut_hash::decision_hash_from_json(p.decision_json.as_str()).unwrap(),
+            p.decision_hash
+        );
+        assert_eq!(p.symbol, "MSFT");
+        assert_eq!(p.rationale, None);
+    }
+
+    #[test]
+    fn decimals_and_dates_are_written_as_hashed() {
+        let text = format!(
+            r#"{{"strategy_id":"{SID}","symbol":"A","event_ts":1770715800,"timeframe":"1Min","action":"buy","qty":"0.00000001","limit_price":"1E+2","stop_price":"1.50","order_type":"stop_limit","rationale":"r"}}"#
+        );
+        let p = prepare("paper", &text, &JsonPolicy::default()).unwrap();
+        let j = json_of(&p);
+        assert_eq!(j["qty"], "1E-8");
+        assert_eq!(j["limit_price"], "1E+2");
+        assert_eq!(j["stop_price"], "1.50");
+        assert_eq!(j["event_ts"], "2026-02-10T09:30:00+00:00");
+        assert_eq!(p.rationale.as_deref(), Some("r"));
+    }
+
+    #[test]
+    fn deeply_nested_params_are_read_back() {
+        let depth = 150;
+        let params = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let text = format!(
+            r#"{{"strategy_id":"{SID}","symbol":"A","event_ts":"2026-02-10T09:30:00","timeframe":"1Min","action":"buy","qty":"1","params":{{"deep":{params}}}}}"#
+        );
+        let policy = JsonPolicy::default().depth_limit(200);
+        let p = prepare("paper", &text, &policy).unwrap();
+        assert!(p
+            .decision_json
+            .as_str()
+            .contains(r#""event_ts":"2026-02-10T09:30:00","#));
+        let err = prepare("paper", &text, &JsonPolicy::default()).unwrap_err();
+        assert!(matches!(err, DecisionError::Json { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn statuses() {
+        assert!(check_status("to", "partially_filled").is_ok());
+        assert!(check_status("to", "planned").is_err());
+        assert!(check_status("to", "Filled").is_err());
+        assert!(is_terminal("expired") && !is_terminal("accepted"));
+    }
+}

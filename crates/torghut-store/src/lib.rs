@@ -1,0 +1,34 @@
+//! The store API of the trading and audit schema.
+//!
+//! One module per aggregate, each with its types, its SQL and its own error enum:
+//! [`strategy`], [`decision`] (ensure by decision hash, status transitions and their events),
+//! [`review`], [`execution`] (broker order upserts and their events), [`position`],
+//! [`cursor`], [`trail`] (the audit trail of one decision: read it, or record one in a single
+//! transaction) and [`bulk`] (backfill of many trails per transaction).
+//!
+//! Conventions:
+//!
+//! - Every write comes in two forms: `xxx_in_tx(tx: &Transaction<'_>, ...)` joins the caller's
+//!   transaction; `xxx(client: &mut Client, ...)` opens a transaction, calls the `_in_tx` form
+//!   and commits. Reads take `&impl GenericClient` (a client or a transaction).
+//! - Ids are UUID v7, generated here ([`uuid::Uuid::now_v7`]).
+//! - Every jsonb column is written through [`torghut_json::AuditJson`], built from the caller's
+//!   JSON text with the caller's [`torghut_json::JsonPolicy`]. A refused payload is a typed error
+//!   carrying the column and the JSONPath of the problem; nothing is written.
+//! - Database errors are mapped by SQLSTATE and constraint or index name, never by message
+//!   text. Input that the database would refuse (too long for its column, NUL characters,
+//!   numbers out of range) is refused before any statement is sent, with the field named.
+//! - `updated_at` columns are set to `now()` by every `UPDATE` (there are no triggers).
+
+pub mod bulk;
+pub mod cursor;
+pub mod decision;
+pub mod execution;
+pub mod position;
+pub mod review;
+pub mod strategy;
+pub mod trail;
+
+mod check;
+
+pub use torghut_json::{AuditJson, JsonError, JsonPolicy};

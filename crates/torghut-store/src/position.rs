@@ -1,0 +1,149 @@
+//! Position snapshots: insert, and the latest of an account.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use tokio_postgres::{Client, GenericClient, Row, Transaction};
+use torghut_json::{JsonError, JsonPolicy};
+use uuid::Uuid;
+
+use crate::check::{self, FieldProblem};
+
+/// A snapshot to insert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPositionSnapshot {
+    /// Account label (at most 64 characters, not empty).
+    pub account_label: String,
+    pub as_of: DateTime<Utc>,
+    pub equity: Decimal,
+    pub cash: Decimal,
+    pub buying_power: Decimal,
+    /// The positions as JSON text.
+    pub positions: String,
+}
+
+/// A stored snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PositionSnapshot {
+    pub id: Uuid,
+    pub account_label: String,
+    pub as_of: DateTime<Utc>,
+    pub equity: Decimal,
+    pub cash: Decimal,
+    pub buying_power: Decimal,
+    pub positions: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why a snapshot operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PositionError {
+    /// An input field is not acceptable.
+    #[error("position snapshot field \"{field}\": {message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+    /// The positions payload was refused by the JSON boundary (nothing was written).
+    #[error("position snapshot field \"{field}\": {source}")]
+    Json {
+        field: &'static str,
+        #[source]
+        source: JsonError,
+    },
+    /// Any other database error.
+    #[error("database error: {}", crate::check::describe(.0))]
+    Db(#[from] tokio_postgres::Error),
+}
+
+impl PositionError {
+    /// The input field at fault, if one is.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::InvalidField { field, .. } | Self::Json { field, .. } => Some(field),
+            Self::Db(_) => None,
+        }
+    }
+}
+
+impl From<FieldProblem> for PositionError {
+    fn from(p: FieldProblem) -> Self {
+        Self::InvalidField {
+            field: p.field,
+            message: p.message,
+        }
+    }
+}
+
+/// Inserts a snapshot in its own transaction; returns its id.
+pub async fn insert(
+    client: &mut Client,
+    snapshot: &NewPositionSnapshot,
+    policy: &JsonPolicy,
+) -> Result<Uuid, PositionError> {
+    let tx = client.transaction().await?;
+    let id = insert_in_tx(&tx, snapshot, policy).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`insert`] in the caller's transaction.
+pub async fn insert_in_tx(
+    tx: &Transaction<'_>,
+    s: &NewPositionSnapshot,
+    policy: &JsonPolicy,
+) -> Result<Uuid, PositionError> {
+    check::varchar("account_label", &s.account_label, 64, true)?;
+    check::numeric("equity", &s.equity, 20, 8)?;
+    check::numeric("cash", &s.cash, 20, 8)?;
+    check::numeric("buying_power", &s.buying_power, 20, 8)?;
+    let positions = check::payload(&s.positions, policy).map_err(|source| PositionError::Json {
+        field: "positions",
+        source,
+    })?;
+    let id = Uuid::now_v7();
+    tx.execute(
+        "INSERT INTO position_snapshots (id, alpaca_account_label, as_of, equity, cash, \
+         buying_power, positions) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &id,
+            &s.account_label,
+            &s.as_of,
+            &s.equity,
+            &s.cash,
+            &s.buying_power,
+            &positions,
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+fn from_row(row: &Row) -> PositionSnapshot {
+    PositionSnapshot {
+        id: row.get(0),
+        account_label: row.get(1),
+        as_of: row.get(2),
+        equity: row.get(3),
+        cash: row.get(4),
+        buying_power: row.get(5),
+        positions: row.get(6),
+        created_at: row.get(7),
+    }
+}
+
+/// The snapshot of an account with the latest `as_of` (the last inserted among equal ones).
+pub async fn latest(
+    db: &impl GenericClient,
+    account_label: &str,
+) -> Result<Option<PositionSnapshot>, PositionError> {
+    let row = db
+        .query_opt(
+            "SELECT id, alpaca_account_label, as_of, equity, cash, buying_power, positions, \
+             created_at FROM position_snapshots WHERE alpaca_account_label = $1 \
+             ORDER BY as_of DESC, id DESC LIMIT 1",
+            &[&account_label],
+        )
+        .await?;
+    Ok(row.as_ref().map(from_row))
+}

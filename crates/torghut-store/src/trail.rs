@@ -1,0 +1,498 @@
+//! Audit trails: record one (decision, review, execution, status) in one transaction, and read
+//! everything recorded about a decision.
+//!
+//! # How [`record_trail`] keeps round trips down
+//!
+//! Everything that can be checked without the database is checked first (decision hash and
+//! normalisation, review fields, order payload, status, every JSON payload through the
+//! boundary); a bad trail sends nothing.
+//!
+//! The common case, a decision not recorded yet whose order (if any) is not recorded yet
+//! either, is **one prepared statement** ([`TrailStatements`], prepared once per connection):
+//! a data-modifying CTE that inserts the decision (`ON CONFLICT (decision_hash) DO NOTHING`)
+//! directly in its final status, its `status` event (seq 1, from `planned`), the review, the
+//! execution and its first event, each `SELECT ... FROM` the inserted decision. Ids are made
+//! here (UUID v7), so nothing needs to come back but whether the decision was inserted.
+//!
+//! - [`record_trail`] sends it outside any explicit transaction: a single statement is its own
+//!   transaction (one commit when it completes), so the whole trail costs one round trip, no
+//!   `BEGIN`/`COMMIT`.
+//! - [`record_trail_in_tx`] sends it in the caller's transaction.
+//!
+//! When the decision exists already (a retry, or a concurrent writer of the same decision),
+//! or its order is already recorded, the statement writes nothing and the general path runs
+//! in one transaction: `decision::ensure`, `review::append`, `execution` upsert (linked to
+//! the decision) and `decision::transition`, each with the semantics of its module. When
+//! the statement loses a race on an order id (another transaction recorded the same order
+//! between the check and the insert), [`record_trail`] runs the general path too (the failed
+//! statement wrote nothing); [`record_trail_in_tx`] returns the execution error, the caller's
+//! transaction being aborted.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, GenericClient, Statement, Transaction};
+use torghut_json::{AuditJson, JsonPolicy};
+use uuid::Uuid;
+
+use crate::check;
+use crate::decision::{
+    self, Decision, DecisionError, DecisionEvent, PreparedDecision, Transition, INITIAL_STATUS,
+};
+use crate::execution::{self, Execution, ExecutionError, ExecutionEvent, ParsedOrder};
+use crate::review::{self, NewReview, PreparedReview, Review, ReviewError};
+
+/// One trail to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailInput {
+    /// The strategy; must be the decision's `strategy_id`.
+    pub strategy_id: Uuid,
+    /// The broker account label (at most 64 characters).
+    pub account_label: String,
+    /// The decision as JSON text (see [`crate::decision`]).
+    pub decision_json_text: String,
+    /// A review to append.
+    pub review: Option<NewReview>,
+    /// A broker order payload (JSON text) to upsert as the decision's execution.
+    pub execution: Option<String>,
+    /// A status to move the decision to (see [`Transition::to`]); `planned` means no change.
+    pub status: Option<String>,
+}
+
+/// What [`record_trail`] recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailIds {
+    pub decision_id: Uuid,
+    pub decision_hash: String,
+    /// Whether the decision was inserted by this call (false: it existed).
+    pub created: bool,
+    /// The decision's status after the trail.
+    pub status: String,
+    pub review_id: Option<Uuid>,
+    pub execution_id: Option<Uuid>,
+}
+
+/// Why a trail could not be recorded or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrailError {
+    #[error(transparent)]
+    Decision(#[from] DecisionError),
+    #[error(transparent)]
+    Review(#[from] ReviewError),
+    #[error(transparent)]
+    Execution(#[from] ExecutionError),
+    /// The trail's `strategy_id` is not the decision's.
+    #[error("trail field \"strategy_id\": {given} is not the decision's strategy {decision}")]
+    StrategyMismatch { given: Uuid, decision: Uuid },
+    /// Any other database error.
+    #[error("database error: {}", crate::check::describe(.0))]
+    Db(#[from] tokio_postgres::Error),
+}
+
+impl TrailError {
+    /// The input field at fault, if one is.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Decision(e) => e.field(),
+            Self::Review(e) => e.field(),
+            Self::Execution(e) => e.field(),
+            Self::StrategyMismatch { .. } => Some("strategy_id"),
+            Self::Db(_) => None,
+        }
+    }
+
+    /// Whether retrying the whole transaction may succeed: a serialization failure, a
+    /// deadlock, or a lost race on a unique key.
+    pub fn is_retryable(&self) -> bool {
+        let db = match self {
+            Self::Db(e)
+            | Self::Decision(DecisionError::Db(e))
+            | Self::Review(ReviewError::Db(e))
+            | Self::Execution(ExecutionError::Db(e)) => e,
+            Self::Execution(
+                ExecutionError::ClientOrderIdTaken { .. }
+                | ExecutionError::AlpacaOrderIdTaken { .. },
+            ) => return true,
+            _ => return false,
+        };
+        check::is_retryable(db)
+    }
+}
+
+/// A trail checked and normalised, ready to be written.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedTrail {
+    pub decision: PreparedDecision,
+    pub review: Option<PreparedReview>,
+    pub order: Option<ParsedOrder>,
+    pub execution_id: Uuid,
+    pub execution_event_id: Uuid,
+    /// The status to move to (never `planned`).
+    pub status: Option<String>,
+    pub status_event_id: Uuid,
+    /// The payload of the status event for a new decision (from `planned`).
+    pub status_payload: Option<AuditJson>,
+}
+
+impl PreparedTrail {
+    /// The status a new decision is inserted with.
+    pub fn initial_status(&self) -> &str {
+        self.status.as_deref().unwrap_or(INITIAL_STATUS)
+    }
+}
+
+/// Checks a trail completely, without the database.
+pub(crate) fn prepare(
+    input: &TrailInput,
+    policy: &JsonPolicy,
+) -> Result<PreparedTrail, TrailError> {
+    let decision = decision::prepare(&input.account_label, &input.decision_json_text, policy)?;
+    if decision.strategy_id != input.strategy_id {
+        return Err(TrailError::StrategyMismatch {
+            given: input.strategy_id,
+            decision: decision.strategy_id,
+        });
+    }
+    let review = input
+        .review
+        .as_ref()
+        .map(|r| review::prepare(r, policy))
+        .transpose()?;
+    let order = input
+        .execution
+        .as_deref()
+        .map(|o| execution::parse_order(o, policy))
+        .transpose()?;
+    let status = match input.status.as_deref() {
+        None | Some(INITIAL_STATUS) => None,
+        Some(s) => {
+            decision::check_status("status", s).map_err(DecisionError::from)?;
+            Some(s.to_owned())
+        }
+    };
+    let status_payload = status
+        .as_deref()
+        .map(|to| decision::status_payload(INITIAL_STATUS, to, None, policy))
+        .transpose()?;
+    Ok(PreparedTrail {
+        decision,
+        review,
+        order,
+        execution_id: Uuid::now_v7(),
+        execution_event_id: Uuid::now_v7(),
+        status,
+        status_event_id: Uuid::now_v7(),
+        status_payload,
+    })
+}
+
+/// The prepared statements of [`record_trail`], prepared once per connection.
+#[derive(Debug, Clone)]
+pub struct TrailStatements {
+    fast: Statement,
+}
+
+const FAST_SQL: &str = "\
+WITH d AS (
+  INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,
+    decision_json, rationale, status, decision_hash, executed_at)
+  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $8 = 'filled' THEN now() END
+  WHERE $25 IS NULL
+     OR NOT EXISTS (SELECT 1 FROM executions WHERE alpaca_order_id = $27 OR client_order_id = $28)
+  ON CONFLICT (decision_hash) DO NOTHING
+  RETURNING id),
+ev AS (
+  INSERT INTO decision_events (id, decision_id, seq, kind, payload)
+  SELECT $10, d.id, 1, 'status', $11 FROM d WHERE $10 IS NOT NULL),
+r AS (
+  INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json,
+    response_json, verdict, confidence, adjusted_qty, adjusted_order_type, rationale,
+    risk_flags, tokens_prompt, tokens_completion)
+  SELECT $12, d.id, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24
+  FROM d WHERE $12 IS NOT NULL),
+x AS (
+  INSERT INTO executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, side,
+    order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, raw_order,
+    last_update_at)
+  SELECT $25, d.id, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, now()
+  FROM d WHERE $25 IS NOT NULL
+  RETURNING id),
+xe AS (
+  INSERT INTO execution_events (id, execution_id, seq, payload)
+  SELECT $26, x.id, 1, $37 FROM x)
+SELECT count(*)::int4 FROM d";
+
+const FAST_TYPES: [Type; 37] = [
+    Type::UUID,    // 1 decision id
+    Type::UUID,    // 2 strategy id
+    Type::VARCHAR, // 3 account label
+    Type::VARCHAR, // 4 symbol
+    Type::VARCHAR, // 5 timeframe
+    Type::JSONB,   // 6 decision_json
+    Type::TEXT,    // 7 rationale
+    Type::VARCHAR, // 8 status
+    Type::VARCHAR, // 9 decision hash
+    Type::UUID,    // 10 status event id
+    Type::JSONB,   // 11 status event payload
+    Type::UUID,    // 12 review id
+    Type::VARCHAR, // 13 model
+    Type::VARCHAR, // 14 prompt version
+    Type::JSONB,   // 15 input_json
+    Type::JSONB,   // 16 response_json
+    Type::VARCHAR, // 17 verdict
+    Type::NUMERIC, // 18 confidence
+    Type::NUMERIC, // 19 adjusted qty
+    Type::VARCHAR, // 20 adjusted order type
+    Type::TEXT,    // 21 review rationale
+    Type::JSONB,   // 22 risk flags
+    Type::INT4,    // 23 tokens prompt
+    Type::INT4,    // 24 tokens completion
+    Type::UUID,    // 25 execution id
+    Type::UUID,    // 26 execution event id
+    Type::VARCHAR, // 27 alpaca order id
+    Type::VARCHAR, // 28 client order id
+    Type::VARCHAR, // 29 symbol
+    Type::VARCHAR, // 30 side
+    Type::VARCHAR, // 31 order type
+    Type::VARCHAR, // 32 time in force
+    Type::NUMERIC, // 33 submitted qty
+    Type::NUMERIC, // 34 filled qty
+    Type::NUMERIC, // 35 avg fill price
+    Type::VARCHAR, // 36 execution status
+    Type::JSONB,   // 37 raw order
+];
+
+impl TrailStatements {
+    /// Prepares the statements on `client` (usable on it and its transactions).
+    pub async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        Ok(Self {
+            fast: client.prepare_typed(FAST_SQL, &FAST_TYPES).await?,
+        })
+    }
+}
+
+/// Sends the single-statement common path; `Ok(true)` when it recorded the trail.
+async fn fast_path(
+    db: &impl GenericClient,
+    stmts: &TrailStatements,
+    p: &PreparedTrail,
+) -> Result<bool, tokio_postgres::Error> {
+    let d = &p.decision;
+    let r = p.review.as_ref();
+    let o = p.order.as_ref();
+    let status = p.initial_status();
+    let status_event_id = p.status.as_ref().map(|_| p.status_event_id);
+    let review_id = r.map(|r| r.id);
+    let execution_id = o.map(|_| p.execution_id);
+    let execution_event_id = o.map(|_| p.execution_event_id);
+    let row = db
+        .query_one(
+            &stmts.fast,
+            &[
+                &d.id,
+                &d.strategy_id,
+                &d.account_label,
+                &d.symbol,
+                &d.timeframe,
+                &d.decision_json,
+                &d.rationale,
+                &status,
+                &d.decision_hash,
+                &status_event_id,
+                &p.status_payload,
+                &review_id,
+                &r.map(|r| &r.model),
+                &r.map(|r| &r.prompt_version),
+                &r.map(|r| &r.input_json),
+                &r.map(|r| &r.response_json),
+                &r.map(|r| &r.verdict),
+                &r.and_then(|r| r.confidence),
+                &r.and_then(|r| r.adjusted_qty),
+                &r.and_then(|r| r.adjusted_order_type.as_ref()),
+                &r.and_then(|r| r.rationale.as_ref()),
+                &r.and_then(|r| r.risk_flags.as_ref()),
+                &r.and_then(|r| r.tokens_prompt),
+                &r.and_then(|r| r.tokens_completion),
+                &execution_id,
+                &execution_event_id,
+                &o.map(ParsedOrder::key),
+                &o.and_then(|o| o.client_order_id.as_ref()),
+                &o.map(|o| &o.symbol),
+                &o.map(|o| &o.side),
+                &o.map(|o| &o.order_type),
+                &o.map(|o| &o.time_in_force),
+                &o.map(|o| o.qty),
+                &o.map(|o| o.filled_qty),
+                &o.and_then(|o| o.filled_avg_price),
+                &o.map(|o| &o.status),
+                &o.map(|o| &o.raw_order),
+            ],
+        )
+        .await?;
+    Ok(row.get::<_, i32>(0) == 1)
+}
+
+fn fast_ids(p: &PreparedTrail) -> TrailIds {
+    TrailIds {
+        decision_id: p.decision.id,
+        decision_hash: p.decision.decision_hash.clone(),
+        created: true,
+        status: p.initial_status().to_owned(),
+        review_id: p.review.as_ref().map(|r| r.id),
+        execution_id: p.order.as_ref().map(|_| p.execution_id),
+    }
+}
+
+/// Maps an error of the single statement to the module it belongs to.
+fn fast_error(e: tokio_postgres::Error, p: &PreparedTrail) -> TrailError {
+    if check::violates(&e, "fk_trade_decisions_strategy_id_strategies") {
+        return DecisionError::from_db(e, p.decision.strategy_id).into();
+    }
+    match &p.order {
+        Some(o) if check::is_unique_violation(&e) => ExecutionError::from_db(e, o).into(),
+        _ => TrailError::Db(e),
+    }
+}
+
+/// The general path, in a transaction: each part with its own module's semantics.
+async fn general_path(
+    tx: &Transaction<'_>,
+    p: &PreparedTrail,
+    policy: &JsonPolicy,
+) -> Result<TrailIds, TrailError> {
+    let ensured = decision::ensure_prepared(tx, &p.decision).await?;
+    let review_id = match &p.review {
+        Some(r) => Some(review::insert_prepared(tx, ensured.id, r).await?),
+        None => None,
+    };
+    let execution_id = match &p.order {
+        Some(o) => Some(execution::upsert_parsed(tx, o, Some(ensured.id)).await?.id),
+        None => None,
+    };
+    let status = match &p.status {
+        Some(to) => {
+            decision::transition_in_tx(tx, ensured.id, &Transition::to(to.clone()), policy)
+                .await?
+                .to
+        }
+        None => ensured.status,
+    };
+    Ok(TrailIds {
+        decision_id: ensured.id,
+        decision_hash: ensured.decision_hash,
+        created: ensured.created,
+        status,
+        review_id,
+        execution_id,
+    })
+}
+
+/// Records a trail: the decision (ensured by hash), its review, its execution (upserted) and
+/// its status transition, in one transaction with one commit (see the module documentation).
+pub async fn record_trail(
+    client: &mut Client,
+    stmts: &TrailStatements,
+    input: &TrailInput,
+    policy: &JsonPolicy,
+) -> Result<TrailIds, TrailError> {
+    let p = prepare(input, policy)?;
+    match fast_path(&*client, stmts, &p).await {
+        Ok(true) => return Ok(fast_ids(&p)),
+        Ok(false) => {}
+        // Lost a race on an order id: the statement (its own transaction) wrote nothing.
+        Err(e) if p.order.is_some() && check::is_unique_violation(&e) => {}
+        Err(e) => return Err(fast_error(e, &p)),
+    }
+    let tx = client.transaction().await?;
+    let ids = general_path(&tx, &p, policy).await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// [`record_trail`] in the caller's transaction.
+pub async fn record_trail_in_tx(
+    tx: &Transaction<'_>,
+    stmts: &TrailStatements,
+    input: &TrailInput,
+    policy: &JsonPolicy,
+) -> Result<TrailIds, TrailError> {
+    let p = prepare(input, policy)?;
+    match fast_path(tx, stmts, &p).await {
+        Ok(true) => Ok(fast_ids(&p)),
+        Ok(false) => general_path(tx, &p, policy).await,
+        Err(e) => Err(fast_error(e, &p)),
+    }
+}
+
+/// Everything recorded about one decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditTrail {
+    pub decision: Decision,
+    /// Its events (status transitions), by `seq`.
+    pub events: Vec<DecisionEvent>,
+    /// Its reviews, oldest first.
+    pub reviews: Vec<Review>,
+    /// Its executions: linked to it, or whose client order id is its hash; oldest first.
+    pub executions: Vec<Execution>,
+    /// The events of those executions, by execution then `seq`.
+    pub execution_events: Vec<ExecutionEvent>,
+}
+
+/// The audit trail of a decision (the queries are pipelined: one round trip).
+pub async fn get(
+    db: &impl GenericClient,
+    decision_id: Uuid,
+) -> Result<Option<AuditTrail>, TrailError> {
+    const OF_DECISION: &str = "(e.trade_decision_id = $1 OR e.client_order_id = \
+        (SELECT decision_hash FROM trade_decisions WHERE id = $1))";
+    let decision_sql = format!(
+        "SELECT {} FROM trade_decisions WHERE id = $1",
+        decision::DECISION_COLUMNS
+    );
+    let events_sql = format!(
+        "SELECT {} FROM decision_events WHERE decision_id = $1 ORDER BY seq",
+        decision::EVENT_COLUMNS
+    );
+    let reviews_sql = format!(
+        "SELECT {} FROM llm_decision_reviews WHERE trade_decision_id = $1 ORDER BY created_at, id",
+        review::REVIEW_COLUMNS
+    );
+    let executions_sql = format!(
+        "SELECT {} FROM executions e WHERE {OF_DECISION} ORDER BY created_at, id",
+        execution::EXECUTION_COLUMNS
+    );
+    let execution_events_sql = format!(
+        "SELECT {} FROM execution_events WHERE execution_id IN \
+         (SELECT e.id FROM executions e WHERE {OF_DECISION}) ORDER BY execution_id, seq",
+        execution::EVENT_COLUMNS
+    );
+    let params: [&(dyn ToSql + Sync); 1] = [&decision_id];
+    let (decision, events, reviews, executions, execution_events) = futures_util::try_join!(
+        db.query_opt(&decision_sql, &params),
+        db.query(&events_sql, &params),
+        db.query(&reviews_sql, &params),
+        db.query(&executions_sql, &params),
+        db.query(&execution_events_sql, &params),
+    )?;
+    let Some(decision) = decision else {
+        return Ok(None);
+    };
+    Ok(Some(AuditTrail {
+        decision: decision::decision_from_row(&decision),
+        events: events.iter().map(decision::event_from_row).collect(),
+        reviews: reviews.iter().map(review::review_from_row).collect(),
+        executions: executions
+            .iter()
+            .map(execution::execution_from_row)
+            .collect(),
+        execution_events: execution_events
+            .iter()
+            .map(execution::event_from_row)
+            .collect(),
+    }))
+}
+
+/// When the trail was recorded, for callers that report it: the decision's `created_at`.
+pub fn recorded_at(trail: &AuditTrail) -> DateTime<Utc> {
+    trail.decision.created_at
+}

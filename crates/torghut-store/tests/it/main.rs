@@ -1,0 +1,11 @@
+//! Store API against a real PostgreSQL: each test gets a freshly migrated database.
+
+mod bulk;
+mod cursors;
+mod decisions;
+mod executions;
+mod positions;
+mod reviews;
+mod strategies;
+mod support;
+mod trail;

@@ -1,0 +1,79 @@
+use torghut_store::decision;
+use torghut_store::review::{self, ReviewError};
+
+use crate::support::{
+    count, db, decision as decision_text, policy, review as new_review, strategy,
+};
+
+type Mutation = Box<dyn Fn(&mut review::NewReview)>;
+
+#[tokio::test]
+async fn append_and_typed_errors() {
+    let db = db().await;
+    let mut c = db.connect().await;
+    let sid = strategy(&mut c).await;
+    let p = policy();
+    let d = decision::ensure(&mut c, "paper", &decision_text(sid, 1), &p)
+        .await
+        .unwrap();
+    let id = review::append(&mut c, d.id, &new_review(), &p)
+        .await
+        .unwrap();
+    let stored = review::for_decision(&c, d.id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].id, id);
+    assert_eq!(stored[0].verdict, "approve");
+    assert_eq!(stored[0].confidence.unwrap().to_string(), "0.9000");
+    assert_eq!(stored[0].risk_flags, Some(serde_json::json!(["none"])));
+
+    let cases: Vec<(&str, Mutation)> = vec![
+        ("verdict", Box::new(|r| r.verdict = "maybe".into())),
+        (
+            "confidence",
+            Box::new(|r| r.confidence = Some("1.5".parse().unwrap())),
+        ),
+        (
+            "confidence",
+            Box::new(|r| r.confidence = Some("-0.1".parse().unwrap())),
+        ),
+        ("tokens_prompt", Box::new(|r| r.tokens_prompt = Some(-1))),
+        (
+            "tokens_completion",
+            Box::new(|r| r.tokens_completion = Some(-5)),
+        ),
+        ("model", Box::new(|r| r.model = String::new())),
+        ("input_json", Box::new(|r| r.input_json = "{".into())),
+        (
+            "response_json",
+            Box::new(|r| r.response_json = r#"{"a":"\u0000"}"#.into()),
+        ),
+        (
+            "risk_flags",
+            Box::new(|r| r.risk_flags = Some("[1,NaN]".into())),
+        ),
+    ];
+    for (field, mutate) in cases {
+        let mut r = new_review();
+        mutate(&mut r);
+        let err = review::append(&mut c, d.id, &r, &p).await.unwrap_err();
+        assert_eq!(err.field(), Some(field), "{err}");
+    }
+    let mut r = new_review();
+    r.response_json = r#"{"a":"\u0000"}"#.into();
+    match review::append(&mut c, d.id, &r, &p).await.unwrap_err() {
+        ReviewError::Json { source, .. } => assert_eq!(source.path, "$.a"),
+        other => panic!("{other:?}"),
+    }
+    // Boundaries are accepted.
+    let mut r = new_review();
+    r.confidence = Some("1".parse().unwrap());
+    r.tokens_prompt = Some(0);
+    review::append(&mut c, d.id, &r, &p).await.unwrap();
+
+    let missing = uuid::Uuid::now_v7();
+    assert!(matches!(
+        review::append(&mut c, missing, &new_review(), &p).await,
+        Err(ReviewError::UnknownDecision { decision_id }) if decision_id == missing
+    ));
+    assert_eq!(count(&c, "llm_decision_reviews").await, 2);
+}

@@ -1,0 +1,479 @@
+//! `torghut bench write`: trails per second and latency of the write path, from concurrent
+//! connections, against a migrated database.
+
+use std::time::{Duration, Instant};
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::json;
+use torghut_config::tokio_postgres::Client;
+use torghut_json::JsonPolicy;
+use torghut_store::bulk;
+use torghut_store::review::NewReview;
+use torghut_store::strategy::{self, NewStrategy};
+use torghut_store::trail::{self, TrailInput, TrailStatements};
+use uuid::Uuid;
+
+use crate::cli::{BenchArgs, BenchCommand, BenchWriteArgs};
+use crate::db;
+
+/// The migration the tables a trail writes are complete at: the trail tables (0003) and the
+/// decision and execution events recorded with every trail (0006).
+const REQUIRED_VERSION: i32 = 6;
+const REQUIRED_ID: &str = "0006_audit_events";
+/// How long a call still in flight at the end may run before the run is cut short.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// Runs one bench command and returns the exit code.
+pub async fn run(args: BenchArgs) -> u8 {
+    match args.command {
+        BenchCommand::Write(a) => write(a).await,
+    }
+}
+
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn config(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+async fn write(args: BenchWriteArgs) -> u8 {
+    let json_out = args.out.json;
+    match execute(&args).await {
+        Ok(report) => {
+            let code = if report.trails > 0 { 0 } else { 1 };
+            if json_out {
+                match serde_json::to_string(&report) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => eprintln!("error: cannot encode the report: {e}"),
+                }
+            } else {
+                print!("{}", report.render());
+            }
+            if code != 0 {
+                eprintln!(
+                    "error: no trail was written{}",
+                    report
+                        .first_error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                );
+            }
+            code
+        }
+        Err(Failure { code, message }) => {
+            eprintln!("error: {message}");
+            if json_out {
+                println!(
+                    "{}",
+                    json!({ "ok": false, "error": message, "exit_code": code })
+                );
+            }
+            code
+        }
+    }
+}
+
+/// What one run measured.
+#[derive(Debug, Serialize)]
+struct Report {
+    ok: bool,
+    database: String,
+    strategy_id: Uuid,
+    clients: u32,
+    seconds: u32,
+    /// Trails per backfill call, or null for one trail per call.
+    batch: Option<u32>,
+    /// Wall time from the first call to the end of the last one.
+    elapsed_s: f64,
+    /// Trails written.
+    trails: u64,
+    /// Trails that failed (a failed backfill call counts all its trails).
+    errors: u64,
+    trails_per_s: f64,
+    /// What a latency figure covers: `trail` (one record_trail call) or `batch` (one backfill
+    /// call of `batch` trails).
+    latency_per: &'static str,
+    calls: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    first_error: Option<String>,
+}
+
+impl Report {
+    fn render(&self) -> String {
+        let mode = match self.batch {
+            Some(n) => format!("bulk backfill, {n} trails per call"),
+            None => "one trail per call (decision + review + execution, one transaction)".into(),
+        };
+        let mut s = format!(
+            "bench write on {}: {} client{}, {} s, {mode}\n",
+            self.database,
+            self.clients,
+            if self.clients == 1 { "" } else { "s" },
+            self.seconds
+        );
+        s.push_str(&format!(
+            "trails/s: {:.1}  ({} trails in {:.2} s)\n",
+            self.trails_per_s, self.trails, self.elapsed_s
+        ));
+        s.push_str(&format!(
+            "latency per {} (ms): p50 {:.3}  p99 {:.3}  max {:.3}  ({} calls)\n",
+            self.latency_per, self.p50_ms, self.p99_ms, self.max_ms, self.calls
+        ));
+        s.push_str(&format!("errors: {}\n", self.errors));
+        if let Some(e) = &self.first_error {
+            s.push_str(&format!("first error: {e}\n"));
+        }
+        s
+    }
+}
+
+async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
+    let config = db::resolve(args.db.dsn.as_deref()).map_err(Failure::config)?;
+    let database = config.redacted();
+    let mut admin = db::connect(&config, "torghut-bench")
+        .await
+        .map_err(Failure::config)?;
+    check_schema(&admin, &database).await?;
+    let policy = JsonPolicy::default();
+    let strategy_id = create_strategy(&mut admin, &policy).await?;
+
+    // Every connection is opened and its statements prepared before the clock starts.
+    let mut writers = Vec::with_capacity(args.clients as usize);
+    for i in 0..args.clients {
+        let client = db::connect(&config, "torghut-bench")
+            .await
+            .map_err(Failure::config)?;
+        let stmts = TrailStatements::prepare(&client)
+            .await
+            .map_err(|e| Failure::config(format!("cannot prepare the trail statements: {e}")))?;
+        writers.push(Writer {
+            client,
+            stmts,
+            gen: TrailGen::new(strategy_id, i),
+        });
+    }
+
+    let seconds = args.seconds;
+    let batch = args.batch;
+    let start = tokio::time::Instant::now();
+    let deadline = start + Duration::from_secs(u64::from(seconds));
+    let mut set = tokio::task::JoinSet::new();
+    for w in writers {
+        let policy = policy.clone();
+        set.spawn(async move { w.run(deadline, batch, &policy).await });
+    }
+    let mut total = Tally::default();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(t) => total.merge(t),
+            Err(e) => {
+                total.errors += 1;
+                total
+                    .first_error
+                    .get_or_insert_with(|| format!("a writer task failed: {e}"));
+            }
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    total.latencies_us.sort_unstable();
+    let lat = &total.latencies_us;
+    Ok(Report {
+        ok: total.trails > 0,
+        database,
+        strategy_id,
+        clients: args.clients,
+        seconds,
+        batch,
+        elapsed_s: round3(elapsed),
+        trails: total.trails,
+        errors: total.errors,
+        trails_per_s: if elapsed > 0.0 {
+            round3(total.trails as f64 / elapsed)
+        } else {
+            0.0
+        },
+        latency_per: if batch.is_some() { "batch" } else { "trail" },
+        calls: lat.len() as u64,
+        p50_ms: percentile_ms(lat, 0.50),
+        p99_ms: percentile_ms(lat, 0.99),
+        max_ms: lat.last().map_or(0.0, |&us| round3(f64::from(us) / 1000.0)),
+        first_error: total.first_error,
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Nearest-rank percentile of sorted microseconds, in milliseconds (0 when empty).
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let rank = (p * sorted_us.len() as f64).ceil() as usize;
+    let idx = rank.clamp(1, sorted_us.len()) - 1;
+    round3(f64::from(sorted_us[idx]) / 1000.0)
+}
+
+/// Refuses a database whose schema history does not reach the trail tables.
+async fn check_schema(client: &Client, database: &str) -> Result<(), Failure> {
+    let hint =
+        format!("run `torghut migrate --dsn DSN up` first (bench write needs {REQUIRED_ID})");
+    let meta: bool = client
+        .query_one(
+            "SELECT to_regclass('torghut_meta.schema_history') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(|e| Failure::config(format!("cannot read the schema history: {e}")))?
+        .get(0);
+    if !meta {
+        return Err(Failure::config(format!(
+            "{database} is not migrated: {hint}"
+        )));
+    }
+    let rows = client
+        .query(
+            "SELECT version, id, dirty FROM torghut_meta.schema_history ORDER BY version",
+            &[],
+        )
+        .await
+        .map_err(|e| Failure::config(format!("cannot read the schema history: {e}")))?;
+    let dirty: Vec<String> = rows
+        .iter()
+        .filter(|r| r.get::<_, bool>(2))
+        .map(|r| r.get(1))
+        .collect();
+    if !dirty.is_empty() {
+        return Err(Failure::config(format!(
+            "{database} has a dirty migration ({}): resolve it with `torghut migrate repair` first",
+            dirty.join(", ")
+        )));
+    }
+    let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    if !(1..=REQUIRED_VERSION).all(|v| versions.contains(&v)) {
+        let current: Option<String> = rows.last().map(|r| r.get(1));
+        return Err(Failure::config(format!(
+            "{database} is migrated only to {}: {hint}",
+            current.as_deref().unwrap_or("nothing")
+        )));
+    }
+    Ok(())
+}
+
+async fn create_strategy(client: &mut Client, policy: &JsonPolicy) -> Result<Uuid, Failure> {
+    let new = NewStrategy {
+        name: format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]),
+        description: Some("written by `torghut bench write`".into()),
+        enabled: false,
+        base_timeframe: "1Min".into(),
+        universe_type: "static".into(),
+        universe_symbols: Some(r#"["AAPL"]"#.into()),
+        max_position_pct_equity: None,
+        max_notional_per_trade: None,
+    };
+    strategy::create(client, &new, policy)
+        .await
+        .map(|s| s.id)
+        .map_err(|e| Failure::config(format!("cannot create the bench strategy: {e}")))
+}
+
+/// Counts of one writer, merged into the run's.
+#[derive(Default)]
+struct Tally {
+    trails: u64,
+    errors: u64,
+    latencies_us: Vec<u32>,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.trails += other.trails;
+        self.errors += other.errors;
+        self.latencies_us.extend(other.latencies_us);
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+
+    fn fail(&mut self, trails: u64, message: String) {
+        self.errors += trails;
+        self.first_error.get_or_insert(message);
+    }
+}
+
+/// One connection writing in a loop.
+struct Writer {
+    client: Client,
+    stmts: TrailStatements,
+    gen: TrailGen,
+}
+
+impl Writer {
+    async fn run(
+        mut self,
+        deadline: tokio::time::Instant,
+        batch: Option<u32>,
+        policy: &JsonPolicy,
+    ) -> Tally {
+        let mut t = Tally {
+            latencies_us: Vec::with_capacity(65_536),
+            ..Tally::default()
+        };
+        let hard_stop = deadline + GRACE;
+        while tokio::time::Instant::now() < deadline {
+            let n = batch.unwrap_or(1) as usize;
+            let inputs: Vec<TrailInput> = (0..n).map(|_| self.gen.next()).collect();
+            let began = Instant::now();
+            let outcome = match batch {
+                None => tokio::time::timeout_at(
+                    hard_stop,
+                    trail::record_trail(&mut self.client, &self.stmts, &inputs[0], policy),
+                )
+                .await
+                .map(|r| r.map(|_| 1u64).map_err(|e| e.to_string())),
+                Some(_) => tokio::time::timeout_at(
+                    hard_stop,
+                    bulk::backfill(&mut self.client, &inputs, policy),
+                )
+                .await
+                .map(|r| {
+                    r.map(|rep| rep.decisions_inserted)
+                        .map_err(|e| e.to_string())
+                }),
+            };
+            let us = u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX);
+            match outcome {
+                Ok(Ok(written)) => {
+                    t.trails += written;
+                    t.latencies_us.push(us);
+                }
+                Ok(Err(message)) => {
+                    t.fail(n as u64, message);
+                    if self.client.is_closed() {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    t.fail(
+                        n as u64,
+                        format!(
+                            "a call was still running {} s after the end",
+                            GRACE.as_secs()
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+        t
+    }
+}
+
+/// Trail payloads like the pgbench yardstick's, each with a new decision hash.
+struct TrailGen {
+    strategy_id: Uuid,
+    client: u32,
+    run: String,
+    seq: u64,
+    review: NewReview,
+}
+
+impl TrailGen {
+    fn new(strategy_id: Uuid, client: u32) -> Self {
+        Self {
+            strategy_id,
+            client,
+            run: Uuid::new_v4().simple().to_string()[..12].to_string(),
+            seq: 0,
+            review: NewReview {
+                model: "gpt-x".into(),
+                prompt_version: "v1".into(),
+                input_json: r#"{"decision":{"symbol":"AAPL"}}"#.into(),
+                response_json: r#"{"verdict":"approve"}"#.into(),
+                verdict: "approve".into(),
+                confidence: Some(Decimal::new(9, 1)),
+                adjusted_qty: None,
+                adjusted_order_type: None,
+                rationale: Some("ok".into()),
+                risk_flags: Some(r#"["none"]"#.into()),
+                tokens_prompt: Some(100),
+                tokens_completion: Some(20),
+            },
+        }
+    }
+
+    fn next(&mut self) -> TrailInput {
+        self.seq += 1;
+        let event_ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00");
+        let decision = format!(
+            concat!(
+                r#"{{"strategy_id":"{sid}","symbol":"AAPL","event_ts":"{ts}","timeframe":"1Min","#,
+                r#""action":"buy","qty":"1.5","order_type":"market","time_in_force":"day","#,
+                r#""params":{{"signal":"macd","threshold":"1.5","i":{i},"client":{c},"run":"{run}"}}}}"#
+            ),
+            sid = self.strategy_id,
+            ts = event_ts,
+            i = self.seq,
+            c = self.client,
+            run = self.run,
+        );
+        let hash = torghut_hash::decision_hash_from_json(&decision).unwrap_or_default();
+        let order = format!(
+            concat!(
+                r#"{{"id":"{id}","client_order_id":"{hash}","symbol":"AAPL","side":"buy","#,
+                r#""type":"market","time_in_force":"day","qty":"1.5","filled_qty":"0","#,
+                r#""status":"accepted","submitted_at":"{ts}"}}"#
+            ),
+            id = Uuid::new_v4(),
+            hash = hash,
+            ts = event_ts,
+        );
+        TrailInput {
+            strategy_id: self.strategy_id,
+            account_label: "paper".into(),
+            decision_json_text: decision,
+            review: Some(self.review.clone()),
+            execution: Some(order),
+            status: Some("submitted".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u32> = (1..=100).map(|x| x * 1000).collect();
+        assert_eq!(percentile_ms(&v, 0.50), 50.0);
+        assert_eq!(percentile_ms(&v, 0.99), 99.0);
+        assert_eq!(percentile_ms(&[1500], 0.99), 1.5);
+        assert_eq!(percentile_ms(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn generated_decisions_hash_and_differ() {
+        let mut g = TrailGen::new(Uuid::new_v4(), 3);
+        let a = g.next();
+        let b = g.next();
+        let ha = torghut_hash::decision_hash_from_json(&a.decision_json_text).unwrap();
+        let hb = torghut_hash::decision_hash_from_json(&b.decision_json_text).unwrap();
+        assert_ne!(ha, hb);
+        assert!(a.execution.unwrap().contains(&ha));
+    }
+}
