@@ -306,6 +306,15 @@ pub fn format_date(d: &NaiveDate) -> String {
 }
 
 impl AuditValue {
+    /// Reads raw JSON text with the strict reader of [`crate::AuditJson::from_text`] (syntax,
+    /// lone surrogates, nesting beyond `max_depth`), without writing it: NUL characters,
+    /// duplicate member names, number ranges, size and redaction are checked when the value
+    /// is written ([`crate::AuditJson::from_audit_value`]). For callers that rework a payload
+    /// before storing it.
+    pub fn from_json_text(raw: &str, max_depth: usize) -> Result<Self, JsonError> {
+        crate::parse::parse(raw, max_depth)
+    }
+
     /// An object from `(name, value)` pairs, in order.
     pub fn object<I, K, V>(members: I) -> Self
     where

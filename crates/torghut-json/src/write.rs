@@ -1,6 +1,7 @@
 //! The one pass that turns an [`AuditValue`] into the canonical text: redaction, validation and
 //! writing together, in document order.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use crate::error::{push_json_string, render_path, JsonError, JsonErrorReason, Seg};
@@ -8,6 +9,9 @@ use crate::number;
 use crate::policy::JsonPolicy;
 use crate::value::{AuditNumber, AuditValue};
 use crate::Redactions;
+
+/// Objects with at most this many members are checked for duplicate names without a set.
+const SMALL_OBJECT: usize = 16;
 
 /// [`crate::REDACTED`] as a JSON string literal.
 const REDACTED_LITERAL: &str = "\"[REDACTED]\"";
@@ -25,7 +29,7 @@ pub(crate) fn canonical(
         len: 0,
         limit: policy.effective_max_bytes(),
         max_depth: policy.effective_max_depth(),
-        redact: policy.redact_keys.iter().map(|k| fold(k)).collect(),
+        redact: policy.redact_keys.iter().map(|k| folded(k)).collect(),
         redactions: Redactions::default(),
         path: Vec::new(),
     };
@@ -44,6 +48,15 @@ fn fold(s: &str) -> String {
     s.chars().flat_map(char::to_lowercase).collect()
 }
 
+/// [`fold`], borrowing when `s` is folded already (ASCII without upper case: the usual case).
+fn folded(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(fold(s))
+    }
+}
+
 struct Writer<'v> {
     /// The text written so far (only while within the limit: past it, only `len` grows).
     out: String,
@@ -52,7 +65,7 @@ struct Writer<'v> {
     limit: usize,
     max_depth: usize,
     /// Redacted member names, case-folded.
-    redact: Vec<String>,
+    redact: Vec<Cow<'v, str>>,
     redactions: Redactions,
     path: Vec<Seg<'v>>,
 }
@@ -70,9 +83,18 @@ impl<'v> Writer<'v> {
     }
 
     fn is_redacted(&self, key: &str) -> bool {
-        !self.redact.is_empty() && {
+        if self.redact.is_empty() {
+            return false;
+        }
+        if key.is_ascii() {
+            // An ASCII name folds to its ASCII lower case, and a folded name is never upper
+            // case: comparing ignoring ASCII case is the same test without a copy.
+            self.redact
+                .iter()
+                .any(|r| r.len() == key.len() && r.eq_ignore_ascii_case(key))
+        } else {
             let folded = fold(key);
-            self.redact.contains(&folded)
+            self.redact.iter().any(|r| **r == *folded)
         }
     }
 
@@ -164,9 +186,16 @@ impl<'v> Writer<'v> {
     ) -> Result<(), JsonError> {
         self.enter(depth)?;
         self.emit("{");
-        let mut seen: HashSet<&str> = HashSet::with_capacity(members.len());
+        // Small objects (the usual audit payload) are checked for duplicate names by scanning
+        // the names before; larger ones with a set, so the check stays linear.
+        let mut seen: Option<HashSet<&str>> =
+            (members.len() > SMALL_OBJECT).then(|| HashSet::with_capacity(members.len()));
         for (i, (key, item)) in members.iter().enumerate() {
-            if !seen.insert(key.as_str()) {
+            let duplicate = match seen.as_mut() {
+                Some(set) => !set.insert(key.as_str()),
+                None => members[..i].iter().any(|(k, _)| k == key),
+            };
+            if duplicate {
                 return Err(self.duplicate(key));
             }
             if i > 0 {
@@ -243,5 +272,35 @@ mod tests {
     #[test]
     fn redacted_literal_matches_the_constant() {
         assert_eq!(super::REDACTED_LITERAL, format!("\"{}\"", crate::REDACTED));
+    }
+
+    #[test]
+    fn redaction_names_match_like_full_case_folding() {
+        use crate::{AuditJson, JsonPolicy};
+        // Configured names with upper case and non-ASCII letters; member names in ASCII (the
+        // fast comparison) and not (folded). KELVIN SIGN folds to an ASCII `k`.
+        let policy = JsonPolicy::with_redact_keys(["API_Key", "\u{212A}ey", "Straße"]);
+        let cases = [
+            ("api_key", true),
+            ("API_KEY", true),
+            ("key", true),
+            ("KEY", true),
+            ("\u{212A}EY", true),
+            ("STRAßE", true),
+            ("strasse", false),
+            ("api_ke", false),
+            ("api_keys", false),
+        ];
+        for (name, redacted) in cases {
+            let text = format!("{{\"{name}\":\"v\"}}");
+            let (json, r) = AuditJson::from_text(&text, &policy).unwrap();
+            assert_eq!(r.count > 0, redacted, "{name}: {}", json.as_str());
+            // Same answer as comparing the fully folded names.
+            let expected = policy
+                .redact_keys
+                .iter()
+                .any(|k| super::fold(k) == super::fold(name));
+            assert_eq!(expected, redacted, "{name}");
+        }
     }
 }

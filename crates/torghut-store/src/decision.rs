@@ -328,8 +328,10 @@ pub fn prepare(
         field: "decision_json",
         source,
     };
-    let (raw, _) = AuditJson::from_text(decision_json_text, policy).map_err(json_error)?;
-    let AuditValue::Object(members) = raw.to_value() else {
+    // Read once; checked, redacted and written once, after the hashed fields are normalised.
+    let raw = AuditValue::from_json_text(decision_json_text, policy.effective_max_depth())
+        .map_err(json_error)?;
+    let AuditValue::Object(members) = raw else {
         // The hash accepted it, so it is an object.
         return Err(DecisionError::InvalidField {
             field: "decision_json",
