@@ -1,5 +1,7 @@
 //! The `torghut` binary as an operator runs it, against a real PostgreSQL.
 
+mod deploy;
+
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
