@@ -16,8 +16,12 @@
 //!
 //! - [`record_trail`] sends it outside any explicit transaction: a single statement is its own
 //!   transaction (one commit when it completes), so the whole trail costs one round trip, no
-//!   `BEGIN`/`COMMIT`.
-//! - [`record_trail_in_tx`] sends it in the caller's transaction.
+//!   `BEGIN`/`COMMIT`. It does not look for the order first: an order already stored makes
+//!   the statement fail on the order's unique key, having written nothing, and the general
+//!   path runs (two index probes saved on every trail, a failed statement in the rare case).
+//! - [`record_trail_in_tx`] sends it in the caller's transaction, guarded: when the order is
+//!   already stored it writes nothing (a failed statement would abort the caller's
+//!   transaction).
 //!
 //! When the decision exists already (a retry, or a concurrent writer of the same decision),
 //! or its order is already recorded, the statement writes nothing and the general path runs
@@ -189,7 +193,13 @@ pub(crate) fn prepare(
 /// The prepared statements of [`record_trail`], prepared once per connection.
 #[derive(Debug, Clone)]
 pub struct TrailStatements {
+    /// The single statement, guarded: writes nothing when the order is already stored (for the
+    /// caller's transaction, which a unique violation would abort).
     fast: Statement,
+    /// The same without the guard, for [`record_trail`]: it is its own transaction, so a
+    /// stored order makes it fail on the unique key having written nothing, and the general
+    /// path runs. Saves two index probes on every trail.
+    fast_unguarded: Statement,
 }
 
 const FAST_SQL: &str = "\
@@ -197,8 +207,7 @@ WITH d AS (
   INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,
     decision_json, rationale, status, decision_hash, executed_at)
   SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $8 = 'filled' THEN now() END
-  WHERE $25 IS NULL
-     OR NOT EXISTS (SELECT 1 FROM executions WHERE alpaca_order_id = $27 OR client_order_id = $28)
+  /*guard*/
   ON CONFLICT (decision_hash) DO NOTHING
   RETURNING id),
 ev AS (
@@ -221,6 +230,10 @@ xe AS (
   INSERT INTO execution_events (id, execution_id, seq, payload)
   SELECT $26, x.id, 1, $37 FROM x)
 SELECT count(*)::int4 FROM d";
+
+/// The guard of [`TrailStatements::fast`].
+const ORDER_GUARD: &str = "WHERE $25 IS NULL
+     OR NOT EXISTS (SELECT 1 FROM executions WHERE alpaca_order_id = $27 OR client_order_id = $28)";
 
 const FAST_TYPES: [Type; 37] = [
     Type::UUID,    // 1 decision id
@@ -265,8 +278,11 @@ const FAST_TYPES: [Type; 37] = [
 impl TrailStatements {
     /// Prepares the statements on `client` (usable on it and its transactions).
     pub async fn prepare(client: &Client) -> Result<Self, tokio_postgres::Error> {
+        let guarded = FAST_SQL.replace("/*guard*/", ORDER_GUARD);
+        let unguarded = FAST_SQL.replace("/*guard*/", "");
         Ok(Self {
-            fast: client.prepare_typed(FAST_SQL, &FAST_TYPES).await?,
+            fast: client.prepare_typed(&guarded, &FAST_TYPES).await?,
+            fast_unguarded: client.prepare_typed(&unguarded, &FAST_TYPES).await?,
         })
     }
 }
@@ -274,7 +290,7 @@ impl TrailStatements {
 /// Sends the single-statement common path; `Ok(true)` when it recorded the trail.
 async fn fast_path(
     db: &impl GenericClient,
-    stmts: &TrailStatements,
+    stmt: &Statement,
     p: &PreparedTrail,
 ) -> Result<bool, tokio_postgres::Error> {
     let d = &p.decision;
@@ -287,7 +303,7 @@ async fn fast_path(
     let execution_event_id = o.map(|_| p.execution_event_id);
     let row = db
         .query_one(
-            &stmts.fast,
+            stmt,
             &[
                 &d.id,
                 &d.strategy_id,
@@ -396,7 +412,7 @@ pub async fn record_trail(
     policy: &JsonPolicy,
 ) -> Result<TrailIds, TrailError> {
     let p = prepare(input, policy)?;
-    match fast_path(&*client, stmts, &p).await {
+    match fast_path(&*client, &stmts.fast_unguarded, &p).await {
         Ok(true) => return Ok(fast_ids(&p)),
         Ok(false) => {}
         // Lost a race on an order id: the statement (its own transaction) wrote nothing.
@@ -417,7 +433,7 @@ pub async fn record_trail_in_tx(
     policy: &JsonPolicy,
 ) -> Result<TrailIds, TrailError> {
     let p = prepare(input, policy)?;
-    match fast_path(tx, stmts, &p).await {
+    match fast_path(tx, &stmts.fast, &p).await {
         Ok(true) => Ok(fast_ids(&p)),
         Ok(false) => general_path(tx, &p, policy).await,
         Err(e) => Err(fast_error(e, &p)),

@@ -120,6 +120,28 @@ async fn an_order_recorded_before_its_decision_is_linked() {
 }
 
 #[tokio::test]
+async fn an_order_recorded_before_its_decision_is_linked_in_the_callers_transaction() {
+    let db = db().await;
+    let mut c = db.connect().await;
+    let sid = strategy(&mut c).await;
+    let stmts = TrailStatements::prepare(&c).await.unwrap();
+    let p = policy();
+    let inp = input(sid, 2, Some("o-8"));
+    let pre = execution::upsert(&mut c, inp.execution.as_deref().unwrap(), &p)
+        .await
+        .unwrap();
+    let tx = c.transaction().await.unwrap();
+    let ids = record_trail_in_tx(&tx, &stmts, &inp, &p).await.unwrap();
+    // The caller's transaction is still usable: the guarded statement did not fail.
+    tx.batch_execute("SELECT 1").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(ids.created);
+    assert_eq!(ids.execution_id, Some(pre.id));
+    assert_eq!(count(&c, "executions").await, 1);
+    assert_eq!(count(&c, "trade_decisions").await, 1);
+}
+
+#[tokio::test]
 async fn a_rolled_back_transaction_retried_leaves_one_decision() {
     let db = db().await;
     let mut c = db.connect().await;
