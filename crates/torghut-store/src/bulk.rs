@@ -1,7 +1,9 @@
 //! Bulk backfill: many trails in one transaction.
 //!
 //! Every trail is checked and normalised first, exactly as [`crate::trail::record_trail`] does
-//! (a bad trail is reported with its index and nothing is written). Then, in one transaction:
+//! (a bad trail is reported with its index and nothing is written): [`prepare`], which needs no
+//! database, so a caller can prepare the next batch on another thread while [`write`] sends
+//! this one. Then, in one transaction:
 //!
 //! 1. the strategies are checked (one query, locking them as the foreign keys would), and the
 //!    decision hashes and order ids already stored are read (two queries, pipelined);
@@ -184,28 +186,70 @@ fn prepare_all(
         .collect()
 }
 
-/// Backfills `trails` in one transaction (see the module documentation).
+/// A batch of trails checked and normalised, ready to be written by [`write`] (or
+/// [`write_staged`]). Making one touches no database, so it can be done on another thread
+/// while the previous batch is being written.
+#[derive(Debug, Clone)]
+pub struct PreparedBatch {
+    trails: usize,
+    prepared: Vec<PreparedTrail>,
+}
+
+impl PreparedBatch {
+    /// How many trails the batch holds.
+    pub fn len(&self) -> usize {
+        self.trails
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.trails == 0
+    }
+}
+
+/// Checks and normalises every trail, as [`backfill`] does before writing; a bad trail is
+/// reported with its index.
+pub fn prepare(trails: &[TrailInput], policy: &JsonPolicy) -> Result<PreparedBatch, BulkError> {
+    Ok(PreparedBatch {
+        trails: trails.len(),
+        prepared: prepare_all(trails, policy)?,
+    })
+}
+
+/// Backfills `trails` in one transaction (see the module documentation): [`prepare`], then
+/// [`write`].
 pub async fn backfill(
     client: &mut Client,
     trails: &[TrailInput],
     policy: &JsonPolicy,
 ) -> Result<BulkReport, BulkError> {
-    let prepared = prepare_all(trails, policy)?;
+    let batch = prepare(trails, policy)?;
+    write(client, &batch).await
+}
+
+/// Writes a prepared batch in one transaction, as [`backfill`] does.
+pub async fn write(client: &mut Client, batch: &PreparedBatch) -> Result<BulkReport, BulkError> {
+    let prepared = &batch.prepared;
     let mut report = BulkReport {
-        trails: trails.len(),
+        trails: batch.trails,
         ..BulkReport::default()
     };
     if prepared.is_empty() {
         return Ok(report);
     }
-    match direct(client, &prepared, &mut report).await {
+    match direct(client, prepared, &mut report).await {
         Ok(()) => return Ok(report),
         // A concurrent writer stored one of these keys after they were checked: the
         // transaction is rolled back, and the staging path resolves the conflicts row by row.
-        Err(BulkError::Db(e)) if check::is_unique_violation(&e) => {}
+        Err(BulkError::Db(e)) if check::is_unique_violation(&e) => {
+            report = BulkReport {
+                trails: batch.trails,
+                ..BulkReport::default()
+            };
+        }
         Err(e) => return Err(e),
     }
-    staged(client, &prepared, &mut report).await?;
+    staged(client, prepared, &mut report).await?;
     Ok(report)
 }
 
@@ -217,13 +261,21 @@ pub async fn backfill_staged(
     trails: &[TrailInput],
     policy: &JsonPolicy,
 ) -> Result<BulkReport, BulkError> {
-    let prepared = prepare_all(trails, policy)?;
+    let batch = prepare(trails, policy)?;
+    write_staged(client, &batch).await
+}
+
+/// Writes a prepared batch as [`backfill_staged`] does.
+pub async fn write_staged(
+    client: &mut Client,
+    batch: &PreparedBatch,
+) -> Result<BulkReport, BulkError> {
     let mut report = BulkReport {
-        trails: trails.len(),
+        trails: batch.trails,
         ..BulkReport::default()
     };
-    if !prepared.is_empty() {
-        staged(client, &prepared, &mut report).await?;
+    if !batch.prepared.is_empty() {
+        staged(client, &batch.prepared, &mut report).await?;
     }
     Ok(report)
 }

@@ -120,3 +120,30 @@ async fn bad_trail(backfill: Backfill) {
     assert_eq!(err.index(), Some(10), "{err}");
     assert_eq!(count(&c, "trade_decisions").await, 0);
 }
+
+#[tokio::test]
+async fn a_batch_prepared_on_another_thread_is_written_once() {
+    let db = db().await;
+    let mut c = db.connect().await;
+    let sid = strategy(&mut c).await;
+    let input = trails(sid, 0..40);
+    let batch = tokio::task::spawn_blocking(move || {
+        torghut_store::bulk::prepare(&input, &JsonPolicy::default())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(batch.len(), 40);
+    let r = torghut_store::bulk::write(&mut c, &batch).await.unwrap();
+    assert_eq!((r.trails, r.decisions_inserted), (40, 40));
+    assert_eq!(r.executions_inserted, 40);
+    // Written again (by either way): everything exists, nothing is added.
+    let again = torghut_store::bulk::write(&mut c, &batch).await.unwrap();
+    assert_eq!((again.decisions_inserted, again.decisions_skipped), (0, 40));
+    let staged = torghut_store::bulk::write_staged(&mut c, &batch)
+        .await
+        .unwrap();
+    assert_eq!(staged.decisions_inserted, 0);
+    assert_eq!(count(&c, "trade_decisions").await, 40);
+    assert_eq!(count(&c, "execution_events").await, 40);
+}
