@@ -114,7 +114,12 @@ pub fn spawn_readiness(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
 }
 
 async fn not_found() -> Problem {
-    Problem::not_found("no such resource")
+    Problem::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "no-route",
+        "Not found",
+        "no such resource",
+    )
 }
 
 async fn method_not_allowed() -> Problem {
