@@ -18,7 +18,7 @@ use torghut_store::trail;
 
 use crate::body::{parse_rfc3339, path_uuid, JsonObject, PathParam, QueryParams};
 use crate::model::*;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemDetails};
 use crate::state::{AppState, ReadinessReport};
 
 type ApiResult<T> = Result<T, Problem>;
@@ -145,8 +145,8 @@ fn recent_filter(q: &QueryParams) -> ApiResult<RecentFilter> {
         ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
     responses(
         (status = 200, description = "Decisions, newest first", body = Vec<DecisionRow>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn trading_decisions(
     State(state): State<Arc<AppState>>,
     q: QueryParams,
@@ -165,8 +165,8 @@ pub async fn trading_decisions(
         ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
     responses(
         (status = 200, description = "Executions, newest first", body = Vec<ExecutionRow>),
-        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn trading_executions(
     State(state): State<Arc<AppState>>,
     q: QueryParams,
@@ -182,8 +182,8 @@ pub async fn trading_executions(
     params(("id" = String, Path, description = "The decision's id (UUID)")),
     responses(
         (status = 200, description = "The decision, its events, reviews and executions", body = Trail),
-        (status = 404, description = "No such decision", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such decision", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn get_decision(
     State(state): State<Arc<AppState>>,
     PathParam(id): PathParam,
@@ -200,7 +200,7 @@ pub async fn get_decision(
 #[utoipa::path(get, path = "/v1/strategies", tag = "strategies",
     responses(
         (status = 200, description = "Strategies", body = Vec<StrategyRow>),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn list_strategies(
     State(state): State<Arc<AppState>>,
 ) -> ApiResult<Json<Vec<StrategyRow>>> {
@@ -214,11 +214,11 @@ pub async fn list_strategies(
     request_body = NewStrategyBody,
     responses(
         (status = 201, description = "Created", body = StrategyRow),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn create_strategy(
     State(state): State<Arc<AppState>>,
     body: JsonObject,
@@ -255,11 +255,11 @@ pub async fn create_strategy(
     responses(
         (status = 201, description = "Recorded", body = DecisionRecorded),
         (status = 200, description = "Already recorded (same decision hash): the same id", body = DecisionRecorded),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable, or the strategy does not exist", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable, or the strategy does not exist", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn create_decision(
     State(state): State<Arc<AppState>>,
     body: JsonObject,
@@ -286,12 +286,12 @@ pub async fn create_decision(
     request_body = NewReviewBody,
     responses(
         (status = 201, description = "Recorded", body = ReviewRecorded),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such decision", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such decision", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn create_review(
     State(state): State<Arc<AppState>>,
     PathParam(id): PathParam,
@@ -344,13 +344,13 @@ pub async fn create_review(
     request_body = TransitionBody,
     responses(
         (status = 200, description = "Moved", body = TransitionRecorded),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such decision", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The decision is in a terminal status", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such decision", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The decision is in a terminal status", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn create_transition(
     State(state): State<Arc<AppState>>,
     PathParam(id): PathParam,
@@ -375,12 +375,12 @@ pub async fn create_transition(
     responses(
         (status = 201, description = "Inserted", body = ExecutionRecorded),
         (status = 200, description = "Updated (the payload is appended as an event)", body = ExecutionRecorded),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The order ids conflict with another execution", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The order ids conflict with another execution", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn upsert_execution(
     State(state): State<Arc<AppState>>,
     body: JsonObject,
@@ -410,8 +410,8 @@ fn check_source(source: &str) -> ApiResult<()> {
     params(("source" = String, Path, description = "The cursor's source (at most 64 characters)")),
     responses(
         (status = 200, description = "The cursor", body = CursorRow),
-        (status = 404, description = "No cursor for this source", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No cursor for this source", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn get_cursor(
     State(state): State<Arc<AppState>>,
     PathParam(source): PathParam,
@@ -435,12 +435,12 @@ pub async fn get_cursor(
     responses(
         (status = 201, description = "Created", body = CursorAdvanced),
         (status = 200, description = "Moved, or already there", body = CursorAdvanced),
-        (status = 400, description = "Malformed JSON or bad source", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Would move backwards", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Malformed JSON or bad source", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "Would move backwards", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn put_cursor(
     State(state): State<Arc<AppState>>,
     PathParam(source): PathParam,

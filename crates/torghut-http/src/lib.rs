@@ -36,7 +36,7 @@ use utoipa_axum::routes;
 
 pub use body::{parse_decimal, parse_rfc3339};
 pub use metrics::Metrics;
-pub use problem::{Problem, PROBLEM_JSON, RETRY_AFTER_SECS};
+pub use problem::{Problem, ProblemDetails, PROBLEM_JSON, RETRY_AFTER_SECS};
 pub use state::{AppState, ReadinessReport, ServiceConfig, ServiceError};
 
 /// The request id header, read (when valid) and echoed.

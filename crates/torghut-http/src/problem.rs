@@ -23,9 +23,27 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Seconds a client is told to wait when the database is unavailable.
 pub const RETRY_AFTER_SECS: u32 = 1;
 
-/// An RFC 9457 problem.
+/// An RFC 9457 problem (boxed: it travels in `Result`s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem(Box<ProblemDetails>);
+
+impl std::ops::Deref for Problem {
+    type Target = ProblemDetails;
+    fn deref(&self) -> &ProblemDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Problem {
+    fn deref_mut(&mut self) -> &mut ProblemDetails {
+        &mut self.0
+    }
+}
+
+/// The members of an RFC 9457 problem.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct Problem {
+#[schema(as = Problem)]
+pub struct ProblemDetails {
     /// A URI naming the kind of problem (`urn:torghut:problem:<slug>`).
     #[serde(rename = "type")]
     pub kind: String,
@@ -52,7 +70,7 @@ pub struct Problem {
 impl Problem {
     /// A problem of `status` with the slug `kind`.
     pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ProblemDetails {
             kind: format!("urn:torghut:problem:{kind}"),
             title: title.to_owned(),
             status: status.as_u16(),
@@ -61,7 +79,7 @@ impl Problem {
             pointer: None,
             reason: None,
             retry_after: None,
-        }
+        }))
     }
 
     /// Names the field at fault (and, for body members, its JSONPath).
@@ -212,7 +230,7 @@ impl std::fmt::Display for Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
         let mut res = (status, body).into_response();
         res.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

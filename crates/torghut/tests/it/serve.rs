@@ -20,6 +20,8 @@ struct Server {
 
 impl Server {
     /// Starts `torghut serve ARGS --bind 127.0.0.1:0` with `env`, waits for it to listen.
+    // The child is killed and waited for by `Drop` (or `stop`).
+    #[allow(clippy::zombie_processes)]
     fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         // The dev service's local PostgreSQL may run as another user (as root): let it in.
