@@ -370,3 +370,37 @@ impl QueryParams {
         Ok(first)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+        assert!(!is_json("application/jsonx"));
+    }
+
+    #[test]
+    fn decimals_are_finite() {
+        assert_eq!(parse_decimal("1.50").unwrap().to_string(), "1.50");
+        assert_eq!(parse_decimal("1E-8").unwrap().to_string(), "0.00000001");
+        for bad in [
+            "NaN", "nan", "Infinity", "-inf", "1e400", "", " ", "0x10", "1,5",
+        ] {
+            assert!(parse_decimal(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn date_times() {
+        assert!(parse_rfc3339("2026-02-10T14:30:00Z").is_some());
+        assert!(parse_rfc3339("2026-02-10T14:30:00.123+05:30").is_some());
+        assert!(parse_rfc3339("2026-02-10").is_none());
+        assert!(parse_rfc3339("2026-02-30T00:00:00Z").is_none());
+    }
+}

@@ -306,7 +306,7 @@ pub(crate) fn from_db(e: &torghut_config::tokio_postgres::Error) -> Problem {
             tracing::warn!(sqlstate = code, "database error answered as unavailable");
             Problem::unavailable("the database is unavailable or not ready; retry later")
         }
-        "22" => {
+        "22" | "54" => {
             tracing::warn!(sqlstate = code, "database refused a value");
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -514,5 +514,37 @@ impl From<ListingError> for Problem {
             ListingError::Db(db) => from_db(db),
             _ => Problem::internal(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(join_path("$", "qty"), "$.qty");
+        assert_eq!(join_path("$", "odd name"), r#"$["odd name"]"#);
+        assert_eq!(join_path("$", ""), r#"$[""]"#);
+        assert_eq!(
+            rebase("$.universe_symbols", "$[3].a"),
+            "$.universe_symbols[3].a"
+        );
+        assert_eq!(rebase("$", "$"), "$");
+    }
+
+    #[test]
+    fn problems_serialize_as_rfc9457() {
+        let p = Problem::invalid_field("qty", "qty: not a finite decimal number");
+        let v: serde_json::Value = serde_json::to_value(&*p).unwrap();
+        assert_eq!(v["type"], "urn:torghut:problem:invalid-field");
+        assert_eq!(v["status"], 422);
+        assert_eq!(v["field"], "qty");
+        assert_eq!(v["pointer"], "$.qty");
+        assert!(v.get("retry_after").is_none());
+        let res = Problem::unavailable("down").into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(res.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
     }
 }
