@@ -24,6 +24,7 @@ pub mod bulk;
 pub mod cursor;
 pub mod decision;
 pub mod execution;
+pub mod listing;
 pub mod position;
 pub mod review;
 pub mod strategy;

@@ -75,6 +75,18 @@ pub struct ServeArgs {
     /// Directory of the local PostgreSQL used when no DSN is given in dev.
     #[arg(long, default_value = ".torghut", env = "TORGHUT_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// Largest number of database connections.
+    #[arg(long, default_value_t = 16, env = "TORGHUT_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub pool_size: u32,
+    /// How long a request waits for a database connection before it is answered 503.
+    #[arg(long, default_value = "2s", value_parser = parse_duration, env = "TORGHUT_POOL_WAIT")]
+    pub pool_wait: Duration,
+    /// Largest request body in bytes (larger bodies are answered 413).
+    #[arg(long, default_value_t = 1_048_576, env = "TORGHUT_MAX_BODY", value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
+    pub max_body: u64,
+    /// How often readiness re-reads the schema history.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, env = "TORGHUT_READINESS_INTERVAL")]
+    pub readiness_interval: Duration,
 }
 
 #[derive(Debug, Args)]

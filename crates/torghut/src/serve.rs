@@ -1,24 +1,17 @@
-//! `torghut serve`: the HTTP service (liveness, readiness and database check for now).
+//! `torghut serve`: configuration, the dev-only local PostgreSQL and migrations, then the HTTP
+//! service of `torghut-http` until SIGTERM or Ctrl-C (graceful: stop accepting, finish
+//! in-flight requests, close the pool).
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
 use torghut_config::{AppEnv, DbConfig};
+use torghut_http::{AppState, ServiceConfig};
+use torghut_json::JsonPolicy;
 use torghut_localpg::{ClusterOptions, LocalPg};
 use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
 
 use crate::cli::ServeArgs;
 use crate::db;
-
-struct AppState {
-    config: DbConfig,
-    set: MigrationSet,
-}
 
 /// Runs the service until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> u8 {
@@ -30,18 +23,15 @@ pub async fn run(args: ServeArgs) -> u8 {
         }
     };
     let mut local: Option<LocalPg> = None;
-    let config = match (
-        &args.db.dsn,
-        torghut_config::resolve_dsn(args.db.dsn.as_deref()),
-    ) {
-        (_, Some(_)) => match db::resolve(args.db.dsn.as_deref()) {
+    let config = match torghut_config::resolve_dsn(args.db.dsn.as_deref()) {
+        Some(_) => match db::resolve(args.db.dsn.as_deref()) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
                 return 2;
             }
         },
-        (_, None) if app_env == AppEnv::Dev => {
+        None if app_env == AppEnv::Dev => {
             let dir = args.data_dir.join("pg");
             let started = tokio::task::spawn_blocking(move || {
                 LocalPg::start(ClusterOptions::persistent(dir))
@@ -73,12 +63,14 @@ pub async fn run(args: ServeArgs) -> u8 {
             local = Some(pg);
             config
         }
-        (_, None) => {
+        None => {
             eprintln!("error: APP_ENV={app_env} needs a database: pass --dsn or set DB_DSN (or DB_URL, DATABASE_URL)");
             return 2;
         }
     };
     let set = MigrationSet::embedded();
+    // Only the dev service's own local PostgreSQL is migrated here; stage and prod never
+    // migrate from the service (their readiness waits for the migration job).
     if local.is_some() {
         match db::connect(&config, "torghut-migrate").await {
             Ok(client) => {
@@ -101,15 +93,31 @@ pub async fn run(args: ServeArgs) -> u8 {
             }
         }
     }
-    let state = Arc::new(AppState { config, set });
-    let app = Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(json!({ "status": "ok" })) }),
-        )
-        .route("/readyz", get(readyz))
-        .route("/db-check", get(db_check))
-        .with_state(state);
+    let service_config = ServiceConfig {
+        pool_size: args.pool_size as usize,
+        pool_wait: args.pool_wait,
+        max_body_bytes: usize::try_from(args.max_body).unwrap_or(usize::MAX),
+        readiness_interval: args.readiness_interval,
+        json_policy: JsonPolicy::default(),
+    };
+    let state = match AppState::new(&config, set, service_config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    tracing::info!(database = %config.redacted(), env = %app_env, "starting the service");
+    let first = state.check_readiness().await;
+    if !first.ready {
+        eprintln!(
+            "not ready yet: {} (readiness is rechecked every {:?})",
+            first.reason.as_deref().unwrap_or("unknown"),
+            args.readiness_interval
+        );
+    }
+    let readiness = torghut_http::spawn_readiness(state.clone());
+    let app = torghut_http::router(state.clone());
     let listener = match tokio::net::TcpListener::bind(&args.bind).await {
         Ok(l) => l,
         Err(e) => {
@@ -117,13 +125,27 @@ pub async fn run(args: ServeArgs) -> u8 {
             return 2;
         }
     };
-    eprintln!("listening on http://{}", args.bind);
+    let shown = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| args.bind.clone());
+    eprintln!("listening on http://{shown}");
+    let draining = Arc::clone(&state);
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            draining.mark_shutting_down();
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
         .await;
+    readiness.abort();
+    state.pool().close();
     drop(local);
     match served {
-        Ok(()) => 0,
+        Ok(()) => {
+            eprintln!("stopped");
+            0
+        }
         Err(e) => {
             eprintln!("error: {e}");
             2
@@ -144,59 +166,10 @@ async fn shutdown_signal() {
             Err(_) => std::future::pending::<()>().await,
         }
     };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
-    }
-}
-
-async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let client = match db::connect(&state.config, "torghut-readyz").await {
-        Ok(c) => c,
-        Err(_) => {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "ready": false, "reason": "database unavailable" })),
-            )
-        }
-    };
-    let m = Migrator::new(client, state.set.clone(), MigrateOptions::default());
-    match m.status().await {
-        Ok(st) if st.clean => (
-            StatusCode::OK,
-            Json(json!({ "ready": true, "revision": st.current })),
-        ),
-        Ok(st) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({
-                "ready": false,
-                "reason": "schema is not at the expected revision",
-                "revision": st.current,
-                "expected": st.expected,
-                "pending": st.pending,
-                "dirty": st.dirty,
-                "checksum_mismatches": st.checksum_mismatches.iter().map(|m| &m.id).collect::<Vec<_>>(),
-            })),
-        ),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "ready": false, "reason": "cannot read the schema history" })),
-        ),
-    }
-}
-
-async fn db_check(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    match db::connect(&state.config, "torghut-db-check").await {
-        Ok(c) => match c.simple_query("SELECT 1").await {
-            Ok(_) => (StatusCode::OK, Json(json!({ "ok": true }))),
-            Err(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "ok": false, "detail": "database query failed" })),
-            ),
-        },
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "ok": false, "detail": "database unavailable" })),
-        ),
     }
 }

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use torghut_testdb::{empty_db, TestDb};
 
+mod serve;
+
 fn torghut(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_torghut"));
     c.args(args)

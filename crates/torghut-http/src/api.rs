@@ -1,0 +1,480 @@
+//! The handlers. Each one reads its input (naming the field at fault), calls the store, and
+//! answers JSON or a problem. No SQL here: every statement lives in `torghut-store`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use torghut_store::cursor::{self, CursorPosition};
+use torghut_store::decision::{self, Transition};
+use torghut_store::execution;
+use torghut_store::listing::{self, RecentFilter};
+use torghut_store::review::{self, NewReview};
+use torghut_store::strategy::{self, NewStrategy};
+use torghut_store::trail;
+
+use crate::body::{parse_rfc3339, path_uuid, JsonObject, PathParam, QueryParams};
+use crate::model::*;
+use crate::problem::{Problem, ProblemDetails};
+use crate::state::{AppState, ReadinessReport};
+
+type ApiResult<T> = Result<T, Problem>;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is alive", body = Object, example = json!({"status": "ok"}))))]
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: 200 when the schema is at the revision this binary expects with matching
+/// checksums; 503 with the reason otherwise (rechecked every few seconds).
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = ReadinessReport),
+        (status = 503, description = "Not ready, with the reason", body = ReadinessReport)))]
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let r = state.readiness();
+    let status = if r.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(r)).into_response()
+}
+
+/// The old service's database check: `{"ok": true}` when a query succeeds.
+#[utoipa::path(get, path = "/db-check", tag = "health",
+    responses(
+        (status = 200, description = "The database answers", body = Object, example = json!({"ok": true})),
+        (status = 503, description = "The database does not answer", body = Object, example = json!({"ok": false, "detail": "database unavailable"}))))]
+pub async fn db_check(State(state): State<Arc<AppState>>) -> Response {
+    let unavailable = |detail: &str| {
+        let mut res = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "ok": false, "detail": detail })),
+        )
+            .into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1u32));
+        res
+    };
+    let client = match state.pool.get().await {
+        Ok(c) => c,
+        Err(_) => return unavailable("database unavailable"),
+    };
+    match client.simple_query("SELECT 1").await {
+        Ok(_) => (StatusCode::OK, Json(json!({ "ok": true }))).into_response(),
+        Err(_) => unavailable("database query failed"),
+    }
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Metrics", content_type = "text/plain; version=0.0.4", body = String)))]
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = state.metrics.render(&state);
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "health",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi_json(State(state): State<Arc<AppState>>) -> Response {
+    let doc = state.openapi_json.get().cloned().unwrap_or_default();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        doc,
+    )
+        .into_response()
+}
+
+const MAX_LIMIT: i64 = 500;
+
+fn recent_filter(q: &QueryParams) -> ApiResult<RecentFilter> {
+    let mut f = RecentFilter::default();
+    if let Some(s) = q.one("symbol")? {
+        if s.contains('\0') {
+            return Err(
+                Problem::bad_request("symbol: contains a NUL character").with_param("symbol")
+            );
+        }
+        if s.chars().count() > 16 {
+            return Err(Problem::bad_request("symbol: at most 16 characters").with_param("symbol"));
+        }
+        f.symbol = Some(s.to_owned());
+    }
+    if let Some(s) = q.one("since")? {
+        f.since = Some(parse_rfc3339(s).ok_or_else(|| {
+            Problem::bad_request("since: not an RFC 3339 date-time (e.g. 2026-02-10T14:30:00Z)")
+                .with_param("since")
+        })?);
+    }
+    if let Some(s) = q.one("limit")? {
+        f.limit = s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                Problem::bad_request(format!("limit: an integer from 1 to {MAX_LIMIT}"))
+                    .with_param("limit")
+            })?;
+    }
+    Ok(f)
+}
+
+/// Recent decisions, newest first (the old service's route and field names).
+#[utoipa::path(get, path = "/trading/decisions", tag = "trading",
+    params(
+        ("symbol" = Option<String>, Query, description = "Only this symbol"),
+        ("since" = Option<String>, Query, description = "Only decisions created at or after this RFC 3339 date-time"),
+        ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
+    responses(
+        (status = 200, description = "Decisions, newest first", body = Vec<DecisionRow>),
+        (status = 400, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn trading_decisions(
+    State(state): State<Arc<AppState>>,
+    q: QueryParams,
+) -> ApiResult<Json<Vec<DecisionRow>>> {
+    let f = recent_filter(&q)?;
+    let client = state.conn().await?;
+    let rows = listing::recent_decisions(&**client, &f).await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// Recent executions, newest first (the old service's route and field names).
+#[utoipa::path(get, path = "/trading/executions", tag = "trading",
+    params(
+        ("symbol" = Option<String>, Query, description = "Only this symbol"),
+        ("since" = Option<String>, Query, description = "Only executions created at or after this RFC 3339 date-time"),
+        ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
+    responses(
+        (status = 200, description = "Executions, newest first", body = Vec<ExecutionRow>),
+        (status = 400, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn trading_executions(
+    State(state): State<Arc<AppState>>,
+    q: QueryParams,
+) -> ApiResult<Json<Vec<ExecutionRow>>> {
+    let f = recent_filter(&q)?;
+    let client = state.conn().await?;
+    let rows = listing::recent_executions(&**client, &f).await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// The whole audit trail of a decision.
+#[utoipa::path(get, path = "/v1/decisions/{id}", tag = "decisions",
+    params(("id" = String, Path, description = "The decision's id (UUID)")),
+    responses(
+        (status = 200, description = "The decision, its events, reviews and executions", body = Trail),
+        (status = 404, description = "No such decision", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn get_decision(
+    State(state): State<Arc<AppState>>,
+    PathParam(id): PathParam,
+) -> ApiResult<Json<Trail>> {
+    let id = path_uuid(&id, "decision")?;
+    let client = state.conn().await?;
+    let t = trail::get(&**client, id)
+        .await?
+        .ok_or_else(|| Problem::not_found("no decision with this id"))?;
+    Ok(Json(t.into()))
+}
+
+/// Every strategy, by name.
+#[utoipa::path(get, path = "/v1/strategies", tag = "strategies",
+    responses(
+        (status = 200, description = "Strategies", body = Vec<StrategyRow>),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn list_strategies(
+    State(state): State<Arc<AppState>>,
+) -> ApiResult<Json<Vec<StrategyRow>>> {
+    let client = state.conn().await?;
+    let rows = strategy::list(&**client).await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// Creates a strategy.
+#[utoipa::path(post, path = "/v1/strategies", tag = "strategies",
+    request_body = NewStrategyBody,
+    responses(
+        (status = 201, description = "Created", body = StrategyRow),
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn create_strategy(
+    State(state): State<Arc<AppState>>,
+    body: JsonObject,
+) -> ApiResult<(StatusCode, Json<StrategyRow>)> {
+    body.only(&[
+        "name",
+        "description",
+        "enabled",
+        "base_timeframe",
+        "universe_type",
+        "universe_symbols",
+        "max_position_pct_equity",
+        "max_notional_per_trade",
+    ])?;
+    let new = NewStrategy {
+        name: body.str("name")?,
+        description: body.opt_str("description")?,
+        enabled: body.opt_bool("enabled")?.unwrap_or(true),
+        base_timeframe: body.str("base_timeframe")?,
+        universe_type: body.str("universe_type")?,
+        universe_symbols: body.opt_json_text("universe_symbols")?,
+        max_position_pct_equity: body.opt_decimal("max_position_pct_equity")?,
+        max_notional_per_trade: body.opt_decimal("max_notional_per_trade")?,
+    };
+    let mut client = state.conn().await?;
+    let s = strategy::create(&mut client, &new, state.policy()).await?;
+    state.metrics.write("strategies");
+    Ok((StatusCode::CREATED, Json(s.into())))
+}
+
+/// Records a decision, idempotently by its decision hash.
+#[utoipa::path(post, path = "/v1/decisions", tag = "decisions",
+    request_body = NewDecisionBody,
+    responses(
+        (status = 201, description = "Recorded", body = DecisionRecorded),
+        (status = 200, description = "Already recorded (same decision hash): the same id", body = DecisionRecorded),
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable, or the strategy does not exist", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn create_decision(
+    State(state): State<Arc<AppState>>,
+    body: JsonObject,
+) -> ApiResult<(StatusCode, Json<DecisionRecorded>)> {
+    let account_label = body.str("account_label")?;
+    let text = body.text_without("account_label")?;
+    let prepared = decision::prepare(&account_label, &text, state.policy())?;
+    let client = state.conn().await?;
+    // One autocommitted statement (INSERT ... ON CONFLICT DO NOTHING, then a read of the
+    // existing row when the hash is taken): durable before the answer, idempotent on retry.
+    let ensured = decision::ensure_prepared(&**client, &prepared).await?;
+    let status = if ensured.created {
+        state.metrics.write("trade_decisions");
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(ensured.into())))
+}
+
+/// Appends an LLM review of a decision.
+#[utoipa::path(post, path = "/v1/decisions/{id}/reviews", tag = "decisions",
+    params(("id" = String, Path, description = "The decision's id (UUID)")),
+    request_body = NewReviewBody,
+    responses(
+        (status = 201, description = "Recorded", body = ReviewRecorded),
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such decision", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn create_review(
+    State(state): State<Arc<AppState>>,
+    PathParam(id): PathParam,
+    body: JsonObject,
+) -> ApiResult<(StatusCode, Json<ReviewRecorded>)> {
+    let decision_id = path_uuid(&id, "decision")?;
+    body.only(&[
+        "model",
+        "prompt_version",
+        "input_json",
+        "response_json",
+        "verdict",
+        "confidence",
+        "adjusted_qty",
+        "adjusted_order_type",
+        "rationale",
+        "risk_flags",
+        "tokens_prompt",
+        "tokens_completion",
+    ])?;
+    let new = NewReview {
+        model: body.str("model")?,
+        prompt_version: body.str("prompt_version")?,
+        input_json: body.json_text("input_json")?,
+        response_json: body.json_text("response_json")?,
+        verdict: body.str("verdict")?,
+        confidence: body.opt_decimal("confidence")?,
+        adjusted_qty: body.opt_decimal("adjusted_qty")?,
+        adjusted_order_type: body.opt_str("adjusted_order_type")?,
+        rationale: body.opt_str("rationale")?,
+        risk_flags: body.opt_json_text("risk_flags")?,
+        tokens_prompt: body.opt_i32("tokens_prompt")?,
+        tokens_completion: body.opt_i32("tokens_completion")?,
+    };
+    let mut client = state.conn().await?;
+    let id = review::append(&mut client, decision_id, &new, state.policy()).await?;
+    state.metrics.write("llm_decision_reviews");
+    Ok((
+        StatusCode::CREATED,
+        Json(ReviewRecorded {
+            id,
+            trade_decision_id: decision_id,
+        }),
+    ))
+}
+
+/// Moves a decision to a new status (appends a status event).
+#[utoipa::path(post, path = "/v1/decisions/{id}/transitions", tag = "decisions",
+    params(("id" = String, Path, description = "The decision's id (UUID)")),
+    request_body = TransitionBody,
+    responses(
+        (status = 200, description = "Moved", body = TransitionRecorded),
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No such decision", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The decision is in a terminal status", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn create_transition(
+    State(state): State<Arc<AppState>>,
+    PathParam(id): PathParam,
+    body: JsonObject,
+) -> ApiResult<Json<TransitionRecorded>> {
+    let decision_id = path_uuid(&id, "decision")?;
+    body.only(&["to", "reason_codes", "detail"])?;
+    let t = Transition {
+        to: body.str("to")?,
+        reason_codes: body.opt_strings("reason_codes")?.unwrap_or_default(),
+        detail: body.opt_json_text("detail")?,
+    };
+    let mut client = state.conn().await?;
+    let out = decision::transition(&mut client, decision_id, &t, state.policy()).await?;
+    state.metrics.write("decision_events");
+    Ok(Json(out.into()))
+}
+
+/// Upserts an execution from a broker order payload (keyed by the broker's order id).
+#[utoipa::path(post, path = "/v1/executions", tag = "executions",
+    request_body = OrderBody,
+    responses(
+        (status = 201, description = "Inserted", body = ExecutionRecorded),
+        (status = 200, description = "Updated (the payload is appended as an event)", body = ExecutionRecorded),
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The order ids conflict with another execution", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn upsert_execution(
+    State(state): State<Arc<AppState>>,
+    body: JsonObject,
+) -> ApiResult<(StatusCode, Json<ExecutionRecorded>)> {
+    let text = body.text()?;
+    let mut client = state.conn().await?;
+    let out = execution::upsert(&mut client, &text, state.policy()).await?;
+    state.metrics.write("execution_events");
+    let status = if out.created {
+        state.metrics.write("executions");
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(out.into())))
+}
+
+fn check_source(source: &str) -> ApiResult<()> {
+    if source.contains('\0') {
+        return Err(Problem::bad_request("source: contains a NUL character").with_param("source"));
+    }
+    Ok(())
+}
+
+/// A cursor.
+#[utoipa::path(get, path = "/v1/cursors/{source}", tag = "cursors",
+    params(("source" = String, Path, description = "The cursor's source (at most 64 characters)")),
+    responses(
+        (status = 200, description = "The cursor", body = CursorRow),
+        (status = 404, description = "No cursor for this source", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn get_cursor(
+    State(state): State<Arc<AppState>>,
+    PathParam(source): PathParam,
+) -> ApiResult<Json<CursorRow>> {
+    check_source(&source)?;
+    if source.chars().count() > 64 {
+        return Err(Problem::not_found("no cursor for this source"));
+    }
+    let client = state.conn().await?;
+    let c = cursor::get(&**client, &source)
+        .await?
+        .ok_or_else(|| Problem::not_found("no cursor for this source"))?;
+    Ok(Json(c.into()))
+}
+
+/// Moves a cursor forward (creating it). 409 when the position is older than the stored one,
+/// unless `force`.
+#[utoipa::path(put, path = "/v1/cursors/{source}", tag = "cursors",
+    params(("source" = String, Path, description = "The cursor's source (at most 64 characters)")),
+    request_body = CursorBody,
+    responses(
+        (status = 201, description = "Created", body = CursorAdvanced),
+        (status = 200, description = "Moved, or already there", body = CursorAdvanced),
+        (status = 400, description = "Malformed JSON or bad source", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "Would move backwards", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn put_cursor(
+    State(state): State<Arc<AppState>>,
+    PathParam(source): PathParam,
+    body: JsonObject,
+) -> ApiResult<(StatusCode, Json<CursorAdvanced>)> {
+    check_source(&source)?;
+    body.only(&["cursor_at", "cursor_seq", "cursor_symbol", "force"])?;
+    let at = body
+        .opt_datetime("cursor_at")?
+        .ok_or_else(|| Problem::invalid_field("cursor_at", "cursor_at: required but missing"))?;
+    let to = CursorPosition {
+        at,
+        seq: body.opt_i64("cursor_seq")?,
+        symbol: body.opt_str("cursor_symbol")?,
+    };
+    let force = body.opt_bool("force")?.unwrap_or(false);
+    let mut client = state.conn().await?;
+    let advanced = cursor::advance(&mut client, &source, &to, force).await?;
+    if advanced != cursor::Advanced::Unchanged {
+        state.metrics.write("trade_cursor");
+    }
+    let stored = cursor::get(&**client, &source)
+        .await?
+        .ok_or_else(|| Problem::not_found("no cursor for this source"))?;
+    let status = if advanced == cursor::Advanced::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(CursorAdvanced {
+            result: advanced_name(advanced).to_owned(),
+            cursor: stored.into(),
+        }),
+    ))
+}

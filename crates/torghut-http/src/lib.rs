@@ -1,0 +1,197 @@
+//! Torghut's HTTP service: the router, its handlers, RFC 9457 problem responses, the OpenAPI
+//! 3.1 document generated from the handlers, request ids and logs, and Prometheus metrics.
+//!
+//! The HTTP layer issues no SQL: every read and write goes through `torghut-store`.
+//!
+//! ```no_run
+//! # async fn run(db: torghut_config::DbConfig) -> Result<(), Box<dyn std::error::Error>> {
+//! use torghut_http::{router, AppState, ServiceConfig};
+//! let state = AppState::new(&db, torghut_migrate::MigrationSet::embedded(), ServiceConfig::default())?;
+//! let _readiness = torghut_http::spawn_readiness(state.clone());
+//! let app = router(state.clone());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8181").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod body;
+mod metrics;
+mod model;
+mod problem;
+mod state;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use tracing::Instrument;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use body::{parse_decimal, parse_rfc3339};
+pub use metrics::Metrics;
+pub use problem::{Problem, ProblemDetails, PROBLEM_JSON, RETRY_AFTER_SECS};
+pub use state::{AppState, ReadinessReport, ServiceConfig, ServiceError};
+
+/// The request id header, read (when valid) and echoed.
+pub const REQUEST_ID: &str = "x-request-id";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Torghut store",
+        description = "Trading and audit store of the Torghut trading service. Errors are RFC 9457 \
+            application/problem+json naming the field (`field`) and JSONPath (`pointer`) at fault.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    tags(
+        (name = "health", description = "Liveness, readiness, metrics"),
+        (name = "trading", description = "Reads compatible with the old service"),
+        (name = "decisions", description = "Decisions and their audit trail"),
+        (name = "strategies"),
+        (name = "executions"),
+        (name = "cursors")
+    )
+)]
+struct ApiDoc;
+
+fn api_router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::healthz))
+        .routes(routes!(api::readyz))
+        .routes(routes!(api::db_check))
+        .routes(routes!(api::metrics))
+        .routes(routes!(api::openapi_json))
+        .routes(routes!(api::trading_decisions))
+        .routes(routes!(api::trading_executions))
+        .routes(routes!(api::get_decision))
+        .routes(routes!(api::list_strategies, api::create_strategy))
+        .routes(routes!(api::create_decision))
+        .routes(routes!(api::create_review))
+        .routes(routes!(api::create_transition))
+        .routes(routes!(api::upsert_execution))
+        .routes(routes!(api::get_cursor, api::put_cursor))
+}
+
+/// The OpenAPI 3.1 document of the routes, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The service's router, with request ids, logs, metrics and problem fallbacks.
+pub fn router(state: Arc<AppState>) -> Router {
+    let (routes, doc) = api_router().split_for_parts();
+    if let Ok(text) = doc.to_pretty_json() {
+        let _ = state.openapi_json.set(text);
+    }
+    routes
+        .route_layer(middleware::from_fn(tag_route))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Checks readiness now and then every `readiness_interval`, until the task is aborted.
+pub fn spawn_readiness(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.config.readiness_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if state.readiness().reason.as_deref() == Some("shutting down") {
+                return;
+            }
+            state.check_readiness().await;
+        }
+    })
+}
+
+async fn not_found() -> Problem {
+    Problem::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "no-route",
+        "Not found",
+        "no such resource",
+    )
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::method_not_allowed()
+}
+
+/// The matched route template, carried to the outer layer on the response.
+#[derive(Clone)]
+struct RouteLabel(String);
+
+async fn tag_route(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
+    let label = matched.map(|m| m.as_str().to_owned());
+    let mut res = next.run(req).await;
+    if let Some(l) = label {
+        res.extensions_mut().insert(RouteLabel(l));
+    }
+    res
+}
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let rid = request_id(&req);
+    let method = method_label(req.method());
+    let path = req.uri().path().to_owned();
+    let span = tracing::info_span!("request", request_id = %rid, method, path = %path);
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let elapsed = start.elapsed();
+    let route = res
+        .extensions()
+        .get::<RouteLabel>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = res.status().as_u16();
+    state.metrics.request(method, &route, status, elapsed);
+    if let Some(m) = res.extensions().get::<problem::ProblemMarker>() {
+        if let Some(r) = &m.refusal {
+            state.metrics.refusal(r);
+        }
+    }
+    span.in_scope(|| {
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::warn!(status, latency_ms = ms, route = %route, "request answered");
+        } else {
+            tracing::info!(status, latency_ms = ms, route = %route, "request answered");
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), v);
+    }
+    res
+}

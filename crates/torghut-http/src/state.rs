@@ -1,0 +1,252 @@
+//! The service's shared state: the pool, the readiness report and the metrics.
+
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use torghut_config::deadpool_postgres::{Object, Pool, PoolError};
+use torghut_config::{DbConfig, PoolOptions};
+use torghut_json::JsonPolicy;
+use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
+use utoipa::ToSchema;
+
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+
+/// Settings of the service.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Largest number of database connections.
+    pub pool_size: usize,
+    /// How long a request waits for a connection (and a new connection may take) before it
+    /// is answered 503.
+    pub pool_wait: Duration,
+    /// Largest request body, in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// How often the schema is checked for readiness.
+    pub readiness_interval: Duration,
+    /// The JSON boundary policy for stored payloads.
+    pub json_policy: JsonPolicy,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            pool_wait: Duration::from_secs(2),
+            max_body_bytes: 1024 * 1024,
+            readiness_interval: Duration::from_secs(5),
+            json_policy: JsonPolicy::default(),
+        }
+    }
+}
+
+/// Why the service could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The pool could not be built (TLS settings).
+    #[error(transparent)]
+    Pool(#[from] torghut_config::ConnectError),
+}
+
+/// What `/readyz` answers.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct ReadinessReport {
+    /// Whether the service is ready for traffic.
+    pub ready: bool,
+    /// Why not, when not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The database's schema revision (last applied migration).
+    pub revision: Option<String>,
+    /// The revision this binary expects.
+    pub expected: Option<String>,
+    /// Migrations not applied yet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
+    /// Migrations left dirty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dirty: Vec<String>,
+    /// Applied migrations whose checksum differs from this binary's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checksum_mismatches: Vec<String>,
+    /// Applied migrations this binary does not know.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_applied: Vec<String>,
+    /// Whether the schema was read and does not match (as opposed to an unreachable database).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub schema_mismatch: bool,
+}
+
+impl ReadinessReport {
+    fn not_ready(reason: &str, expected: Option<String>) -> Self {
+        Self {
+            ready: false,
+            reason: Some(reason.to_owned()),
+            revision: None,
+            expected,
+            pending: Vec::new(),
+            dirty: Vec::new(),
+            checksum_mismatches: Vec::new(),
+            unknown_applied: Vec::new(),
+            schema_mismatch: false,
+        }
+    }
+}
+
+/// Shared by every request.
+pub struct AppState {
+    pub(crate) pool: Pool,
+    pub(crate) db: DbConfig,
+    pub(crate) set: MigrationSet,
+    pub(crate) config: ServiceConfig,
+    pub(crate) readiness: RwLock<ReadinessReport>,
+    pub(crate) metrics: Metrics,
+    pub(crate) openapi_json: OnceLock<String>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db.redacted())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Builds the state (no connection is opened yet).
+    pub fn new(
+        db: &DbConfig,
+        set: MigrationSet,
+        config: ServiceConfig,
+    ) -> Result<Arc<Self>, ServiceError> {
+        let db = db.with_application_name("torghut-serve");
+        let pool = db.pool(PoolOptions {
+            max_size: config.pool_size.max(1),
+            wait_timeout: Some(config.pool_wait),
+            create_timeout: Some(config.pool_wait),
+            recycle_timeout: Some(config.pool_wait),
+            verify_on_recycle: false,
+        })?;
+        let expected = set.all().last().map(|m| m.id.clone());
+        Ok(Arc::new(Self {
+            pool,
+            db,
+            set,
+            config,
+            readiness: RwLock::new(ReadinessReport::not_ready(
+                "starting: the schema has not been checked yet",
+                expected,
+            )),
+            metrics: Metrics::default(),
+            openapi_json: OnceLock::new(),
+        }))
+    }
+
+    /// The pool (for shutdown: `close()`).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The last readiness report.
+    pub fn readiness(&self) -> ReadinessReport {
+        self.readiness
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn set_readiness(&self, r: ReadinessReport) {
+        match self.readiness.write() {
+            Ok(mut g) => *g = r,
+            Err(p) => *p.into_inner() = r,
+        }
+    }
+
+    /// Marks the service as shutting down (readiness 503 from now on).
+    pub fn mark_shutting_down(&self) {
+        let mut r = self.readiness();
+        r.ready = false;
+        r.reason = Some("shutting down".into());
+        self.set_readiness(r);
+    }
+
+    /// Checks the schema now (one short connection) and stores the report.
+    pub async fn check_readiness(&self) -> ReadinessReport {
+        let report = self.read_schema().await;
+        if report.ready != self.readiness().ready {
+            tracing::info!(ready = report.ready, reason = ?report.reason, "readiness changed");
+        }
+        self.set_readiness(report.clone());
+        report
+    }
+
+    async fn read_schema(&self) -> ReadinessReport {
+        let expected = self.set.all().last().map(|m| m.id.clone());
+        let db = self.db.with_application_name("torghut-readyz");
+        let connect = tokio::time::timeout(self.config.pool_wait, db.connect()).await;
+        let client = match connect {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "readiness: cannot connect");
+                return ReadinessReport::not_ready("database unavailable", expected);
+            }
+            Err(_) => {
+                return ReadinessReport::not_ready("database unavailable (timeout)", expected)
+            }
+        };
+        let m = Migrator::new(client, self.set.clone(), MigrateOptions::default());
+        let status = tokio::time::timeout(self.config.pool_wait * 2, m.status()).await;
+        match status {
+            Ok(Ok(st)) => ReadinessReport {
+                ready: st.clean,
+                reason: (!st.clean)
+                    .then(|| "the schema is not at the revision this binary expects".to_owned()),
+                revision: st.current,
+                expected: st.expected,
+                pending: st.pending,
+                dirty: st.dirty,
+                checksum_mismatches: st.checksum_mismatches.into_iter().map(|m| m.id).collect(),
+                unknown_applied: st.unknown_applied,
+                schema_mismatch: !st.clean,
+            },
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "readiness: cannot read the schema history");
+                ReadinessReport::not_ready("cannot read the schema history", expected)
+            }
+            Err(_) => ReadinessReport::not_ready("database unavailable (timeout)", expected),
+        }
+    }
+
+    /// A pooled connection, or a problem: 503 when the schema is known not to match, or
+    /// when no connection can be had within the pool wait.
+    pub(crate) async fn conn(&self) -> Result<Object, Problem> {
+        if self
+            .readiness
+            .read()
+            .map(|r| r.schema_mismatch)
+            .unwrap_or(false)
+        {
+            return Err(Problem::unavailable(
+                "the database schema is not at the revision this service expects",
+            ));
+        }
+        self.pool.get().await.map_err(|e| {
+            match &e {
+                PoolError::Timeout(_) => {
+                    tracing::warn!("no database connection within the pool wait")
+                }
+                other => tracing::warn!(error = %other, "cannot get a database connection"),
+            }
+            Problem::unavailable("the database is unavailable; retry later")
+        })
+    }
+
+    /// The JSON policy for stored payloads.
+    pub(crate) fn policy(&self) -> &JsonPolicy {
+        &self.config.json_policy
+    }
+}

@@ -1,0 +1,9 @@
+//! The HTTP service against a real PostgreSQL: routes, problems, hostile payloads, readiness,
+//! OpenAPI, metrics, and recovery after the database restarts.
+
+mod hostile;
+mod openapi;
+mod outage;
+mod readiness;
+mod routes;
+mod support;

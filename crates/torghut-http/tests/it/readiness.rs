@@ -1,0 +1,134 @@
+//! Readiness follows the schema; stage and prod never migrate from the service.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn an_unmigrated_database_is_not_ready_and_writes_answer_503_until_migrated() {
+    let db = torghut_testdb::empty_db().await;
+    let (state, app) = app(&db).await;
+    let r = get(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    let v = r.json();
+    assert_eq!(v["ready"], false);
+    assert!(v["reason"].as_str().unwrap().contains("revision"), "{v}");
+    assert_eq!(v["expected"], latest_revision().as_str());
+    assert!(v["pending"].as_array().unwrap().len() >= 6);
+    let w = post(
+        &app,
+        "/v1/strategies",
+        r#"{"name":"x","base_timeframe":"1Min","universe_type":"static"}"#,
+    )
+    .await;
+    w.problem(503);
+    assert_eq!(w.headers["retry-after"], "1");
+    get(&app, "/trading/decisions").await.problem(503);
+    assert!(get(&app, "/metrics").await.text.contains("torghut_ready 0"));
+    // /healthz stays live.
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
+
+    // The service changed nothing: no history, no tables.
+    let c = db.connect().await;
+    let tables: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "the service never migrates");
+
+    // Migrated by someone else: the periodic check makes it ready without a restart.
+    let task = torghut_http::spawn_readiness(state.clone());
+    let mut m = Migrator::new(
+        db.connect().await,
+        MigrationSet::embedded(),
+        MigrateOptions::default(),
+    );
+    m.up(None).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if get(&app, "/readyz").await.status == StatusCode::OK {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let w = post(
+        &app,
+        "/v1/strategies",
+        r#"{"name":"x","base_timeframe":"1Min","universe_type":"static"}"#,
+    )
+    .await;
+    assert_eq!(w.status, StatusCode::CREATED, "{}", w.text);
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_partial_schema_or_an_edited_checksum_is_not_ready() {
+    let db = torghut_testdb::empty_db().await;
+    let mut m = Migrator::new(
+        db.connect().await,
+        MigrationSet::embedded(),
+        MigrateOptions::default(),
+    );
+    m.up(Some("0003_llm_decision_reviews")).await.unwrap();
+    let (state, app) = app(&db).await;
+    let v = get(&app, "/readyz").await.json();
+    assert_eq!(v["ready"], false);
+    assert_eq!(v["revision"], "0003_llm_decision_reviews");
+    assert_eq!(v["pending"][0], "0004_trade_cursor_seq");
+
+    m.up(None).await.unwrap();
+    assert!(state.check_readiness().await.ready);
+    assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
+    db.connect()
+        .await
+        .execute(
+            "UPDATE torghut_meta.schema_history SET checksum = 'edited' WHERE id = '0002_trading_core'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let r = state.check_readiness().await;
+    assert!(!r.ready);
+    let a = get(&app, "/readyz").await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.json()["checksum_mismatches"][0], "0002_trading_core");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_answers_503_fast() {
+    // Nothing listens on port 1.
+    let mut cfg = config();
+    cfg.pool_wait = Duration::from_millis(800);
+    let (_, app) = app_on(
+        "postgresql://torghut:secret@127.0.0.1:1/torghut?sslmode=disable",
+        cfg,
+    )
+    .await;
+    let v = get(&app, "/readyz").await;
+    assert_eq!(v.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v.json()["reason"], "database unavailable");
+    let start = Instant::now();
+    let a = get(&app, "/trading/decisions").await;
+    let p = a.problem(503);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(a.headers["retry-after"], "1");
+    assert!(
+        !a.text.contains("secret") && !a.text.contains("127.0.0.1"),
+        "{p}"
+    );
+    let d = get(&app, "/db-check").await;
+    assert_eq!(d.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(d.json()["ok"], false);
+}

@@ -1,0 +1,450 @@
+use axum::http::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::support::*;
+
+const DECISION_COLUMNS: [&str; 11] = [
+    "id",
+    "strategy_id",
+    "alpaca_account_label",
+    "symbol",
+    "timeframe",
+    "decision_json",
+    "rationale",
+    "status",
+    "decision_hash",
+    "created_at",
+    "executed_at",
+];
+
+const EXECUTION_COLUMNS: [&str; 16] = [
+    "id",
+    "trade_decision_id",
+    "alpaca_order_id",
+    "client_order_id",
+    "symbol",
+    "side",
+    "order_type",
+    "time_in_force",
+    "submitted_qty",
+    "filled_qty",
+    "avg_fill_price",
+    "status",
+    "raw_order",
+    "created_at",
+    "updated_at",
+    "last_update_at",
+];
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+fn sorted(cols: &[&str]) -> Vec<String> {
+    let mut k: Vec<String> = cols.iter().map(|s| (*s).to_owned()).collect();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn strategies_are_created_and_listed_with_decimals_as_strings() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let id = strategy(&app).await;
+    let list = get(&app, "/v1/strategies").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let v = list.json();
+    let s = &v.as_array().unwrap()[0];
+    assert_eq!(s["id"], id.as_str());
+    assert_eq!(s["max_position_pct_equity"], "0.10000000");
+    assert_eq!(s["max_notional_per_trade"], "1000.50000000");
+    assert_eq!(s["universe_symbols"], serde_json::json!(["AAPL", "MSFT"]));
+    assert_eq!(s["enabled"], true);
+
+    let bad = post(&app, "/v1/strategies", r#"{"name":"x","base_timeframe":"1Min","universe_type":"static","max_notional_per_trade":"NaN"}"#).await;
+    let p = bad.problem(422);
+    assert_eq!(p["field"], "max_notional_per_trade");
+    let bad = post(
+        &app,
+        "/v1/strategies",
+        r#"{"name":"x","base_timeframe":"1Min","universe_type":"static","colour":"red"}"#,
+    )
+    .await;
+    assert_eq!(bad.problem(422)["field"], "colour");
+    let bad = post(&app, "/v1/strategies", r#"{"name":"x","base_timeframe":"1Min","universe_type":"static","max_notional_per_trade":"1e30"}"#).await;
+    assert_eq!(bad.problem(422)["field"], "max_notional_per_trade");
+    let bad = post(
+        &app,
+        "/v1/strategies",
+        r#"{"base_timeframe":"1Min","universe_type":"static"}"#,
+    )
+    .await;
+    assert_eq!(bad.problem(422)["field"], "name");
+    let bad = post(&app, "/v1/strategies", r#"{"name":"x","base_timeframe":"1Min","universe_type":"static","universe_symbols":{"deep":"a\u0000b"}}"#).await;
+    let p = bad.problem(422);
+    assert_eq!(p["pointer"], "$.universe_symbols.deep");
+    assert_eq!(p["reason"], "nul_character");
+}
+
+#[tokio::test]
+async fn decisions_are_idempotent_by_hash_and_hash_as_the_old_service() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let sid = strategy(&app).await;
+    let body = decision(&sid, 1, "AAPL");
+    let first = post(&app, "/v1/decisions", &body).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let v = first.json();
+    assert_eq!(v["created"], true);
+    assert_eq!(v["status"], "planned");
+    let expected = torghut_hash::decision_hash_from_json(&decision_text(&sid, 1, "AAPL")).unwrap();
+    assert_eq!(v["decision_hash"], expected.as_str());
+    let again = post(&app, "/v1/decisions", &body).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.json()["id"], v["id"]);
+    assert_eq!(again.json()["created"], false);
+
+    // The same decision from 8 concurrent requests: one row, one id.
+    let body = decision(&sid, 2, "AAPL");
+    let answers = futures_join(&app, &body, 8).await;
+    let created = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "exactly one request records the decision");
+    let ids: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|a| a.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    let n: i64 = db
+        .connect()
+        .await
+        .query_one("SELECT count(*) FROM trade_decisions", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+
+    // The stored decision_json keeps the decision (not the account) and hashes to the same.
+    let trail = get(
+        &app,
+        &format!("/v1/decisions/{}", v["id"].as_str().unwrap()),
+    )
+    .await;
+    let t = trail.json();
+    assert!(t["decision"]["decision_json"]
+        .get("account_label")
+        .is_none());
+    assert_eq!(t["decision"]["alpaca_account_label"], "paper");
+
+    let unknown = post(
+        &app,
+        "/v1/decisions",
+        &decision("0190b9a0-0000-7000-8000-000000000001", 1, "AAPL"),
+    )
+    .await;
+    assert_eq!(unknown.problem(422)["field"], "strategy_id");
+    let no_account = post(&app, "/v1/decisions", &decision_text(&sid, 3, "AAPL")).await;
+    assert_eq!(no_account.problem(422)["field"], "account_label");
+    let bad_qty = post(
+        &app,
+        "/v1/decisions",
+        &decision(&sid, 4, "AAPL").replace(r#""qty":"1.50""#, r#""qty":"NaN""#),
+    )
+    .await;
+    assert_eq!(bad_qty.problem(422)["field"], "qty");
+    let bad_action = post(
+        &app,
+        "/v1/decisions",
+        &decision(&sid, 4, "AAPL").replace(r#""action":"buy""#, r#""action":7"#),
+    )
+    .await;
+    assert_eq!(bad_action.problem(422)["field"], "action");
+}
+
+async fn futures_join(app: &axum::Router, body: &str, n: usize) -> Vec<Answer> {
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let app = app.clone();
+        let body = body.to_owned();
+        tasks.push(tokio::spawn(async move {
+            post(&app, "/v1/decisions", &body).await
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn trading_decisions_is_compatible_newest_first_filtered_and_bounded() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let sid = strategy(&app).await;
+    let mut ids = Vec::new();
+    for (i, sym) in ["AAPL", "MSFT", "AAPL"].iter().enumerate() {
+        let a = post(&app, "/v1/decisions", &decision(&sid, i as u64, sym)).await;
+        assert_eq!(a.status, StatusCode::CREATED);
+        ids.push(a.json()["id"].as_str().unwrap().to_owned());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let all = get(&app, "/trading/decisions").await;
+    assert_eq!(all.status, StatusCode::OK);
+    let v = all.json();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(keys(&rows[0]), sorted(&DECISION_COLUMNS));
+    let got: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        got,
+        vec![ids[2].as_str(), ids[1].as_str(), ids[0].as_str()],
+        "newest first"
+    );
+    assert_eq!(rows[0]["decision_json"]["qty"], "1.50");
+
+    let aapl = get(&app, "/trading/decisions?symbol=AAPL&limit=1")
+        .await
+        .json();
+    assert_eq!(aapl.as_array().unwrap().len(), 1);
+    assert_eq!(aapl[0]["id"], ids[2].as_str());
+    let future = get(&app, "/trading/decisions?since=2999-01-01T00:00:00Z")
+        .await
+        .json();
+    assert_eq!(future.as_array().unwrap().len(), 0);
+    let past = get(
+        &app,
+        "/trading/decisions?since=2000-01-01T00:00:00%2B02:00&limit=500",
+    )
+    .await
+    .json();
+    assert_eq!(past.as_array().unwrap().len(), 3);
+
+    for q in [
+        "limit=0",
+        "limit=501",
+        "limit=abc",
+        "limit=-1",
+        "limit=1e2",
+        "limit=",
+        "limit=1&limit=2",
+    ] {
+        let a = get(&app, &format!("/trading/decisions?{q}")).await;
+        assert_eq!(a.problem(400)["field"], "limit", "{q}");
+    }
+    for q in ["since=yesterday", "since=2026-02-10", "since=%FF"] {
+        let a = get(&app, &format!("/trading/decisions?{q}")).await;
+        assert_eq!(a.problem(400)["field"], "since", "{q}");
+    }
+    let a = get(&app, "/trading/decisions?symbol=%00").await;
+    assert_eq!(a.problem(400)["field"], "symbol");
+    let a = get(
+        &app,
+        "/trading/executions?symbol=ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    )
+    .await;
+    assert_eq!(a.problem(400)["field"], "symbol");
+}
+
+#[tokio::test]
+async fn the_trail_of_a_decision_and_its_writes() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let sid = strategy(&app).await;
+    let d = post(&app, "/v1/decisions", &decision(&sid, 1, "AAPL"))
+        .await
+        .json();
+    let id = d["id"].as_str().unwrap();
+    let hash = d["decision_hash"].as_str().unwrap();
+
+    let r = post(&app, &format!("/v1/decisions/{id}/reviews"), r#"{"model":"gpt-x","prompt_version":"v1","input_json":{"decision":{"symbol":"AAPL"}},"response_json":{"verdict":"approve","api_key":"sk-1"},"verdict":"approve","confidence":0.9,"risk_flags":["none"],"tokens_prompt":100,"tokens_completion":20}"#).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let t = post(
+        &app,
+        &format!("/v1/decisions/{id}/transitions"),
+        r#"{"to":"submitted","reason_codes":["risk_ok"],"detail":{"broker":"alpaca"}}"#,
+    )
+    .await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.text);
+    assert_eq!(t.json()["seq"], 1);
+    let order = format!(
+        r#"{{"id":"ord-1","client_order_id":"{hash}","symbol":"AAPL","side":"buy","type":"limit","time_in_force":"day","qty":"1.5","filled_qty":"0","status":"accepted"}}"#
+    );
+    let x = post(&app, "/v1/executions", &order).await;
+    assert_eq!(x.status, StatusCode::CREATED, "{}", x.text);
+    assert_eq!(x.json()["trade_decision_id"], id);
+    let filled = order.replace(
+        r#""filled_qty":"0","status":"accepted""#,
+        r#""filled_qty":"1.5","filled_avg_price":187.25,"status":"filled""#,
+    );
+    let x2 = post(&app, "/v1/executions", &filled).await;
+    assert_eq!(x2.status, StatusCode::OK, "{}", x2.text);
+    assert_eq!(x2.json()["id"], x.json()["id"]);
+    assert_eq!(x2.json()["filled_qty"], "1.50000000");
+    let t2 = post(
+        &app,
+        &format!("/v1/decisions/{id}/transitions"),
+        r#"{"to":"filled"}"#,
+    )
+    .await;
+    assert_eq!(t2.status, StatusCode::OK);
+    let t3 = post(
+        &app,
+        &format!("/v1/decisions/{id}/transitions"),
+        r#"{"to":"canceled"}"#,
+    )
+    .await;
+    t3.problem(409);
+
+    let trail = get(&app, &format!("/v1/decisions/{id}")).await;
+    assert_eq!(trail.status, StatusCode::OK);
+    let v = trail.json();
+    assert_eq!(
+        keys(&v),
+        vec!["decision", "events", "executions", "reviews"]
+    );
+    assert_eq!(keys(&v["decision"]), sorted(&DECISION_COLUMNS));
+    assert_eq!(v["decision"]["status"], "filled");
+    assert_eq!(v["events"].as_array().unwrap().len(), 2);
+    assert_eq!(v["reviews"][0]["response_json"]["api_key"], "[REDACTED]");
+    assert_eq!(v["reviews"][0]["confidence"], "0.9000");
+    assert_eq!(v["executions"][0]["avg_fill_price"], "187.25000000");
+    assert_eq!(v["executions"][0]["events"].as_array().unwrap().len(), 2);
+
+    let ex = get(&app, "/trading/executions?symbol=AAPL").await.json();
+    assert_eq!(keys(&ex[0]), sorted(&EXECUTION_COLUMNS));
+    assert_eq!(ex[0]["submitted_qty"], "1.50000000");
+
+    // Unknown and malformed ids.
+    let unknown = "0190b9a0-0000-7000-8000-0000000000ff";
+    get(&app, &format!("/v1/decisions/{unknown}"))
+        .await
+        .problem(404);
+    get(&app, "/v1/decisions/not-a-uuid").await.problem(404);
+    get(&app, "/v1/decisions/%FF%FE").await.problem(400);
+    post(&app, &format!("/v1/decisions/{unknown}/reviews"), r#"{"model":"m","prompt_version":"v1","input_json":{},"response_json":{},"verdict":"approve"}"#).await.problem(404);
+    post(
+        &app,
+        &format!("/v1/decisions/{unknown}/transitions"),
+        r#"{"to":"submitted"}"#,
+    )
+    .await
+    .problem(404);
+    post(&app, "/v1/decisions/x/transitions", r#"{"to":"submitted"}"#)
+        .await
+        .problem(404);
+    let p = post(&app, &format!("/v1/decisions/{id}/reviews"), r#"{"model":"m","prompt_version":"v1","input_json":{},"response_json":{},"verdict":"maybe"}"#).await.problem(422);
+    assert_eq!(p["field"], "verdict");
+    let p = post(
+        &app,
+        &format!("/v1/decisions/{id}/transitions"),
+        r#"{"to":"planned"}"#,
+    )
+    .await
+    .problem(422);
+    assert_eq!(p["field"], "to");
+    let p = post(&app, "/v1/executions", r#"{"id":"o2","symbol":"AAPL","side":"buy","type":"market","time_in_force":"day","qty":"-1","status":"new"}"#).await.problem(422);
+    assert_eq!(p["field"], "qty");
+}
+
+#[tokio::test]
+async fn cursors_only_move_forward() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    get(&app, "/v1/cursors/alpaca").await.problem(404);
+    let put = |body: &'static str| {
+        let app = app.clone();
+        async move { call(&app, Method::PUT, "/v1/cursors/alpaca", body).await }
+    };
+    let a =
+        put(r#"{"cursor_at":"2026-02-10T14:30:00Z","cursor_seq":5,"cursor_symbol":"AAPL"}"#).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.json()["result"], "created");
+    let a =
+        put(r#"{"cursor_at":"2026-02-10T14:30:00Z","cursor_seq":5,"cursor_symbol":"AAPL"}"#).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json()["result"], "unchanged");
+    put(r#"{"cursor_at":"2026-02-10T14:29:59Z"}"#)
+        .await
+        .problem(409);
+    let a = put(r#"{"cursor_at":"2026-02-10T14:29:59Z","force":true}"#).await;
+    assert_eq!(a.json()["result"], "moved");
+    let c = get(&app, "/v1/cursors/alpaca").await.json();
+    assert_eq!(c["cursor_at"], "2026-02-10T14:29:59Z");
+    assert_eq!(c["cursor_seq"], Value::Null);
+    assert_eq!(
+        put(r#"{"cursor_seq":1}"#).await.problem(422)["field"],
+        "cursor_at"
+    );
+    assert_eq!(
+        put(r#"{"cursor_at":"soon"}"#).await.problem(422)["field"],
+        "cursor_at"
+    );
+    assert_eq!(
+        put(r#"{"cursor_at":"2026-02-10T14:31:00Z","cursor_seq":"5"}"#)
+            .await
+            .problem(422)["field"],
+        "cursor_seq"
+    );
+    assert_eq!(put(r#"{"cursor_at":"2026-02-10T14:31:00Z","cursor_symbol":"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"}"#).await.problem(422)["field"], "cursor_symbol");
+    let long = "s".repeat(65);
+    call(
+        &app,
+        Method::PUT,
+        &format!("/v1/cursors/{long}"),
+        r#"{"cursor_at":"2026-02-10T14:31:00Z"}"#,
+    )
+    .await
+    .problem(400);
+    get(&app, &format!("/v1/cursors/{long}")).await.problem(404);
+    get(&app, "/v1/cursors/a%00b").await.problem(400);
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_made_and_metrics_count() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let a = send(
+        &app,
+        axum::http::Request::builder()
+            .uri("/healthz")
+            .header("x-request-id", "abc-123")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.headers["x-request-id"], "abc-123");
+    let b = get(&app, "/healthz").await;
+    let made = b.headers["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(made).is_ok(), "{made}");
+
+    let sid = strategy(&app).await;
+    post(&app, "/v1/decisions", &decision(&sid, 1, "AAPL")).await;
+    post(&app, "/v1/strategies", r#"{"a":1,"a":2}"#)
+        .await
+        .problem(422);
+    get(&app, "/trading/decisions").await;
+    let m = get(&app, "/metrics").await;
+    assert_eq!(m.status, StatusCode::OK);
+    assert!(m.content_type().starts_with("text/plain; version=0.0.4"));
+    for needle in [
+        r#"torghut_http_requests_total{method="POST",route="/v1/decisions",status="201"} 1"#,
+        r#"torghut_http_request_duration_seconds_count{method="GET",route="/trading/decisions"} 1"#,
+        r#"torghut_http_request_duration_seconds_bucket{method="GET",route="/trading/decisions",le="+Inf"} 1"#,
+        r#"torghut_store_writes_total{table="trade_decisions"} 1"#,
+        r#"torghut_store_writes_total{table="strategies"} 1"#,
+        r#"torghut_json_refusals_total{reason="duplicate_key"} 1"#,
+        "torghut_db_pool_max 4",
+        "torghut_db_pool_in_use ",
+        "torghut_ready 1",
+    ] {
+        assert!(m.text.contains(needle), "missing {needle} in\n{}", m.text);
+    }
+    let latest = latest_revision();
+    let needle = format!(r#"torghut_schema_revision{{revision="{latest}",expected="{latest}"}} 1"#);
+    assert!(m.text.contains(&needle), "missing {needle} in\n{}", m.text);
+}
