@@ -201,18 +201,20 @@ impl AppState {
         let m = Migrator::new(client, self.set.clone(), MigrateOptions::default());
         let status = tokio::time::timeout(self.config.pool_wait * 2, m.status()).await;
         match status {
-            Ok(Ok(st)) => ReadinessReport {
-                ready: st.clean,
-                reason: (!st.clean)
-                    .then(|| "the schema is not at the revision this binary expects".to_owned()),
-                revision: st.current,
-                expected: st.expected,
-                pending: st.pending,
-                dirty: st.dirty,
-                checksum_mismatches: st.checksum_mismatches.into_iter().map(|m| m.id).collect(),
-                unknown_applied: st.unknown_applied,
-                schema_mismatch: !st.clean,
-            },
+            Ok(Ok(st)) => {
+                let ready = schema_serves(&st);
+                ReadinessReport {
+                    ready,
+                    reason: (!ready).then(|| not_ready_reason(&st)),
+                    revision: st.current,
+                    expected: st.expected,
+                    pending: st.pending,
+                    dirty: st.dirty,
+                    checksum_mismatches: st.checksum_mismatches.into_iter().map(|m| m.id).collect(),
+                    unknown_applied: st.unknown_applied,
+                    schema_mismatch: !ready,
+                }
+            }
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "readiness: cannot read the schema history");
                 ReadinessReport::not_ready("cannot read the schema history", expected)
@@ -248,5 +250,49 @@ impl AppState {
     /// The JSON policy for stored payloads.
     pub(crate) fn policy(&self) -> &JsonPolicy {
         &self.config.json_policy
+    }
+}
+
+/// Whether this binary can serve the schema described by `st`: every migration it has is
+/// applied, with its checksum, none dirty. Migrations applied after all of its own and unknown
+/// to it (a newer release ran its expand migrations; this one is the rollback target) are
+/// accepted: migrations are expand-then-contract, so the previous binary keeps working on the
+/// expanded schema. An unknown migration applied before one of its own is not.
+pub(crate) fn schema_serves(st: &torghut_migrate::Status) -> bool {
+    if !st.pending.is_empty() || !st.dirty.is_empty() || !st.checksum_mismatches.is_empty() {
+        return false;
+    }
+    if st.unknown_applied.is_empty() {
+        return true;
+    }
+    // Applied history in order: once an unknown migration appears, no known one may follow.
+    let mut seen_unknown = false;
+    for a in &st.applied {
+        let unknown = st.unknown_applied.contains(&a.id);
+        if seen_unknown && !unknown {
+            return false;
+        }
+        seen_unknown |= unknown;
+    }
+    true
+}
+
+fn not_ready_reason(st: &torghut_migrate::Status) -> String {
+    if !st.dirty.is_empty() {
+        format!("dirty migrations: {}", st.dirty.join(", "))
+    } else if !st.checksum_mismatches.is_empty() {
+        let ids: Vec<&str> = st
+            .checksum_mismatches
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        format!("applied migrations edited since: {}", ids.join(", "))
+    } else if !st.pending.is_empty() {
+        format!(
+            "the schema is not at the revision this binary expects: pending {}",
+            st.pending.join(", ")
+        )
+    } else {
+        "the schema history has migrations unknown to this binary before its own".to_owned()
     }
 }

@@ -103,6 +103,44 @@ async fn a_partial_schema_or_an_edited_checksum_is_not_ready() {
 }
 
 #[tokio::test]
+async fn newer_migrations_of_a_later_release_keep_this_revision_ready() {
+    // A later release ran its (expand) migrations; this binary is the rollback target and
+    // keeps serving. A migration it does not know applied before one of its own is refused.
+    let db = torghut_testdb::empty_db().await;
+    let mut m = Migrator::new(
+        db.connect().await,
+        MigrationSet::embedded(),
+        MigrateOptions::default(),
+    );
+    m.up(None).await.unwrap();
+    let c = db.connect().await;
+    c.execute(
+        "INSERT INTO torghut_meta.schema_history (version, id, description, checksum, applied_by, tool_version) \
+         VALUES (9000, '9000_later_release', 'later', 'x', 'test', 'test')",
+        &[],
+    )
+    .await
+    .unwrap();
+    let (state, app) = app(&db).await;
+    let r = state.check_readiness().await;
+    assert!(r.ready, "{:?}", r.reason);
+    let v = get(&app, "/readyz").await.json();
+    assert_eq!(v["ready"], true);
+    assert_eq!(v["unknown_applied"][0], "9000_later_release");
+
+    c.execute(
+        "INSERT INTO torghut_meta.schema_history (version, id, description, checksum, applied_by, tool_version) \
+         VALUES (0, '0000_foreign', 'foreign', 'x', 'test', 'test')",
+        &[],
+    )
+    .await
+    .unwrap();
+    let r = state.check_readiness().await;
+    assert!(!r.ready);
+    assert!(r.reason.unwrap().contains("unknown"));
+}
+
+#[tokio::test]
 async fn an_unreachable_database_answers_503_fast() {
     // Nothing listens on port 1.
     let mut cfg = config();
