@@ -917,6 +917,11 @@ impl Migrator {
             .collect();
         let mut done = Vec::new();
         for m in to_revert {
+            if m.down_no_transaction {
+                self.revert_no_transaction(&m, &done, reason).await?;
+                done.push(m.id.clone());
+                continue;
+            }
             let start = Instant::now();
             let timeouts = self.timeouts_sql(true);
             let host = self.opts.host.clone();
@@ -965,6 +970,82 @@ impl Migrator {
             }
         }
         Ok(done)
+    }
+
+    /// Reverts one migration whose `down.sql` is marked `-- torghut:no-transaction`: the history
+    /// row is marked dirty first, the statements run one by one, then the row is removed. If a
+    /// statement fails the row stays dirty (`repair` after a person has looked).
+    async fn revert_no_transaction(
+        &mut self,
+        m: &Migration,
+        done: &[String],
+        reason: Option<&str>,
+    ) -> Result<(), MigrateError> {
+        let start = Instant::now();
+        self.client
+            .execute(
+                "UPDATE torghut_meta.schema_history SET dirty = true WHERE id = $1",
+                &[&m.id],
+            )
+            .await?;
+        history::log(
+            &self.client,
+            &self.opts.host,
+            TOOL_VERSION,
+            &LogEntry {
+                action: "down",
+                migration_id: Some(&m.id),
+                outcome: "started",
+                reason,
+                detail: Some("outside a transaction; dirty until it finishes"),
+                duration_ms: None,
+            },
+        )
+        .await?;
+        self.client.batch_execute(&self.timeouts_sql(false)).await?;
+        let mut result = Ok(());
+        for st in split_statements(&m.down) {
+            if let Err(e) = self.client.batch_execute(&st).await {
+                result = Err(e);
+                break;
+            }
+        }
+        let _ = self
+            .client
+            .batch_execute("RESET lock_timeout; RESET statement_timeout;")
+            .await;
+        if let Err(e) = result {
+            let failure = DbFailure::from(&e);
+            self.log_failure("down", &m.id, &failure.to_string()).await;
+            return Err(MigrateError::MigrationFailed {
+                id: m.id.clone(),
+                failure,
+                applied: done.to_vec(),
+                dirty: true,
+            });
+        }
+        let tx = self.client.transaction().await?;
+        tx.execute(
+            "DELETE FROM torghut_meta.schema_history WHERE id = $1",
+            &[&m.id],
+        )
+        .await?;
+        history::log(
+            &tx,
+            &self.opts.host,
+            TOOL_VERSION,
+            &LogEntry {
+                action: "down",
+                migration_id: Some(&m.id),
+                outcome: "ok",
+                reason,
+                detail: None,
+                duration_ms: Some(start.elapsed().as_millis() as i64),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Builds the schema the migrations produce up to `upto` (inclusive) in a scratch schema inside a

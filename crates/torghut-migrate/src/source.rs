@@ -27,6 +27,9 @@ pub struct Migration {
     pub down: String,
     /// Runs statement by statement outside a transaction.
     pub no_transaction: bool,
+    /// `down.sql` runs statement by statement outside a transaction (its own marker, e.g. for
+    /// `DROP INDEX CONCURRENTLY`).
+    pub down_no_transaction: bool,
     /// SHA-256 (hex) of the normalised `up.sql` (BOM dropped, CRLF and CR as LF).
     pub checksum: String,
 }
@@ -103,14 +106,17 @@ impl Migration {
                     .unwrap_or(id)
                     .replace('_', " ")
             });
+        let down_n = normalize(down);
+        let down_no_transaction = down_n.lines().any(|l| l.trim() == NO_TRANSACTION);
         Ok(Self {
             id: id.to_string(),
             version,
             description,
             checksum: checksum(up),
             up: up_n,
-            down: normalize(down),
+            down: down_n,
             no_transaction,
+            down_no_transaction,
         })
     }
 }

@@ -43,12 +43,25 @@ async fn recent_rows(
     f: &RecentFilter,
 ) -> Result<Vec<tokio_postgres::Row>, ListingError> {
     let limit = f.limit.clamp(1, 10_000);
-    let sql = format!(
-        "SELECT {columns} FROM {table} \
-         WHERE ($1::text IS NULL OR symbol = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
-         ORDER BY created_at DESC, id DESC LIMIT $3"
-    );
-    let params: [&(dyn ToSql + Sync); 3] = [&f.symbol, &f.since, &limit];
+    // Only the predicates given, so the plan can walk the `(created_at, id)` index backwards
+    // (or the symbol's) and stop after `limit` rows.
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&limit];
+    let mut predicates = Vec::new();
+    if let Some(symbol) = &f.symbol {
+        params.push(symbol);
+        predicates.push(format!("symbol = ${}", params.len()));
+    }
+    if let Some(since) = &f.since {
+        params.push(since);
+        predicates.push(format!("created_at >= ${}", params.len()));
+    }
+    let filter = if predicates.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {} ", predicates.join(" AND "))
+    };
+    let sql =
+        format!("SELECT {columns} FROM {table} {filter}ORDER BY created_at DESC, id DESC LIMIT $1");
     Ok(db.query(&sql, &params).await?)
 }
 
