@@ -1,0 +1,6 @@
+//! Audit integrity through a real PostgreSQL: enforcement as the runtime role and as the owner,
+//! tamper detection by `verify`, checkpoints and archival.
+
+mod enforcement;
+mod support;
+mod tamper;
