@@ -76,12 +76,44 @@ pub enum AuditCommand {
     /// the checkpoint's hash (keep it outside the database). Exit 1 when refused because a
     /// stream got shorter since an earlier checkpoint.
     Checkpoint(AuditCheckpointArgs),
+    /// Governed retention: export every stream (a decision with its events, reviews and
+    /// executions; an execution without a decision) whose rows are all older than --before to
+    /// DIR (JSON Lines per table and manifest.json with SHA-256 digests), read the archive back
+    /// and check it against the live chain, then delete exactly those streams through the one
+    /// function allowed to, which takes an archive checkpoint and records the governance log
+    /// row. Run as the owner role. Exit 1 when the archive does not verify (nothing deleted).
+    Archive(AuditArchiveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArchiveArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Cut-off: YYYY-MM-DD (midnight UTC) or an RFC 3339 date-time; must not be in the future.
+    #[arg(long, value_name = "DATE")]
+    pub before: String,
+    /// Why; recorded in the governance log and the manifest.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Who approved the archival; recorded in the governance log and the manifest.
+    #[arg(long, value_name = "NAME")]
+    pub approved_by: String,
+    /// Directory to write the archive to (created; must be empty). Default:
+    /// audit-archive-<DATE>-<now>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args)]
 pub struct AuditVerifyArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    /// Verify this archive directory against the governance log and its archive checkpoint
+    /// (instead of the live chain).
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
     #[command(flatten)]
     pub out: Output,
 }
