@@ -5,8 +5,8 @@
 -- one per execution (its executions row, execution_events). Each row gets, when inserted,
 -- chain_seq (1, 2, ... within its stream) and
 --   chain_hash = sha256(previous row's chain_hash || sha256(table || ' ' || canonical JSON))
--- where the canonical JSON is PostgreSQL's jsonb text of the row (time zone UTC) without the chain
--- columns; for trade_decisions and executions only their immutable columns are covered (their
+-- where the canonical JSON is PostgreSQL's jsonb text of the row without the chain columns and
+-- with created_at as a UTC timestamp (so the session's TimeZone does not matter); for trade_decisions and executions only their immutable columns are covered (their
 -- mutable columns are checked against the events by torghut audit verify). The stream head lives
 -- in audit_chain_heads, one row per stream: writers of different streams never wait on each other.
 
@@ -54,21 +54,24 @@ CREATE TABLE audit_checkpoint_heads (
 );
 CREATE INDEX ix_audit_checkpoint_heads_stream ON audit_checkpoint_heads (stream, stream_id, checkpoint_id);
 
--- The content digest of a row given as to_jsonb(row) (made with TimeZone UTC).
+-- The content digest of a row given as to_jsonb(row), as audit_seal computes it (used to seal
+-- the rows already there).
 CREATE FUNCTION audit_row_digest(tbl text, j jsonb) RETURNS bytea
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
   SELECT sha256(convert_to(tbl || ' ' || (CASE tbl
     WHEN 'trade_decisions' THEN jsonb_build_object('id', j -> 'id', 'strategy_id', j -> 'strategy_id',
       'alpaca_account_label', j -> 'alpaca_account_label', 'symbol', j -> 'symbol',
       'timeframe', j -> 'timeframe', 'decision_json', j -> 'decision_json',
       'rationale', j -> 'rationale', 'decision_hash', j -> 'decision_hash',
-      'created_at', j -> 'created_at')
+      'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC')
     WHEN 'executions' THEN jsonb_build_object('id', j -> 'id', 'symbol', j -> 'symbol',
-      'side', j -> 'side', 'created_at', j -> 'created_at')
-    ELSE j - 'chain_seq' - 'chain_hash' END)::text, 'UTF8'))
+      'side', j -> 'side', 'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC')
+    ELSE (j - 'chain_seq' - 'chain_hash')
+      || jsonb_build_object('created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC') END)::text, 'UTF8'))
 $$;
 
--- Appends a non-root row's content digest to a stream: the head row moves one step (it is created,
+-- Appends a non-root row's content digest to a stream (what audit_seal does; used to seal the
+-- rows already there): the head row moves one step (it is created,
 -- from the root row's hash, by the stream's second row). Returns the row's seq and hash. Only the
 -- head row of this stream is locked: writers of other streams never wait.
 CREATE FUNCTION audit_chain_append(s text, sid uuid, c bytea, OUT seq bigint, OUT head bytea)
@@ -100,22 +103,65 @@ BEGIN
 END
 $$;
 
--- Seals an inserted row: TG_ARGV[0] is the stream, TG_ARGV[1] the column naming it ('id': the
--- row is the stream's root, chain_seq 1, chain_hash = sha256(digest), no head row; so an
--- INSERT ... ON CONFLICT that ends up inserting nothing leaves nothing behind).
+-- Seals an inserted row (TG_ARGV[0]: its stream). A root row (trade_decisions, executions) is
+-- chain_seq 1, chain_hash = sha256(digest), and touches nothing else (so an INSERT ... ON CONFLICT
+-- that inserts nothing leaves nothing behind). Any other row moves its stream's head row: the
+-- stream's second row creates it from the root's hash. A review first locks its decision row
+-- (FOR NO KEY UPDATE, as a status transition does): writers of one decision always lock the
+-- decision before its head and cannot deadlock. Written out per table (no helper calls): this
+-- runs for every audit row.
 CREATE FUNCTION audit_seal() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET "TimeZone" = 'UTC' AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-  j jsonb := to_jsonb(NEW);
-  c bytea := audit_row_digest(TG_TABLE_NAME, j);
+  c bytea;
+  sid uuid;
+  root bytea;
 BEGIN
-  IF TG_ARGV[1] = 'id' THEN
+  IF TG_TABLE_NAME = 'trade_decisions' THEN
     NEW.chain_seq := 1;
-    NEW.chain_hash := sha256(c);
+    NEW.chain_hash := sha256(sha256(convert_to('trade_decisions ' || jsonb_build_object(
+      'id', NEW.id, 'strategy_id', NEW.strategy_id, 'alpaca_account_label', NEW.alpaca_account_label,
+      'symbol', NEW.symbol, 'timeframe', NEW.timeframe, 'decision_json', NEW.decision_json,
+      'rationale', NEW.rationale, 'decision_hash', NEW.decision_hash,
+      'created_at', NEW.created_at AT TIME ZONE 'UTC')::text, 'UTF8')));
+    RETURN NEW;
+  ELSIF TG_TABLE_NAME = 'executions' THEN
+    NEW.chain_seq := 1;
+    NEW.chain_hash := sha256(sha256(convert_to('executions ' || jsonb_build_object(
+      'id', NEW.id, 'symbol', NEW.symbol, 'side', NEW.side,
+      'created_at', NEW.created_at AT TIME ZONE 'UTC')::text, 'UTF8')));
+    RETURN NEW;
+  ELSIF TG_TABLE_NAME = 'decision_events' THEN
+    sid := NEW.decision_id;
+  ELSIF TG_TABLE_NAME = 'llm_decision_reviews' THEN
+    sid := NEW.trade_decision_id;
+    PERFORM 1 FROM trade_decisions d WHERE d.id = sid FOR NO KEY UPDATE;
   ELSE
-    SELECT a.seq, a.head INTO NEW.chain_seq, NEW.chain_hash
-    FROM audit_chain_append(TG_ARGV[0], (j ->> TG_ARGV[1])::uuid, c) a;
+    sid := NEW.execution_id;
   END IF;
+  c := sha256(convert_to(TG_TABLE_NAME || ' ' || ((to_jsonb(NEW) - 'chain_seq' - 'chain_hash')
+    || jsonb_build_object('created_at', NEW.created_at AT TIME ZONE 'UTC'))::text, 'UTF8'));
+  UPDATE audit_chain_heads h SET seq = h.seq + 1, head = sha256(h.head || c)
+  WHERE h.stream = TG_ARGV[0] AND h.stream_id = sid
+  RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
+  IF FOUND THEN
+    RETURN NEW;
+  END IF;
+  IF TG_ARGV[0] = 'decision' THEN
+    SELECT d.chain_hash INTO root FROM trade_decisions d WHERE d.id = sid;
+  ELSE
+    SELECT x.chain_hash INTO root FROM executions x WHERE x.id = sid;
+  END IF;
+  IF root IS NULL THEN
+    -- No such root: the foreign key refuses the row right after this trigger. (A root the
+    -- writer's snapshot cannot see, REPEATABLE READ only, leaves the row unsealed: verify
+    -- reports it.)
+    RETURN NEW;
+  END IF;
+  INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
+  VALUES (TG_ARGV[0], sid, 2, sha256(root || c))
+  ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
+  RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   RETURN NEW;
 END
 $$;
@@ -176,15 +222,15 @@ RESET "TimeZone";
 RESET torghut.audit_maintenance;
 
 CREATE TRIGGER audit_seal BEFORE INSERT ON trade_decisions
-  FOR EACH ROW EXECUTE FUNCTION audit_seal('decision', 'id');
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('decision');
 CREATE TRIGGER audit_seal BEFORE INSERT ON decision_events
-  FOR EACH ROW EXECUTE FUNCTION audit_seal('decision', 'decision_id');
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('decision');
 CREATE TRIGGER audit_seal BEFORE INSERT ON llm_decision_reviews
-  FOR EACH ROW EXECUTE FUNCTION audit_seal('decision', 'trade_decision_id');
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('decision');
 CREATE TRIGGER audit_seal BEFORE INSERT ON executions
-  FOR EACH ROW EXECUTE FUNCTION audit_seal('execution', 'id');
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('execution');
 CREATE TRIGGER audit_seal BEFORE INSERT ON execution_events
-  FOR EACH ROW EXECUTE FUNCTION audit_seal('execution', 'execution_id');
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('execution');
 CREATE TRIGGER audit_guard_chain BEFORE UPDATE ON trade_decisions
   FOR EACH ROW WHEN (OLD.chain_seq IS DISTINCT FROM NEW.chain_seq OR OLD.chain_hash IS DISTINCT FROM NEW.chain_hash)
   EXECUTE FUNCTION audit_guard_chain();

@@ -91,13 +91,16 @@ fn content_of_json(table: &str) -> &'static str {
              'alpaca_account_label', j -> 'alpaca_account_label', 'symbol', j -> 'symbol', \
              'timeframe', j -> 'timeframe', 'decision_json', j -> 'decision_json', \
              'rationale', j -> 'rationale', 'decision_hash', j -> 'decision_hash', \
-             'created_at', j -> 'created_at')"
+             'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC')"
         }
         "executions" => {
             "jsonb_build_object('id', j -> 'id', 'symbol', j -> 'symbol', 'side', j -> 'side', \
-             'created_at', j -> 'created_at')"
+             'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC')"
         }
-        _ => "j - 'chain_seq' - 'chain_hash'",
+        _ => {
+            "(j - 'chain_seq' - 'chain_hash') || jsonb_build_object('created_at', \
+             (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC')"
+        }
     }
 }
 
@@ -192,9 +195,7 @@ type StreamHeads = HashMap<(&'static str, Uuid), (i64, Vec<u8>)>;
 
 /// Recomputes every archived stream's chain from its rows; returns each stream's last hash, or
 /// the findings.
-fn chain_heads(
-    rows: Vec<ArchivedRow>,
-) -> (StreamHeads, Vec<Finding>) {
+fn chain_heads(rows: Vec<ArchivedRow>) -> (StreamHeads, Vec<Finding>) {
     let mut streams: HashMap<(&'static str, Uuid), Vec<ArchivedRow>> = HashMap::new();
     for r in rows {
         let stream = TABLES

@@ -16,7 +16,8 @@ pub struct AuditTable {
     pub content: &'static str,
 }
 
-const WHOLE_ROW: &str = "to_jsonb(t) - 'chain_seq' - 'chain_hash'";
+const WHOLE_ROW: &str = "(to_jsonb(t) - 'chain_seq' - 'chain_hash') \
+    || jsonb_build_object('created_at', t.created_at AT TIME ZONE 'UTC')";
 
 /// Every chained table, stream roots first.
 pub const TABLES: [AuditTable; 5] = [
@@ -24,11 +25,11 @@ pub const TABLES: [AuditTable; 5] = [
         table: "trade_decisions",
         stream: "decision",
         stream_column: "id",
-        content:
-            "jsonb_build_object('id', t.id, 'strategy_id', t.strategy_id, \
+        content: "jsonb_build_object('id', t.id, 'strategy_id', t.strategy_id, \
             'alpaca_account_label', t.alpaca_account_label, 'symbol', t.symbol, \
             'timeframe', t.timeframe, 'decision_json', t.decision_json, \
-            'rationale', t.rationale, 'decision_hash', t.decision_hash, 'created_at', t.created_at)",
+            'rationale', t.rationale, 'decision_hash', t.decision_hash, \
+            'created_at', t.created_at AT TIME ZONE 'UTC')",
     },
     AuditTable {
         table: "decision_events",
@@ -47,7 +48,7 @@ pub const TABLES: [AuditTable; 5] = [
         stream: "execution",
         stream_column: "id",
         content: "jsonb_build_object('id', t.id, 'symbol', t.symbol, 'side', t.side, \
-            'created_at', t.created_at)",
+            'created_at', t.created_at AT TIME ZONE 'UTC')",
     },
     AuditTable {
         table: "execution_events",
@@ -68,7 +69,7 @@ pub fn root_table(stream: &str) -> &'static str {
 
 impl AuditTable {
     /// `SELECT id, stream id, chain_seq, chain_hash, content digest FROM table t [WHERE ...]`;
-    /// the digest is `sha256(table || ' ' || canonical JSON)` (the session must be in UTC).
+    /// the digest is `sha256(table || ' ' || canonical JSON)`.
     pub fn select_sql(&self, filter: &str) -> String {
         format!(
             "SELECT t.id, t.{col}, t.chain_seq, t.chain_hash, \

@@ -24,6 +24,10 @@ async fn the_store_works_as_the_runtime_role() {
         .unwrap()
         .get(0);
     assert_eq!(who, RUNTIME);
+    // The chain does not depend on the writer's time zone.
+    rt.batch_execute("SET TimeZone = 'Asia/Kolkata'")
+        .await
+        .unwrap();
     let sid = strategy(&mut rt).await;
     strategy::disable(&mut rt, sid).await.unwrap();
     strategy::enable(&mut rt, sid).await.unwrap();
@@ -370,4 +374,58 @@ async fn every_forbidden_statement_fails_as_the_owner() {
         ))
         .await
         .unwrap();
+}
+
+/// A trail recorded again for an existing decision (review, then transition, in one
+/// transaction) beside transitions of the same decision: the sealing trigger locks the decision
+/// before its chain head, in the order transitions do, so neither deadlocks; the chain stays
+/// whole.
+#[tokio::test]
+async fn concurrent_writers_of_one_decision_neither_deadlock_nor_break_the_chain() {
+    use torghut_store::trail::{self, TrailStatements};
+    let db = db().await;
+    let mut rt = connect_as(&db, RUNTIME).await;
+    let sid = strategy(&mut rt).await;
+    let s = seed(&mut rt, sid, 1).await;
+    let mut a = connect_as(&db, RUNTIME).await;
+    let mut b = connect_as(&db, RUNTIME).await;
+    let d = s.decision_id;
+    let transitions = tokio::spawn(async move {
+        for i in 0..40 {
+            let to = if i % 2 == 0 { "accepted" } else { "submitted" };
+            decision::transition(&mut a, d, &Transition::to(to), &policy())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(())
+    });
+    let trails = tokio::spawn(async move {
+        let stmts = TrailStatements::prepare(&b)
+            .await
+            .map_err(|e| e.to_string())?;
+        for _ in 0..40 {
+            trail::record_trail(
+                &mut b,
+                &stmts,
+                &TrailInput {
+                    strategy_id: sid,
+                    account_label: "paper".into(),
+                    decision_json_text: decision(sid, 1),
+                    review: Some(review()),
+                    execution: None,
+                    status: Some("accepted".into()),
+                },
+                &policy(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(())
+    });
+    transitions.await.unwrap().unwrap();
+    trails.await.unwrap().unwrap();
+    let mut admin = db.connect().await;
+    let report = torghut_audit::verify(&mut admin).await.unwrap();
+    assert!(report.ok, "{}", report.render());
+    assert_eq!(report.rows_by_table["llm_decision_reviews"], 41);
 }
