@@ -107,15 +107,16 @@ $$;
 -- chain_seq 1, chain_hash = sha256(digest), and touches nothing else (so an INSERT ... ON CONFLICT
 -- that inserts nothing leaves nothing behind). Any other row moves its stream's head row: the
 -- stream's second row creates it from the root's hash. A review first locks its decision row
--- (FOR NO KEY UPDATE, as a status transition does): writers of one decision always lock the
--- decision before its head and cannot deadlock. Written out per table (no helper calls): this
+-- (FOR NO KEY UPDATE, as a status transition does; not needed when this transaction inserted the
+-- decision): writers of one decision always lock the decision before its head and cannot
+-- deadlock. Written out per table (no helper calls): this
 -- runs for every audit row.
 CREATE FUNCTION audit_seal() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
   c bytea;
   sid uuid;
-  root bytea;
+  mine boolean;
 BEGIN
   IF TG_TABLE_NAME = 'trade_decisions' THEN
     NEW.chain_seq := 1;
@@ -135,33 +136,32 @@ BEGIN
     sid := NEW.decision_id;
   ELSIF TG_TABLE_NAME = 'llm_decision_reviews' THEN
     sid := NEW.trade_decision_id;
-    PERFORM 1 FROM trade_decisions d WHERE d.id = sid FOR NO KEY UPDATE;
+    SELECT d.xmin = pg_current_xact_id()::xid INTO mine FROM trade_decisions d WHERE d.id = sid;
+    -- A decision inserted by this transaction is seen by no other writer: no lock needed.
+    IF NOT coalesce(mine, true) THEN
+      PERFORM 1 FROM trade_decisions d WHERE d.id = sid FOR NO KEY UPDATE;
+    END IF;
   ELSE
     sid := NEW.execution_id;
   END IF;
   c := sha256(convert_to(TG_TABLE_NAME || ' ' || ((to_jsonb(NEW) - 'chain_seq' - 'chain_hash')
     || jsonb_build_object('created_at', NEW.created_at AT TIME ZONE 'UTC'))::text, 'UTF8'));
-  UPDATE audit_chain_heads h SET seq = h.seq + 1, head = sha256(h.head || c)
-  WHERE h.stream = TG_ARGV[0] AND h.stream_id = sid
-  RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
-  IF FOUND THEN
-    RETURN NEW;
-  END IF;
+  -- One statement: the head moves, or the stream's second row creates it from the root's hash
+  -- (no root, or an unsealed one: nothing is returned, the row stays unsealed and the foreign
+  -- key or verify reports it).
   IF TG_ARGV[0] = 'decision' THEN
-    SELECT d.chain_hash INTO root FROM trade_decisions d WHERE d.id = sid;
+    INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
+    SELECT 'decision', sid, 2, sha256(r.chain_hash || c) FROM trade_decisions r
+    WHERE r.id = sid AND r.chain_hash IS NOT NULL
+    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
+    RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   ELSE
-    SELECT x.chain_hash INTO root FROM executions x WHERE x.id = sid;
+    INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
+    SELECT 'execution', sid, 2, sha256(r.chain_hash || c) FROM executions r
+    WHERE r.id = sid AND r.chain_hash IS NOT NULL
+    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
+    RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   END IF;
-  IF root IS NULL THEN
-    -- No such root: the foreign key refuses the row right after this trigger. (A root the
-    -- writer's snapshot cannot see, REPEATABLE READ only, leaves the row unsealed: verify
-    -- reports it.)
-    RETURN NEW;
-  END IF;
-  INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
-  VALUES (TG_ARGV[0], sid, 2, sha256(root || c))
-  ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
-  RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   RETURN NEW;
 END
 $$;
