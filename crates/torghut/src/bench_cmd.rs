@@ -6,21 +6,24 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
-use torghut_config::tokio_postgres::Client;
-use torghut_json::JsonPolicy;
-use torghut_store::bulk;
+use torghut_config::tokio_postgres::types::Type;
+use torghut_config::tokio_postgres::{Client, Statement};
+use torghut_json::{AuditJson, JsonPolicy};
 use torghut_store::review::NewReview;
 use torghut_store::strategy::{self, NewStrategy};
 use torghut_store::trail::{self, TrailInput, TrailStatements};
+use torghut_store::{bulk, decision, execution};
 use uuid::Uuid;
 
 use crate::cli::{BenchArgs, BenchCommand, BenchWriteArgs};
 use crate::db;
 
-/// The migration the tables a trail writes are complete at: the trail tables (0003) and the
-/// decision and execution events recorded with every trail (0006).
-const REQUIRED_VERSION: i32 = 6;
-const REQUIRED_ID: &str = "0006_audit_events";
+/// The migration the trail tables are complete at (0003: reviews).
+const REQUIRED_VERSION: i32 = 3;
+const REQUIRED_ID: &str = "0003_llm_decision_reviews";
+/// From this migration on (0006: event tables) trails are written by the store's
+/// `record_trail`; below it, by [`V1_TRAIL_SQL`] (the same rows without events).
+const EVENTS_VERSION: i32 = 6;
 /// How long a call still in flight at the end may run before the run is cut short.
 const GRACE: Duration = Duration::from_secs(10);
 
@@ -88,6 +91,12 @@ async fn write(args: BenchWriteArgs) -> u8 {
 struct Report {
     ok: bool,
     database: String,
+    /// The latest migration applied to the database.
+    schema: String,
+    /// `store` (`record_trail` / `backfill`), or `v1-no-events` below 0006: the same decision,
+    /// review and execution rows in one statement, without event rows (there are no event
+    /// tables).
+    path: &'static str,
     strategy_id: Uuid,
     clients: u32,
     seconds: u32,
@@ -117,8 +126,10 @@ impl Report {
             None => "one trail per call (decision + review + execution, one transaction)".into(),
         };
         let mut s = format!(
-            "bench write on {}: {} client{}, {} s, {mode}\n",
+            "bench write on {} (at {}, {} path): {} client{}, {} s, {mode}\n",
             self.database,
+            self.schema,
+            self.path,
             self.clients,
             if self.clients == 1 { "" } else { "s" },
             self.seconds
@@ -145,7 +156,13 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
     let mut admin = db::connect(&config, "torghut-bench")
         .await
         .map_err(Failure::config)?;
-    check_schema(&admin, &database).await?;
+    let (version, schema) = check_schema(&admin, &database).await?;
+    let v1 = version < EVENTS_VERSION;
+    if v1 && args.batch.is_some() {
+        return Err(Failure::config(format!(
+            "{database} is at {schema}: --batch needs the event tables (0006_audit_events)"
+        )));
+    }
     let policy = JsonPolicy::default();
     let strategy_id = create_strategy(&mut admin, &policy).await?;
 
@@ -155,9 +172,17 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
         let client = db::connect(&config, "torghut-bench")
             .await
             .map_err(Failure::config)?;
-        let stmts = TrailStatements::prepare(&client)
-            .await
-            .map_err(|e| Failure::config(format!("cannot prepare the trail statements: {e}")))?;
+        let stmts = if v1 {
+            client
+                .prepare_typed(V1_TRAIL_SQL, &V1_TRAIL_TYPES)
+                .await
+                .map(Statements::V1)
+        } else {
+            TrailStatements::prepare(&client)
+                .await
+                .map(Statements::Store)
+        }
+        .map_err(|e| Failure::config(format!("cannot prepare the trail statements: {e}")))?;
         writers.push(Writer {
             client,
             stmts,
@@ -192,6 +217,8 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
     Ok(Report {
         ok: total.trails > 0,
         database,
+        schema,
+        path: if v1 { "v1-no-events" } else { "store" },
         strategy_id,
         clients: args.clients,
         seconds,
@@ -227,8 +254,9 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     round3(f64::from(sorted_us[idx]) / 1000.0)
 }
 
-/// Refuses a database whose schema history does not reach the trail tables.
-async fn check_schema(client: &Client, database: &str) -> Result<(), Failure> {
+/// Refuses a database whose schema history does not reach the trail tables; returns the
+/// highest applied version and its id.
+async fn check_schema(client: &Client, database: &str) -> Result<(i32, String), Failure> {
     let hint =
         format!("run `torghut migrate --dsn DSN up` first (bench write needs {REQUIRED_ID})");
     let meta: bool = client
@@ -270,7 +298,11 @@ async fn check_schema(client: &Client, database: &str) -> Result<(), Failure> {
             current.as_deref().unwrap_or("nothing")
         )));
     }
-    Ok(())
+    let top = rows
+        .iter()
+        .map(|r| (r.get::<_, i32>(0), r.get::<_, String>(1)))
+        .max_by_key(|(v, _)| *v);
+    Ok(top.unwrap_or((0, String::new())))
 }
 
 async fn create_strategy(client: &mut Client, policy: &JsonPolicy) -> Result<Uuid, Failure> {
@@ -315,10 +347,145 @@ impl Tally {
     }
 }
 
+/// How a writer records a trail.
+enum Statements {
+    /// The store's `record_trail` (and `backfill` in bulk mode).
+    Store(TrailStatements),
+    /// [`V1_TRAIL_SQL`], on a database without event tables.
+    V1(Statement),
+}
+
+/// A trail on a database before 0006 (no event tables): the decision (in its final status),
+/// its review and its execution, in one statement, as the store's single-statement path writes
+/// them minus the two event rows. Only for comparing with databases without the event tables.
+const V1_TRAIL_SQL: &str = "\
+WITH d AS (
+  INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,
+    decision_json, rationale, status, decision_hash)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+  ON CONFLICT (decision_hash) DO NOTHING
+  RETURNING id),
+r AS (
+  INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json,
+    response_json, verdict, confidence, rationale, risk_flags, tokens_prompt, tokens_completion)
+  SELECT $10, d.id, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 FROM d),
+x AS (
+  INSERT INTO executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, side,
+    order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, raw_order,
+    last_update_at)
+  SELECT $21, d.id, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, now() FROM d)
+SELECT count(*)::int4 FROM d";
+
+const V1_TRAIL_TYPES: [Type; 32] = [
+    Type::UUID,
+    Type::UUID,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::JSONB,
+    Type::TEXT,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::UUID,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::JSONB,
+    Type::JSONB,
+    Type::VARCHAR,
+    Type::NUMERIC,
+    Type::TEXT,
+    Type::JSONB,
+    Type::INT4,
+    Type::INT4,
+    Type::UUID,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::NUMERIC,
+    Type::NUMERIC,
+    Type::NUMERIC,
+    Type::VARCHAR,
+    Type::JSONB,
+];
+
+/// Records one trail with [`V1_TRAIL_SQL`]; the inputs are checked and normalised by the store's
+/// own functions, as `record_trail` does.
+async fn record_v1(
+    client: &Client,
+    stmt: &Statement,
+    input: &TrailInput,
+    policy: &JsonPolicy,
+) -> Result<u64, String> {
+    let d = decision::prepare(&input.account_label, &input.decision_json_text, policy)
+        .map_err(|e| e.to_string())?;
+    let r = input.review.as_ref().ok_or("a bench trail has a review")?;
+    let json = |text: &str| {
+        AuditJson::from_text(text, policy)
+            .map(|(j, _)| j)
+            .map_err(|e| e.to_string())
+    };
+    let (input_json, response_json) = (json(&r.input_json)?, json(&r.response_json)?);
+    let risk_flags = r.risk_flags.as_deref().map(json).transpose()?;
+    let o = execution::parse_order(
+        input
+            .execution
+            .as_deref()
+            .ok_or("a bench trail has an execution")?,
+        policy,
+    )
+    .map_err(|e| e.to_string())?;
+    let status = input.status.as_deref().unwrap_or(decision::INITIAL_STATUS);
+    let (review_id, execution_id) = (Uuid::now_v7(), Uuid::now_v7());
+    let row = client
+        .query_one(
+            stmt,
+            &[
+                &d.id,
+                &d.strategy_id,
+                &d.account_label,
+                &d.symbol,
+                &d.timeframe,
+                &d.decision_json,
+                &d.rationale,
+                &status,
+                &d.decision_hash,
+                &review_id,
+                &r.model,
+                &r.prompt_version,
+                &input_json,
+                &response_json,
+                &r.verdict,
+                &r.confidence,
+                &r.rationale,
+                &risk_flags,
+                &r.tokens_prompt,
+                &r.tokens_completion,
+                &execution_id,
+                &o.key(),
+                &o.client_order_id,
+                &o.symbol,
+                &o.side,
+                &o.order_type,
+                &o.time_in_force,
+                &o.qty,
+                &o.filled_qty,
+                &o.filled_avg_price,
+                &o.status,
+                &o.raw_order,
+            ],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(u64::try_from(row.get::<_, i32>(0)).unwrap_or(0))
+}
+
 /// One connection writing in a loop.
 struct Writer {
     client: Client,
-    stmts: TrailStatements,
+    stmts: Statements,
     gen: TrailGen,
 }
 
@@ -338,14 +505,21 @@ impl Writer {
             let n = batch.unwrap_or(1) as usize;
             let inputs: Vec<TrailInput> = (0..n).map(|_| self.gen.next()).collect();
             let began = Instant::now();
-            let outcome = match batch {
-                None => tokio::time::timeout_at(
+            let outcome = match (batch, &self.stmts) {
+                (None, Statements::Store(stmts)) => tokio::time::timeout_at(
                     hard_stop,
-                    trail::record_trail(&mut self.client, &self.stmts, &inputs[0], policy),
+                    trail::record_trail(&mut self.client, stmts, &inputs[0], policy),
                 )
                 .await
                 .map(|r| r.map(|_| 1u64).map_err(|e| e.to_string())),
-                Some(_) => tokio::time::timeout_at(
+                (_, Statements::V1(stmt)) => {
+                    tokio::time::timeout_at(
+                        hard_stop,
+                        record_v1(&self.client, stmt, &inputs[0], policy),
+                    )
+                    .await
+                }
+                (Some(_), Statements::Store(_)) => tokio::time::timeout_at(
                     hard_stop,
                     bulk::backfill(&mut self.client, &inputs, policy),
                 )

@@ -55,6 +55,75 @@ pub enum Command {
     /// Measure the write path against a migrated database (writes real rows: use a scratch
     /// database).
     Bench(BenchArgs),
+    /// Audit integrity: verify the hash chains, take checkpoints, archive old rows.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every audit row's hash chain, the stream heads, the checkpoints and the
+    /// current-state rows against their events; name every modified, deleted, reordered or
+    /// out-of-band inserted row by table and id. Exit 1 when anything does not verify.
+    Verify(AuditVerifyArgs),
+    /// Take a checkpoint: chain the current head of every stream that moved since the last
+    /// one, so that later deletions of whole streams or of rows up to it are detected. Prints
+    /// the checkpoint's hash (keep it outside the database). Exit 1 when refused because a
+    /// stream got shorter since an earlier checkpoint.
+    Checkpoint(AuditCheckpointArgs),
+    /// Governed retention: export every stream (a decision with its events, reviews and
+    /// executions; an execution without a decision) whose rows are all older than --before to
+    /// DIR (JSON Lines per table and manifest.json with SHA-256 digests), read the archive back
+    /// and check it against the live chain, then delete exactly those streams through the one
+    /// function allowed to, which takes an archive checkpoint and records the governance log
+    /// row. Run as the owner role. Exit 1 when the archive does not verify (nothing deleted).
+    Archive(AuditArchiveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArchiveArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Cut-off: YYYY-MM-DD (midnight UTC) or an RFC 3339 date-time; must not be in the future.
+    #[arg(long, value_name = "DATE")]
+    pub before: String,
+    /// Why; recorded in the governance log and the manifest.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Who approved the archival; recorded in the governance log and the manifest.
+    #[arg(long, value_name = "NAME")]
+    pub approved_by: String,
+    /// Directory to write the archive to (created; must be empty). Default:
+    /// audit-archive-<DATE>-<now>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Verify this archive directory against the governance log and its archive checkpoint
+    /// (instead of the live chain).
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditCheckpointArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// Database connection flag shared by commands.
@@ -265,6 +334,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::DecisionHash => crate::hash_cmd::run(),
         Command::Serve(args) => crate::serve::run(args).await,
         Command::Bench(args) => crate::bench_cmd::run(args).await,
+        Command::Audit(args) => crate::audit_cmd::run(args).await,
     }
 }
 

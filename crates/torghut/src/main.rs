@@ -1,5 +1,6 @@
 //! `torghut`: the one binary. Parses the command line and hands over to a command module.
 
+mod audit_cmd;
 mod bench_cmd;
 mod cli;
 mod db;

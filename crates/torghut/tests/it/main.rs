@@ -504,19 +504,12 @@ async fn bench_write_refuses_an_unmigrated_database() {
     let o = run(&args);
     assert_eq!(code(&o), 2, "{}", text(&o));
     assert!(text(&o).contains("not migrated"), "{}", text(&o));
-    let o = run(&[
-        "migrate",
-        "--dsn",
-        &dsn,
-        "up",
-        "--to",
-        "0003_llm_decision_reviews",
-    ]);
+    let o = run(&["migrate", "--dsn", &dsn, "up", "--to", "0002_trading_core"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = run(&args);
     assert_eq!(code(&o), 2, "{}", text(&o));
     assert!(
-        text(&o).contains("migrated only to 0003_llm_decision_reviews"),
+        text(&o).contains("migrated only to 0002_trading_core"),
         "{}",
         text(&o)
     );
@@ -528,4 +521,105 @@ async fn bench_write_refuses_an_unmigrated_database() {
         .unwrap()
         .get(0);
     assert_eq!(n, 0, "nothing is written to a refused database");
+}
+
+#[tokio::test]
+async fn bench_write_on_a_database_without_event_tables_writes_the_same_rows_without_events() {
+    let db = empty_db().await;
+    let dsn = db.url();
+    let o = run(&[
+        "migrate",
+        "--dsn",
+        &dsn,
+        "up",
+        "--to",
+        "0005_trade_cursor_symbol",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["bench", "write", "--dsn", &dsn, "--seconds", "1", "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["path"], "v1-no-events", "{v}");
+    assert_eq!(v["schema"], "0005_trade_cursor_symbol", "{v}");
+    let trails = v["trails"].as_i64().unwrap();
+    assert!(trails > 0, "{v}");
+    let row = db
+        .connect()
+        .await
+        .query_one(
+            "SELECT (SELECT count(*) FROM trade_decisions WHERE status = 'submitted'),
+                    (SELECT count(*) FROM llm_decision_reviews),
+                    (SELECT count(*) FROM executions e JOIN trade_decisions d
+                       ON d.id = e.trade_decision_id AND e.client_order_id = d.decision_hash)",
+            &[],
+        )
+        .await
+        .unwrap();
+    for i in 0..3 {
+        assert_eq!(row.get::<_, i64>(i), trails, "column {i}");
+    }
+    // Bulk mode needs the event tables.
+    let o = run(&[
+        "bench",
+        "write",
+        "--dsn",
+        &dsn,
+        "--seconds",
+        "1",
+        "--batch",
+        "10",
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+}
+
+#[tokio::test]
+async fn audit_verify_and_checkpoint_exit_codes() {
+    let db = empty_db().await;
+    let dsn = db.url();
+    let o = run(&["audit", "verify", "--dsn", &dsn]);
+    assert_eq!(code(&o), 2, "not migrated: {}", text(&o));
+    let o = run(&["migrate", "--dsn", &dsn, "up"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["bench", "write", "--dsn", &dsn, "--seconds", "1"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["audit", "checkpoint", "--dsn", &dsn, "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = run(&["audit", "verify", "--dsn", &dsn]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("intact"), "{}", text(&o));
+    let c = db.connect().await;
+    let id: uuid::Uuid = c
+        .query_one("SELECT id FROM llm_decision_reviews LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    c.batch_execute(&format!(
+        "BEGIN; SET LOCAL session_replication_role = replica; \
+         UPDATE llm_decision_reviews SET verdict = 'reject' WHERE id = '{id}'; COMMIT"
+    ))
+    .await
+    .unwrap();
+    let o = run(&["audit", "verify", "--dsn", &dsn, "--json"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["findings"][0]["problem"], "modified", "{v}");
+    assert_eq!(v["findings"][0]["table"], "llm_decision_reviews", "{v}");
+    assert_eq!(v["findings"][0]["id"], id.to_string(), "{v}");
+    // Archive: a bad date is a usage error.
+    let o = run(&[
+        "audit",
+        "archive",
+        "--dsn",
+        &dsn,
+        "--before",
+        "yesterday",
+        "--reason",
+        "r",
+        "--approved-by",
+        "a",
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
 }

@@ -1,0 +1,64 @@
+//! Audit integrity: verification of the hash chains over the audit tables, checkpoints, and
+//! governed archival (see ARCHITECTURE.md, "Audit integrity").
+//!
+//! The database (migrations `0007_audit_enforcement` and `0008_audit_chain`) refuses updates and
+//! deletes of audit rows and seals every inserted row into its stream's hash chain.
+//! [`verify::verify`] recomputes every chain from the rows themselves, without relying on the
+//! triggers, so that a change made behind the triggers' back (a superuser with
+//! `session_replication_role = replica` or a disabled trigger) is reported by table and id.
+
+pub mod archive;
+pub mod chain;
+pub mod verify;
+
+pub use verify::{verify, Finding, Problem, VerifyReport};
+
+/// The SQLSTATE of every refusal by the audit enforcement triggers.
+pub const SQLSTATE_REFUSED: &str = "TA001";
+/// The SQLSTATE of a checkpoint refused because a stream got shorter since an earlier one.
+pub const SQLSTATE_CHECKPOINT_REFUSED: &str = "TA002";
+
+/// Why an audit operation failed (a verification that ran and found problems is not an
+/// error: see [`VerifyReport::ok`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The database has no audit chain (not migrated to `0008_audit_chain`).
+    #[error("the database has no audit chain: migrate it to 0008_audit_chain or later")]
+    NotMigrated,
+    /// A file of an archive could not be read or written.
+    #[error("archive file {path}: {message}")]
+    Archive { path: String, message: String },
+    /// The archive request is not acceptable.
+    #[error("archive: {0}")]
+    InvalidRequest(String),
+    /// The archive about to be deleted did not verify; nothing was deleted.
+    #[error("archive verification failed, nothing deleted: {0}")]
+    ArchiveMismatch(String),
+    /// Any database error.
+    #[error("database error: {}", describe(.0))]
+    Db(#[from] tokio_postgres::Error),
+}
+
+/// A database error as one line: the server's message (and detail) when there is one.
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} ({})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                s.push_str(": ");
+                s.push_str(d);
+            }
+            s
+        }
+        None => e.to_string(),
+    }
+}
+
+/// Whether the connected database has the audit chain.
+pub(crate) async fn has_chain(db: &impl tokio_postgres::GenericClient) -> Result<bool, AuditError> {
+    Ok(db
+        .query_one("SELECT to_regclass('audit_chain_heads') IS NOT NULL", &[])
+        .await?
+        .get(0))
+}

@@ -1,0 +1,751 @@
+//! `torghut audit verify`: recomputes every stream's hash chain from the rows, checks the stream
+//! heads, the chained checkpoints and the projections (decision status, execution fill state)
+//! against their events, and names every row that does not fit.
+//!
+//! Everything is read in one `REPEATABLE READ` read-only transaction (one snapshot); the row
+//! content is rendered by PostgreSQL (`to_jsonb` with `TimeZone` UTC) and hashed server-side,
+//! the chains and checkpoints are recomputed here. Nothing relies on the triggers that wrote the
+//! chain columns.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+use tokio_postgres::{Client, IsolationLevel, Transaction};
+use torghut_json::JsonPolicy;
+use uuid::Uuid;
+
+use crate::chain::{self, root_table, CheckpointHead, TABLES};
+use crate::AuditError;
+
+/// What is wrong with a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// The row's content (or its chain hash) changed since it was written.
+    Modified,
+    /// The row is intact but not at the place in its stream where it was written.
+    Reordered,
+    /// Rows that were written are missing.
+    Deleted,
+    /// A row that was not written through the sealing trigger, or beyond its stream's head.
+    Inserted,
+    /// A current-state row does not equal the replay of its events.
+    Projection,
+    /// The checkpoint chain itself does not verify.
+    Checkpoint,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Modified => "MODIFIED",
+            Self::Reordered => "REORDERED",
+            Self::Deleted => "DELETED",
+            Self::Inserted => "INSERTED",
+            Self::Projection => "PROJECTION",
+            Self::Checkpoint => "CHECKPOINT",
+        })
+    }
+}
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub problem: Problem,
+    /// The table of the row (for rows that are gone: the table of the stream's root when the
+    /// whole stream is gone, else `<stream> stream`).
+    pub table: String,
+    /// The row's id, when known.
+    pub id: Option<Uuid>,
+    /// `decision` or `execution` (empty for checkpoint findings).
+    pub stream: String,
+    pub stream_id: Option<Uuid>,
+    /// The row's place in its stream (`chain_seq`), or the first missing one, or the
+    /// checkpoint's id for checkpoint findings.
+    pub seq: Option<i64>,
+    pub detail: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.problem, self.table)?;
+        if let Some(id) = self.id {
+            write!(f, " {id}")?;
+        }
+        write!(f, ": {}", self.detail)?;
+        if let Some(sid) = self.stream_id {
+            write!(f, " (stream {} {sid}", self.stream)?;
+            if let Some(seq) = self.seq {
+                write!(f, ", seq {seq}")?;
+            }
+            write!(f, ")")?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of a verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// No finding.
+    pub ok: bool,
+    pub rows_checked: u64,
+    pub rows_by_table: BTreeMap<String, u64>,
+    pub streams_checked: u64,
+    pub checkpoints_checked: u64,
+    /// The latest checkpoint: its id and hash (hex).
+    pub latest_checkpoint: Option<(i64, String)>,
+    pub findings: Vec<Finding>,
+}
+
+impl VerifyReport {
+    /// Human-readable lines.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for f in &self.findings {
+            s.push_str(&format!("{f}\n"));
+        }
+        let tables: Vec<String> = self
+            .rows_by_table
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        s.push_str(&format!(
+            "audit verify: {} ({} rows checked: {}; {} streams; {} checkpoints{})\n",
+            if self.ok {
+                "intact".to_owned()
+            } else {
+                format!("{} problem(s)", self.findings.len())
+            },
+            self.rows_checked,
+            tables.join(", "),
+            self.streams_checked,
+            self.checkpoints_checked,
+            self.latest_checkpoint
+                .as_ref()
+                .map(|(id, h)| format!(", latest #{id} {h}"))
+                .unwrap_or_default()
+        ));
+        s
+    }
+}
+
+#[derive(Debug)]
+struct ChainRow {
+    table: &'static str,
+    id: Uuid,
+    seq: i64,
+    hash: Vec<u8>,
+    digest: Vec<u8>,
+}
+
+type StreamKey = (&'static str, Uuid);
+
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn push(
+        &mut self,
+        problem: Problem,
+        table: &str,
+        id: Option<Uuid>,
+        stream: (&str, Uuid),
+        seq: Option<i64>,
+        detail: String,
+    ) {
+        self.0.push(Finding {
+            problem,
+            table: table.to_owned(),
+            id,
+            stream: stream.0.to_owned(),
+            stream_id: Some(stream.1),
+            seq,
+            detail,
+        });
+    }
+}
+
+/// Verifies the whole audit chain of the connected database (see the module documentation).
+pub async fn verify(client: &mut Client) -> Result<VerifyReport, AuditError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    if !crate::has_chain(&tx).await? {
+        return Err(AuditError::NotMigrated);
+    }
+    tx.batch_execute("SET LOCAL \"TimeZone\" = 'UTC'").await?;
+    let report = verify_in(&tx).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
+    let mut findings = Findings(Vec::new());
+    let mut rows_by_table = BTreeMap::new();
+    let mut streams: HashMap<StreamKey, Vec<ChainRow>> = HashMap::new();
+
+    for t in TABLES {
+        let rows = tx.query(&t.select_sql(""), &[]).await?;
+        rows_by_table.insert(t.table.to_owned(), rows.len() as u64);
+        for r in rows {
+            let id: Uuid = r.get(0);
+            let sid: Option<Uuid> = r.get(1);
+            let seq: Option<i64> = r.get(2);
+            let hash: Option<Vec<u8>> = r.get(3);
+            let digest: Vec<u8> = r.get(4);
+            let Some(sid) = sid else { continue };
+            match (seq, hash) {
+                (Some(seq), Some(hash)) => {
+                    streams.entry((t.stream, sid)).or_default().push(ChainRow {
+                        table: t.table,
+                        id,
+                        seq,
+                        hash,
+                        digest,
+                    })
+                }
+                _ => findings.push(
+                    Problem::Inserted,
+                    t.table,
+                    Some(id),
+                    (t.stream, sid),
+                    None,
+                    "no chain hash: written with the sealing trigger disabled".into(),
+                ),
+            }
+        }
+    }
+
+    let mut heads: HashMap<StreamKey, (i64, Vec<u8>)> = HashMap::new();
+    for r in tx
+        .query(
+            "SELECT stream, stream_id, seq, head FROM audit_chain_heads",
+            &[],
+        )
+        .await?
+    {
+        let stream: String = r.get(0);
+        let stream: &'static str = if stream == "execution" {
+            "execution"
+        } else if stream == "decision" {
+            "decision"
+        } else {
+            continue;
+        };
+        heads.insert((stream, r.get(1)), (r.get(2), r.get(3)));
+    }
+
+    let mut keys: Vec<StreamKey> = streams.keys().chain(heads.keys()).copied().collect();
+    keys.sort();
+    keys.dedup();
+    for key in &keys {
+        let rows = streams.get_mut(key).map(std::mem::take).unwrap_or_default();
+        check_stream(*key, rows, heads.get(key), &mut findings);
+    }
+    // check_stream took the rows; index what the checkpoints need again.
+    let (checkpoints_checked, latest, state) = check_checkpoints(tx, &mut findings).await?;
+    check_against_checkpoints(tx, &state, &heads, &mut findings).await?;
+    check_projections(tx, &mut findings).await?;
+
+    let mut seen = HashSet::new();
+    let mut all = findings.0;
+    all.retain(|f| {
+        seen.insert((
+            f.problem,
+            f.table.clone(),
+            f.id,
+            f.stream_id,
+            f.seq,
+            f.detail.clone(),
+        ))
+    });
+    let rows_checked = rows_by_table.values().sum();
+    Ok(VerifyReport {
+        ok: all.is_empty(),
+        rows_checked,
+        rows_by_table,
+        streams_checked: keys.len() as u64,
+        checkpoints_checked,
+        latest_checkpoint: latest,
+        findings: all,
+    })
+}
+
+fn check_stream(
+    key: StreamKey,
+    mut rows: Vec<ChainRow>,
+    head: Option<&(i64, Vec<u8>)>,
+    out: &mut Findings,
+) {
+    let (stream, sid) = key;
+    let root = root_table(stream);
+    if rows.is_empty() {
+        if let Some((seq, _)) = head {
+            out.push(
+                Problem::Deleted,
+                root,
+                Some(sid),
+                key,
+                Some(1),
+                format!("the whole stream ({seq} rows) is missing"),
+            );
+        }
+        return;
+    }
+    if !rows.iter().any(|r| r.table == root && r.id == sid) {
+        out.push(
+            Problem::Deleted,
+            root,
+            Some(sid),
+            key,
+            None,
+            "the stream's root row is missing".into(),
+        );
+    }
+    rows.sort_by(|a, b| (a.seq, a.table, a.id).cmp(&(b.seq, b.table, b.id)));
+    let gone = format!("{stream} stream");
+    // Rebuild the order the rows were written in by following the hashes from the root: at
+    // each place, the row whose hash links to the previous one. When none does, the row that
+    // claims the place is taken (its content was changed: modified), or, when no row claims
+    // it, the place is missing (deleted) and the chain resumes at the next claimed place.
+    let n = rows.len();
+    let head_seq = head.map_or(1, |h| h.0);
+    let mut placed = vec![false; n];
+    let mut prev: Option<Vec<u8>> = None;
+    let mut pos = 1i64;
+    let mut after_gap = false;
+    loop {
+        let linked = (0..n)
+            .find(|&k| !placed[k] && chain::link(prev.as_deref(), &rows[k].digest) == rows[k].hash);
+        let k = match linked {
+            Some(k) => {
+                let r = &rows[k];
+                if r.seq != pos {
+                    out.push(
+                        Problem::Reordered,
+                        r.table,
+                        Some(r.id),
+                        key,
+                        Some(r.seq),
+                        format!("intact, but written as row {pos} of its stream"),
+                    );
+                }
+                k
+            }
+            None => {
+                let claim = (0..n).find(|&k| !placed[k] && rows[k].seq == pos);
+                match claim {
+                    Some(k) => {
+                        let r = &rows[k];
+                        if pos > head_seq {
+                            out.push(
+                                Problem::Inserted,
+                                r.table,
+                                Some(r.id),
+                                key,
+                                Some(r.seq),
+                                format!("beyond the stream's head (row {head_seq})"),
+                            );
+                        } else if !after_gap {
+                            out.push(
+                                Problem::Modified,
+                                r.table,
+                                Some(r.id),
+                                key,
+                                Some(r.seq),
+                                "its content no longer matches its chain hash".into(),
+                            );
+                        }
+                        k
+                    }
+                    None => {
+                        let next = (0..n)
+                            .filter(|&k| !placed[k] && rows[k].seq > pos)
+                            .min_by_key(|&k| rows[k].seq);
+                        let Some(k) = next else { break };
+                        let seq = rows[k].seq;
+                        out.push(
+                            Problem::Deleted,
+                            &gone,
+                            None,
+                            key,
+                            Some(pos),
+                            if seq - 1 == pos {
+                                format!("row {pos} of the stream is missing")
+                            } else {
+                                format!("rows {pos} to {} of the stream are missing", seq - 1)
+                            },
+                        );
+                        pos = seq;
+                        after_gap = true;
+                        continue;
+                    }
+                }
+            }
+        };
+        placed[k] = true;
+        prev = Some(rows[k].hash.clone());
+        pos += 1;
+        after_gap = false;
+    }
+    for (k, r) in rows.iter().enumerate() {
+        if !placed[k] {
+            out.push(
+                Problem::Inserted,
+                r.table,
+                Some(r.id),
+                key,
+                Some(r.seq),
+                "not part of its stream's chain (its place is held by another row)".into(),
+            );
+        }
+    }
+    let last_seq = pos - 1;
+    match head {
+        None => {
+            // A stream of one row (its root) has no head row; any other row needs one.
+            for r in rows
+                .iter()
+                .filter(|r| !(r.table == root && r.id == sid && r.seq == 1))
+            {
+                out.push(
+                    Problem::Inserted,
+                    r.table,
+                    Some(r.id),
+                    key,
+                    Some(r.seq),
+                    "its stream has no head: written out of band".into(),
+                );
+            }
+        }
+        Some((hseq, hhead)) => {
+            if *hseq > last_seq {
+                out.push(
+                    Problem::Deleted,
+                    &gone,
+                    None,
+                    key,
+                    Some(last_seq + 1),
+                    format!(
+                        "the stream ends at row {last_seq} but its head is at row {hseq}: the last rows are missing"
+                    ),
+                );
+            } else if *hseq < last_seq {
+                for r in rows.iter().filter(|r| r.seq > *hseq) {
+                    out.push(
+                        Problem::Inserted,
+                        r.table,
+                        Some(r.id),
+                        key,
+                        Some(r.seq),
+                        format!("beyond the stream's head (row {hseq})"),
+                    );
+                }
+            } else if prev.as_deref() != Some(hhead.as_slice()) {
+                if let Some(r) = rows.last() {
+                    out.push(
+                        Problem::Modified,
+                        r.table,
+                        Some(r.id),
+                        key,
+                        Some(r.seq),
+                        "its chain hash is not the one the stream head recorded".into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The row at a checkpointed place: its table, id and chain hash.
+type RowAt = (&'static str, Uuid, Vec<u8>);
+
+type CheckpointState = BTreeMap<(String, Uuid), (i64, Option<Vec<u8>>, i64)>;
+
+async fn check_checkpoints(
+    tx: &Transaction<'_>,
+    out: &mut Findings,
+) -> Result<(u64, Option<(i64, String)>, CheckpointState), AuditError> {
+    let cps = tx
+        .query(
+            "SELECT id, kind, streams, prev_hash, hash FROM audit_checkpoints ORDER BY id",
+            &[],
+        )
+        .await?;
+    let mut deltas: BTreeMap<i64, Vec<CheckpointHead>> = BTreeMap::new();
+    for r in tx
+        .query(
+            "SELECT checkpoint_id, stream, stream_id, seq, head FROM audit_checkpoint_heads",
+            &[],
+        )
+        .await?
+    {
+        deltas.entry(r.get(0)).or_default().push(CheckpointHead {
+            stream: r.get(1),
+            stream_id: r.get(2),
+            seq: r.get(3),
+            head: r.get(4),
+        });
+    }
+    let mut cp_finding = |id: i64, detail: String| {
+        out.0.push(Finding {
+            problem: Problem::Checkpoint,
+            table: "audit_checkpoints".into(),
+            id: None,
+            stream: String::new(),
+            stream_id: None,
+            seq: Some(id),
+            detail,
+        })
+    };
+    let mut state = CheckpointState::new();
+    let mut prev: Option<Vec<u8>> = None;
+    let mut expected = 1i64;
+    let mut latest = None;
+    for r in &cps {
+        let id: i64 = r.get(0);
+        let kind: String = r.get(1);
+        let streams: i64 = r.get(2);
+        let prev_hash: Option<Vec<u8>> = r.get(3);
+        let hash: Vec<u8> = r.get(4);
+        if id != expected {
+            cp_finding(
+                id,
+                format!("checkpoints {expected} to {} are missing", id - 1),
+            );
+        }
+        if prev_hash != prev {
+            cp_finding(
+                id,
+                "its previous hash is not the previous checkpoint's".into(),
+            );
+        }
+        let heads = deltas.remove(&id).unwrap_or_default();
+        if heads.len() as i64 != streams {
+            cp_finding(
+                id,
+                format!(
+                    "records {streams} stream heads but {} are there",
+                    heads.len()
+                ),
+            );
+        }
+        let text = chain::checkpoint_text(id, &kind, &heads);
+        if chain::checkpoint_hash(prev_hash.as_deref(), &text) != hash {
+            cp_finding(id, "its content no longer matches its hash".into());
+        }
+        for h in heads {
+            state.insert((h.stream, h.stream_id), (h.seq, h.head, id));
+        }
+        latest = Some((id, hex::encode(&hash)));
+        prev = Some(hash);
+        expected = id + 1;
+    }
+    for id in deltas.keys() {
+        cp_finding(
+            *id,
+            "stream heads of a checkpoint that does not exist".into(),
+        );
+    }
+    Ok((cps.len() as u64, latest, state))
+}
+
+async fn check_against_checkpoints(
+    tx: &Transaction<'_>,
+    state: &CheckpointState,
+    heads: &HashMap<StreamKey, (i64, Vec<u8>)>,
+    out: &mut Findings,
+) -> Result<(), AuditError> {
+    // Rows at the checkpointed places, read by stream id and seq (one query per table).
+    let mut at: HashMap<(String, Uuid, i64), RowAt> = HashMap::new();
+    let mut present: HashSet<(String, Uuid)> = HashSet::new();
+    for t in TABLES {
+        let sql = format!(
+            "SELECT t.{col}, t.chain_seq, t.chain_hash, t.id FROM {table} t \
+             WHERE t.chain_seq IS NOT NULL AND t.chain_hash IS NOT NULL",
+            col = t.stream_column,
+            table = t.table
+        );
+        for r in tx.query(&sql, &[]).await? {
+            let sid: Uuid = r.get(0);
+            present.insert((t.stream.to_owned(), sid));
+            let seq: i64 = r.get(1);
+            if state
+                .get(&(t.stream.to_owned(), sid))
+                .is_some_and(|(s, _, _)| *s == seq)
+            {
+                at.insert(
+                    (t.stream.to_owned(), sid, seq),
+                    (t.table, r.get(3), r.get(2)),
+                );
+            }
+        }
+    }
+    for ((stream, sid), (seq, head, cp)) in state {
+        let stream: &'static str = if stream == "execution" {
+            "execution"
+        } else {
+            "decision"
+        };
+        let key = (stream, *sid);
+        if *seq == 0 {
+            if present.contains(&(stream.to_owned(), *sid)) {
+                out.push(
+                    Problem::Inserted,
+                    &format!("{stream} stream"),
+                    None,
+                    key,
+                    None,
+                    format!("rows in a stream archived at checkpoint {cp}"),
+                );
+            }
+            continue;
+        }
+        if !present.contains(&(stream.to_owned(), *sid)) {
+            let rows = heads.get(&key).map_or(*seq, |h| h.0);
+            out.push(
+                Problem::Deleted,
+                root_table(stream),
+                Some(*sid),
+                key,
+                Some(1),
+                format!("the whole stream ({rows} rows) is missing"),
+            );
+            continue;
+        }
+        match at.get(&(stream.to_owned(), *sid, *seq)) {
+            None => out.push(
+                Problem::Deleted,
+                &format!("{stream} stream"),
+                None,
+                key,
+                Some(*seq),
+                format!("row {seq}, recorded by checkpoint {cp}, is missing"),
+            ),
+            Some((table, id, hash)) if Some(hash) != head.as_ref() => out.push(
+                Problem::Modified,
+                table,
+                Some(*id),
+                key,
+                Some(*seq),
+                format!("its chain hash is not the one checkpoint {cp} recorded"),
+            ),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(), AuditError> {
+    for r in tx
+        .query(
+            "SELECT d.id, d.status, (SELECT e.payload ->> 'to' FROM decision_events e \
+             WHERE e.decision_id = d.id AND e.payload ? 'to' ORDER BY e.seq DESC LIMIT 1) \
+             FROM trade_decisions d",
+            &[],
+        )
+        .await?
+    {
+        let id: Uuid = r.get(0);
+        let status: String = r.get(1);
+        let replayed: Option<String> = r.get(2);
+        let replayed = replayed.unwrap_or_else(|| torghut_store::decision::INITIAL_STATUS.into());
+        if status != replayed {
+            out.push(
+                Problem::Projection,
+                "trade_decisions",
+                Some(id),
+                ("decision", id),
+                None,
+                format!("status is {status:?} but its events end at {replayed:?}"),
+            );
+        }
+    }
+
+    let mut payloads: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for r in tx
+        .query(
+            "SELECT execution_id, payload::text FROM execution_events ORDER BY execution_id, seq",
+            &[],
+        )
+        .await?
+    {
+        payloads.entry(r.get(0)).or_default().push(r.get(1));
+    }
+    let policy = JsonPolicy::default();
+    for r in tx
+        .query(
+            "SELECT x.id, x.filled_qty, x.status, \
+               x.raw_order IS NOT DISTINCT FROM (SELECT e.payload FROM execution_events e \
+                 WHERE e.execution_id = x.id ORDER BY e.seq DESC LIMIT 1), \
+               x.trade_decision_id IS NULL OR EXISTS (SELECT 1 FROM trade_decisions d \
+                 WHERE d.id = x.trade_decision_id AND d.decision_hash = x.client_order_id) \
+             FROM executions x",
+            &[],
+        )
+        .await?
+    {
+        let id: Uuid = r.get(0);
+        let filled: Decimal = r.get(1);
+        let status: String = r.get(2);
+        let raw_ok: bool = r.get(3);
+        let link_ok: bool = r.get(4);
+        let key = ("execution", id);
+        if !raw_ok {
+            out.push(
+                Problem::Projection,
+                "executions",
+                Some(id),
+                key,
+                None,
+                "raw_order is not the payload of its last event".into(),
+            );
+        }
+        if !link_ok {
+            out.push(
+                Problem::Projection,
+                "executions",
+                Some(id),
+                key,
+                None,
+                "trade_decision_id names a decision whose hash is not the client order id".into(),
+            );
+        }
+        if let Some((f, s)) = payloads.get(&id).and_then(|p| replay(p, &policy)) {
+            if f != filled || s != status {
+                out.push(
+                    Problem::Projection,
+                    "executions",
+                    Some(id),
+                    key,
+                    None,
+                    format!(
+                        "filled_qty {filled} and status {status:?}, but its events replay to {f} and {s:?}"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The fill state the store's upsert rules give after these payloads (`None` when a payload
+/// is not an order the store would accept, e.g. one carried over from before the events).
+fn replay(payloads: &[String], policy: &JsonPolicy) -> Option<(Decimal, String)> {
+    let round = |d: Decimal| d.round_dp_with_strategy(8, RoundingStrategy::MidpointAwayFromZero);
+    let mut state: Option<(Decimal, String)> = None;
+    for p in payloads {
+        let o = torghut_store::execution::parse_order(p, policy).ok()?;
+        let filled = round(o.filled_qty);
+        state = match state {
+            Some((f, s)) if filled < f => Some((f, s)),
+            _ => Some((filled, o.status)),
+        };
+    }
+    state
+}
