@@ -683,8 +683,9 @@ async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(
             "SELECT x.id, x.filled_qty, x.status, \
                x.raw_order IS NOT DISTINCT FROM (SELECT e.payload FROM execution_events e \
                  WHERE e.execution_id = x.id ORDER BY e.seq DESC LIMIT 1), \
-               x.trade_decision_id IS NULL OR EXISTS (SELECT 1 FROM trade_decisions d \
-                 WHERE d.id = x.trade_decision_id AND d.decision_hash = x.client_order_id) \
+               x.trade_decision_id IS NULL OR x.client_order_id IS NULL OR NOT EXISTS ( \
+                 SELECT 1 FROM trade_decisions d \
+                 WHERE d.decision_hash = x.client_order_id AND d.id <> x.trade_decision_id) \
              FROM executions x",
             &[],
         )
@@ -713,7 +714,7 @@ async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(
                 Some(id),
                 key,
                 None,
-                "trade_decision_id names a decision whose hash is not the client order id".into(),
+                "trade_decision_id names another decision than the one whose hash is the client order id".into(),
             );
         }
         if let Some((f, s)) = payloads.get(&id).and_then(|p| replay(p, &policy)) {

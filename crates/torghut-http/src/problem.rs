@@ -315,6 +315,20 @@ pub(crate) fn from_db(e: &torghut_config::tokio_postgres::Error) -> Problem {
                 "the database refused a value of this request",
             )
         }
+        // The audit rules of the schema (append-only tables, immutable identity columns,
+        // allowed status moves, filled quantity never decreasing): the request asks for a change
+        // the history does not allow.
+        "TA" => {
+            tracing::warn!(
+                sqlstate = code,
+                message = db.message(),
+                "audit rule refused a change"
+            );
+            Problem::conflict(
+                "audit-rule",
+                "the change is refused by an audit rule: identity columns never change, history is append-only, and statuses move only forward",
+            )
+        }
         "23" => {
             tracing::warn!(sqlstate = code, constraint = ?db.constraint(), "constraint violation");
             Problem::conflict("constraint", "the request conflicts with the stored data")

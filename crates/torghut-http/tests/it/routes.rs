@@ -285,6 +285,10 @@ async fn the_trail_of_a_decision_and_its_writes() {
     assert_eq!(x2.status, StatusCode::OK, "{}", x2.text);
     assert_eq!(x2.json()["id"], x.json()["id"]);
     assert_eq!(x2.json()["filled_qty"], "1.50000000");
+    // The same order with another side: identity columns never change (an audit rule, 409).
+    let flipped = filled.replace(r#""side":"buy""#, r#""side":"sell""#);
+    let p = post(&app, "/v1/executions", &flipped).await.problem(409);
+    assert!(p["type"].as_str().unwrap().contains("audit-rule"), "{p}");
     let t2 = post(
         &app,
         &format!("/v1/decisions/{id}/transitions"),

@@ -158,7 +158,7 @@ async fn eight_concurrent_processes_all_succeed_and_apply_each_migration_once() 
     assert_eq!(applied as i64, n);
     let ups: i64 = c
         .query_one(
-            "SELECT count(*) FROM torghut_meta.migration_log WHERE action = 'up'",
+            "SELECT count(*) FROM torghut_meta.migration_log WHERE action = 'up' AND outcome = 'ok'",
             &[],
         )
         .await
