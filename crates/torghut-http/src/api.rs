@@ -150,11 +150,12 @@ fn recent_filter(q: &QueryParams) -> ApiResult<RecentFilter> {
 pub async fn trading_decisions(
     State(state): State<Arc<AppState>>,
     q: QueryParams,
-) -> ApiResult<Json<Vec<DecisionRow>>> {
+) -> ApiResult<Json<Vec<listing::RecentDecision>>> {
     let f = recent_filter(&q)?;
     let client = state.conn().await?;
-    let rows = listing::recent_decisions(&**client, &f).await?;
-    Ok(Json(rows.into_iter().map(Into::into).collect()))
+    // The rows of `DecisionRow`, `decision_json` passed through as stored (not parsed and
+    // written again: the bulk of this route's work, and exact for any number).
+    Ok(Json(listing::recent_decision_rows(&**client, &f).await?))
 }
 
 /// Recent executions, newest first (the old service's route and field names).

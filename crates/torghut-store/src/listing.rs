@@ -34,6 +34,9 @@ pub enum ListingError {
     /// Any database error.
     #[error("database error: {}", crate::check::describe(.0))]
     Db(#[from] tokio_postgres::Error),
+    /// A stored value that cannot be read back (PostgreSQL's jsonb text is always JSON).
+    #[error("stored value unreadable: {0}")]
+    Stored(String),
 }
 
 async fn recent_rows(
@@ -63,6 +66,59 @@ async fn recent_rows(
     let sql =
         format!("SELECT {columns} FROM {table} {filter}ORDER BY created_at DESC, id DESC LIMIT $1");
     Ok(db.query(&sql, &params).await?)
+}
+
+/// A decision as listed by [`recent_decision_rows`]: its `decision_json` is the stored JSON text,
+/// passed through without being parsed into a tree (numbers keep every digit).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecentDecision {
+    pub id: uuid::Uuid,
+    pub strategy_id: uuid::Uuid,
+    pub alpaca_account_label: String,
+    pub symbol: String,
+    pub timeframe: String,
+    pub decision_json: Box<serde_json::value::RawValue>,
+    pub rationale: Option<String>,
+    pub status: String,
+    pub decision_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub executed_at: Option<DateTime<Utc>>,
+}
+
+/// The columns of [`RecentDecision`], `decision_json` as text.
+const RECENT_DECISION_COLUMNS: &str = "id, strategy_id, alpaca_account_label, symbol, timeframe, \
+    decision_json::text, rationale, status, decision_hash, created_at, executed_at";
+
+/// [`recent_decisions`] for serving: the same rows and order, `decision_json` as raw JSON text.
+pub async fn recent_decision_rows(
+    db: &impl GenericClient,
+    f: &RecentFilter,
+) -> Result<Vec<RecentDecision>, ListingError> {
+    let rows = recent_rows(db, RECENT_DECISION_COLUMNS, "trade_decisions", f).await?;
+    rows.iter()
+        .map(|r| {
+            let text: String = r.get(5);
+            let decision_json = serde_json::value::RawValue::from_string(text).map_err(|e| {
+                ListingError::Stored(format!(
+                    "decision_json of {}: {e}",
+                    r.get::<_, uuid::Uuid>(0)
+                ))
+            })?;
+            Ok(RecentDecision {
+                id: r.get(0),
+                strategy_id: r.get(1),
+                alpaca_account_label: r.get(2),
+                symbol: r.get(3),
+                timeframe: r.get(4),
+                decision_json,
+                rationale: r.get(6),
+                status: r.get(7),
+                decision_hash: r.get(8),
+                created_at: r.get(9),
+                executed_at: r.get(10),
+            })
+        })
+        .collect()
 }
 
 /// Decisions, newest (`created_at`, then `id`) first.

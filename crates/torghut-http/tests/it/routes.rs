@@ -206,6 +206,9 @@ async fn trading_decisions_is_compatible_newest_first_filtered_and_bounded() {
         "newest first"
     );
     assert_eq!(rows[0]["decision_json"]["qty"], "1.50");
+    // decision_json is the same document as the trail's (passed through as stored).
+    let trail = get(&app, &format!("/v1/decisions/{}", ids[2])).await.json();
+    assert_eq!(rows[0]["decision_json"], trail["decision"]["decision_json"]);
 
     let aapl = get(&app, "/trading/decisions?symbol=AAPL&limit=1")
         .await
@@ -248,6 +251,24 @@ async fn trading_decisions_is_compatible_newest_first_filtered_and_bounded() {
     )
     .await;
     assert_eq!(a.problem(400)["field"], "symbol");
+    // A number beyond f64 in params keeps every digit on the way out.
+    let big = decision(&sid, 99, "AAPL").replace(
+        r#""params":{"#,
+        r#""params":{"huge":123456789012345678901234567890.000000000000000000001,"#,
+    );
+    assert!(big.contains("\"huge\""), "{big}");
+    assert_eq!(
+        post(&app, "/v1/decisions", &big).await.status,
+        StatusCode::CREATED
+    );
+    let newest = get(&app, "/trading/decisions?limit=1").await;
+    assert!(
+        newest
+            .text
+            .contains("123456789012345678901234567890.000000000000000000001"),
+        "{}",
+        newest.text
+    );
 }
 
 #[tokio::test]
