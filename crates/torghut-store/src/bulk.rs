@@ -92,47 +92,6 @@ const STAGING: &str = "CREATE TEMPORARY TABLE torghut_trail_staging (
     x_avg_price numeric, x_status varchar, x_raw jsonb
 ) ON COMMIT DROP";
 
-const STAGING_TYPES: [Type; 38] = [
-    Type::INT4,
-    Type::UUID,
-    Type::UUID,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::JSONB,
-    Type::TEXT,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::UUID,
-    Type::JSONB,
-    Type::UUID,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::JSONB,
-    Type::JSONB,
-    Type::VARCHAR,
-    Type::NUMERIC,
-    Type::NUMERIC,
-    Type::VARCHAR,
-    Type::TEXT,
-    Type::JSONB,
-    Type::INT4,
-    Type::INT4,
-    Type::UUID,
-    Type::UUID,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::NUMERIC,
-    Type::NUMERIC,
-    Type::NUMERIC,
-    Type::VARCHAR,
-    Type::JSONB,
-];
-
 const MOVE: &str = "\
 WITH d AS (
   INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,
@@ -597,58 +556,15 @@ async fn staged(
     let sink = tx
         .copy_in("COPY torghut_trail_staging FROM STDIN (FORMAT binary)")
         .await?;
-    let writer = BinaryCopyInWriter::new(sink, &STAGING_TYPES);
+    // The staging table's columns: `ord`, then the single trail statement's parameters.
+    let types: Vec<Type> = std::iter::once(Type::INT4)
+        .chain(trail::FAST_TYPES.iter().cloned())
+        .collect();
+    let writer = BinaryCopyInWriter::new(sink, &types);
     futures_util::pin_mut!(writer);
     for (ord, p) in prepared.iter().enumerate() {
         let ord = i32::try_from(ord).unwrap_or(i32::MAX);
-        let d = &p.decision;
-        let r = p.review.as_ref();
-        let o = p.order.as_ref();
-        let status = p.initial_status();
-        let ev_id = p.status.as_ref().map(|_| p.status_event_id);
-        let r_id = r.map(|r| r.id);
-        let x_id = o.map(|_| p.execution_id);
-        let xe_id = o.map(|_| p.execution_event_id);
-        let row: [&(dyn ToSql + Sync); 38] = [
-            &ord,
-            &d.id,
-            &d.strategy_id,
-            &d.account_label,
-            &d.symbol,
-            &d.timeframe,
-            &d.decision_json,
-            &d.rationale,
-            &status,
-            &d.decision_hash,
-            &ev_id,
-            &p.status_payload,
-            &r_id,
-            &r.map(|r| &r.model),
-            &r.map(|r| &r.prompt_version),
-            &r.map(|r| &r.input_json),
-            &r.map(|r| &r.response_json),
-            &r.map(|r| &r.verdict),
-            &r.and_then(|r| r.confidence),
-            &r.and_then(|r| r.adjusted_qty),
-            &r.and_then(|r| r.adjusted_order_type.as_ref()),
-            &r.and_then(|r| r.rationale.as_ref()),
-            &r.and_then(|r| r.risk_flags.as_ref()),
-            &r.and_then(|r| r.tokens_prompt),
-            &r.and_then(|r| r.tokens_completion),
-            &x_id,
-            &xe_id,
-            &o.map(|o| o.key()),
-            &o.and_then(|o| o.client_order_id.as_ref()),
-            &o.map(|o| &o.symbol),
-            &o.map(|o| &o.side),
-            &o.map(|o| &o.order_type),
-            &o.map(|o| &o.time_in_force),
-            &o.map(|o| o.qty),
-            &o.map(|o| o.filled_qty),
-            &o.and_then(|o| o.filled_avg_price),
-            &o.map(|o| &o.status),
-            &o.map(|o| &o.raw_order),
-        ];
+        let row: [&(dyn ToSql + Sync); 38] = trail::trail_params!(p, &ord);
         writer.as_mut().write(&row).await?;
     }
     writer.finish().await?;

@@ -235,7 +235,57 @@ SELECT count(*)::int4 FROM d";
 const ORDER_GUARD: &str = "WHERE $25 IS NULL
      OR NOT EXISTS (SELECT 1 FROM executions WHERE alpaca_order_id = $27 OR client_order_id = $28)";
 
-const FAST_TYPES: [Type; 37] = [
+/// The parameters of the single trail statement ([`FAST_TYPES`], in order) for a
+/// `&PreparedTrail`, as an array of `&dyn ToSql` (give the array's type where it is bound). With a
+/// leading expression, that comes first: the bulk staging table has the same columns after its
+/// `ord`.
+macro_rules! trail_params {
+    ($p:expr $(, $lead:expr)?) => {
+        [
+            $($lead,)?
+            &$p.decision.id,
+            &$p.decision.strategy_id,
+            &$p.decision.account_label,
+            &$p.decision.symbol,
+            &$p.decision.timeframe,
+            &$p.decision.decision_json,
+            &$p.decision.rationale,
+            &$p.initial_status(),
+            &$p.decision.decision_hash,
+            &$p.status.as_ref().map(|_| $p.status_event_id),
+            &$p.status_payload,
+            &$p.review.as_ref().map(|r| r.id),
+            &$p.review.as_ref().map(|r| &r.model),
+            &$p.review.as_ref().map(|r| &r.prompt_version),
+            &$p.review.as_ref().map(|r| &r.input_json),
+            &$p.review.as_ref().map(|r| &r.response_json),
+            &$p.review.as_ref().map(|r| &r.verdict),
+            &$p.review.as_ref().and_then(|r| r.confidence),
+            &$p.review.as_ref().and_then(|r| r.adjusted_qty),
+            &$p.review.as_ref().and_then(|r| r.adjusted_order_type.as_ref()),
+            &$p.review.as_ref().and_then(|r| r.rationale.as_ref()),
+            &$p.review.as_ref().and_then(|r| r.risk_flags.as_ref()),
+            &$p.review.as_ref().and_then(|r| r.tokens_prompt),
+            &$p.review.as_ref().and_then(|r| r.tokens_completion),
+            &$p.order.as_ref().map(|_| $p.execution_id),
+            &$p.order.as_ref().map(|_| $p.execution_event_id),
+            &$p.order.as_ref().map($crate::execution::ParsedOrder::key),
+            &$p.order.as_ref().and_then(|o| o.client_order_id.as_ref()),
+            &$p.order.as_ref().map(|o| &o.symbol),
+            &$p.order.as_ref().map(|o| &o.side),
+            &$p.order.as_ref().map(|o| &o.order_type),
+            &$p.order.as_ref().map(|o| &o.time_in_force),
+            &$p.order.as_ref().map(|o| o.qty),
+            &$p.order.as_ref().map(|o| o.filled_qty),
+            &$p.order.as_ref().and_then(|o| o.filled_avg_price),
+            &$p.order.as_ref().map(|o| &o.status),
+            &$p.order.as_ref().map(|o| &o.raw_order),
+        ]
+    };
+}
+pub(crate) use trail_params;
+
+pub(crate) const FAST_TYPES: [Type; 37] = [
     Type::UUID,    // 1 decision id
     Type::UUID,    // 2 strategy id
     Type::VARCHAR, // 3 account label
@@ -293,58 +343,7 @@ async fn fast_path(
     stmt: &Statement,
     p: &PreparedTrail,
 ) -> Result<bool, tokio_postgres::Error> {
-    let d = &p.decision;
-    let r = p.review.as_ref();
-    let o = p.order.as_ref();
-    let status = p.initial_status();
-    let status_event_id = p.status.as_ref().map(|_| p.status_event_id);
-    let review_id = r.map(|r| r.id);
-    let execution_id = o.map(|_| p.execution_id);
-    let execution_event_id = o.map(|_| p.execution_event_id);
-    let row = db
-        .query_one(
-            stmt,
-            &[
-                &d.id,
-                &d.strategy_id,
-                &d.account_label,
-                &d.symbol,
-                &d.timeframe,
-                &d.decision_json,
-                &d.rationale,
-                &status,
-                &d.decision_hash,
-                &status_event_id,
-                &p.status_payload,
-                &review_id,
-                &r.map(|r| &r.model),
-                &r.map(|r| &r.prompt_version),
-                &r.map(|r| &r.input_json),
-                &r.map(|r| &r.response_json),
-                &r.map(|r| &r.verdict),
-                &r.and_then(|r| r.confidence),
-                &r.and_then(|r| r.adjusted_qty),
-                &r.and_then(|r| r.adjusted_order_type.as_ref()),
-                &r.and_then(|r| r.rationale.as_ref()),
-                &r.and_then(|r| r.risk_flags.as_ref()),
-                &r.and_then(|r| r.tokens_prompt),
-                &r.and_then(|r| r.tokens_completion),
-                &execution_id,
-                &execution_event_id,
-                &o.map(ParsedOrder::key),
-                &o.and_then(|o| o.client_order_id.as_ref()),
-                &o.map(|o| &o.symbol),
-                &o.map(|o| &o.side),
-                &o.map(|o| &o.order_type),
-                &o.map(|o| &o.time_in_force),
-                &o.map(|o| o.qty),
-                &o.map(|o| o.filled_qty),
-                &o.and_then(|o| o.filled_avg_price),
-                &o.map(|o| &o.status),
-                &o.map(|o| &o.raw_order),
-            ],
-        )
-        .await?;
+    let row = db.query_one(stmt, &trail_params!(p)).await?;
     Ok(row.get::<_, i32>(0) == 1)
 }
 
