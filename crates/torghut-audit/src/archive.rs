@@ -91,11 +91,15 @@ fn content_of_json(table: &str) -> &'static str {
              'alpaca_account_label', j -> 'alpaca_account_label', 'symbol', j -> 'symbol', \
              'timeframe', j -> 'timeframe', 'decision_json', j -> 'decision_json', \
              'rationale', j -> 'rationale', 'decision_hash', j -> 'decision_hash', \
-             'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC')"
+             'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC') \
+             || CASE WHEN coalesce(j -> 'initial_status', 'null') = 'null'::jsonb THEN '{}'::jsonb \
+                ELSE jsonb_build_object('initial_status', j -> 'initial_status') END"
         }
         "executions" => {
             "jsonb_build_object('id', j -> 'id', 'symbol', j -> 'symbol', 'side', j -> 'side', \
-             'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC')"
+             'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC') \
+             || CASE WHEN coalesce(j -> 'initial_raw_order', 'null') = 'null'::jsonb THEN '{}'::jsonb \
+                ELSE jsonb_build_object('initial_raw_order', j -> 'initial_raw_order') END"
         }
         _ => {
             "(j - 'chain_seq' - 'chain_hash') || jsonb_build_object('created_at', \

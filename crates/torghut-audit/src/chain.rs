@@ -29,7 +29,9 @@ pub const TABLES: [AuditTable; 5] = [
             'alpaca_account_label', t.alpaca_account_label, 'symbol', t.symbol, \
             'timeframe', t.timeframe, 'decision_json', t.decision_json, \
             'rationale', t.rationale, 'decision_hash', t.decision_hash, \
-            'created_at', t.created_at AT TIME ZONE 'UTC')",
+            'created_at', t.created_at AT TIME ZONE 'UTC') \
+            || CASE WHEN t.initial_status IS NULL THEN '{}'::jsonb \
+               ELSE jsonb_build_object('initial_status', t.initial_status) END",
     },
     AuditTable {
         table: "decision_events",
@@ -48,7 +50,9 @@ pub const TABLES: [AuditTable; 5] = [
         stream: "execution",
         stream_column: "id",
         content: "jsonb_build_object('id', t.id, 'symbol', t.symbol, 'side', t.side, \
-            'created_at', t.created_at AT TIME ZONE 'UTC')",
+            'created_at', t.created_at AT TIME ZONE 'UTC') \
+            || CASE WHEN t.initial_raw_order IS NULL THEN '{}'::jsonb \
+               ELSE jsonb_build_object('initial_raw_order', t.initial_raw_order) END",
     },
     AuditTable {
         table: "execution_events",

@@ -23,8 +23,12 @@ pub const SQLSTATE_CHECKPOINT_REFUSED: &str = "TA002";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditError {
-    /// The database has no audit chain (not migrated to `0008_audit_chain`).
-    #[error("the database has no audit chain: migrate it to 0008_audit_chain or later")]
+    /// The database has no audit chain, or an older one than this build checks (not migrated
+    /// to `0011_audit_initial_state`).
+    #[error(
+        "the database's audit schema is missing or older than this build's: migrate it to \
+         0011_audit_initial_state or later (torghut migrate up)"
+    )]
     NotMigrated,
     /// A file of an archive could not be read or written.
     #[error("archive file {path}: {message}")]
@@ -55,10 +59,16 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// Whether the connected database has the audit chain.
+/// Whether the connected database has the audit chain this build checks (from
+/// `0011_audit_initial_state`: roots seal their initial state).
 pub(crate) async fn has_chain(db: &impl tokio_postgres::GenericClient) -> Result<bool, AuditError> {
     Ok(db
-        .query_one("SELECT to_regclass('audit_chain_heads') IS NOT NULL", &[])
+        .query_one(
+            "SELECT to_regclass('audit_chain_heads') IS NOT NULL AND EXISTS ( \
+               SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('executions') \
+               AND attname = 'initial_raw_order' AND NOT attisdropped)",
+            &[],
+        )
         .await?
         .get(0))
 }

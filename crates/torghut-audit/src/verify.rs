@@ -644,8 +644,9 @@ async fn check_against_checkpoints(
 async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(), AuditError> {
     for r in tx
         .query(
-            "SELECT d.id, d.status, (SELECT e.payload ->> 'to' FROM decision_events e \
-             WHERE e.decision_id = d.id AND e.payload ? 'to' ORDER BY e.seq DESC LIMIT 1) \
+            "SELECT d.id, d.status, coalesce((SELECT e.payload ->> 'to' FROM decision_events e \
+             WHERE e.decision_id = d.id AND e.payload ? 'to' ORDER BY e.seq DESC LIMIT 1), \
+             d.initial_status) \
              FROM trade_decisions d",
             &[],
         )
@@ -662,7 +663,9 @@ async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(
                 Some(id),
                 ("decision", id),
                 None,
-                format!("status is {status:?} but its events end at {replayed:?}"),
+                format!(
+                    "status is {status:?} but its initial status and events end at {replayed:?}"
+                ),
             );
         }
     }
@@ -670,19 +673,22 @@ async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(
     let mut payloads: HashMap<Uuid, Vec<String>> = HashMap::new();
     for r in tx
         .query(
-            "SELECT execution_id, payload::text FROM execution_events ORDER BY execution_id, seq",
+            "SELECT id, 0::bigint AS seq, initial_raw_order::text FROM executions \
+             WHERE initial_raw_order IS NOT NULL \
+             UNION ALL SELECT execution_id, seq, payload::text FROM execution_events \
+             ORDER BY 1, 2",
             &[],
         )
         .await?
     {
-        payloads.entry(r.get(0)).or_default().push(r.get(1));
+        payloads.entry(r.get(0)).or_default().push(r.get(2));
     }
     let policy = JsonPolicy::default();
     for r in tx
         .query(
             "SELECT x.id, x.filled_qty, x.status, \
-               x.raw_order IS NOT DISTINCT FROM (SELECT e.payload FROM execution_events e \
-                 WHERE e.execution_id = x.id ORDER BY e.seq DESC LIMIT 1), \
+               x.raw_order IS NOT DISTINCT FROM coalesce((SELECT e.payload FROM execution_events e \
+                 WHERE e.execution_id = x.id ORDER BY e.seq DESC LIMIT 1), x.initial_raw_order), \
                x.trade_decision_id IS NULL OR x.client_order_id IS NULL OR NOT EXISTS ( \
                  SELECT 1 FROM trade_decisions d \
                  WHERE d.decision_hash = x.client_order_id AND d.id <> x.trade_decision_id) \
@@ -704,7 +710,7 @@ async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(
                 Some(id),
                 key,
                 None,
-                "raw_order is not the payload of its last event".into(),
+                "raw_order is neither the payload of its last event nor, without events, the one it was created with".into(),
             );
         }
         if !link_ok {

@@ -236,7 +236,11 @@ impl From<ExecutionEvent> for ExecutionEventRow {
 pub struct TrailExecution {
     #[serde(flatten)]
     pub execution: ExecutionRow,
-    /// Its `execution_events`, by `seq`.
+    /// The payload the execution was created from (sealed into its row; null for executions
+    /// recorded before the initial state was kept, whose first payload is event 1).
+    #[schema(value_type = Option<Object>)]
+    pub initial_raw_order: Option<Value>,
+    /// Its `execution_events` (every payload received after creation), by `seq`.
     pub events: Vec<ExecutionEventRow>,
 }
 
@@ -244,7 +248,10 @@ pub struct TrailExecution {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Trail {
     pub decision: DecisionRow,
-    /// Its status events, by `seq`.
+    /// The status the decision was created in (sealed into its row; null for decisions
+    /// recorded before it was kept, which started `planned`).
+    pub initial_status: Option<String>,
+    /// Its status events (every change since creation), by `seq`.
     pub events: Vec<DecisionEventRow>,
     /// Its reviews, oldest first.
     pub reviews: Vec<ReviewRow>,
@@ -265,12 +272,14 @@ impl From<AuditTrail> for Trail {
                     .partition(|ev| ev.execution_id == id);
                 events_by_exec = rest;
                 TrailExecution {
+                    initial_raw_order: e.initial_raw_order.clone(),
                     execution: e.into(),
                     events: mine.into_iter().map(Into::into).collect(),
                 }
             })
             .collect();
         Self {
+            initial_status: t.decision.initial_status.clone(),
             decision: t.decision.into(),
             events: t.events.into_iter().map(Into::into).collect(),
             reviews: t.reviews.into_iter().map(Into::into).collect(),
@@ -340,7 +349,9 @@ pub struct ExecutionRecorded {
     #[schema(value_type = String)]
     pub filled_qty: Decimal,
     pub status: String,
-    /// The sequence number of the execution event appended for this payload.
+    /// The payload's place in the execution's history: 0 when it created the execution (sealed
+    /// into the row as its initial state), else the sequence number of the execution event
+    /// appended for it.
     pub event_seq: i32,
 }
 

@@ -8,7 +8,7 @@
 //! 1. the strategies are checked (one query, locking them as the foreign keys would), and the
 //!    decision hashes and order ids already stored are read (two queries, pipelined);
 //! 2. the trails and executions to skip are dropped, and the rest is written with one binary
-//!    `COPY` per table (decisions, their status events, reviews, executions, their events).
+//!    `COPY` per table (decisions, reviews, executions).
 //!
 //! If a concurrent writer stores one of the same keys between the check and the copy, the
 //! copy fails on the unique key; the transaction is rolled back and the batch goes the general
@@ -19,8 +19,9 @@
 //! Backfill is idempotent and never updates existing rows: a trail whose decision (by hash)
 //! is already stored, or repeats an earlier trail of the batch, is skipped whole (its review,
 //! execution and status are not written); an execution whose order id or client order id is
-//! already stored is skipped. New decisions are inserted directly in their final status with
-//! their `status` event (seq 1, from `planned`); new executions with their first event.
+//! already stored is skipped. New decisions are inserted directly in their final status and
+//! new executions with their payload, each sealing that initial state in its row (no event
+//! rows: see [`crate::trail`]).
 
 use std::collections::HashSet;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -48,8 +49,6 @@ pub struct BulkReport {
     pub executions_inserted: u64,
     /// Executions of inserted decisions skipped because their order was already stored.
     pub executions_skipped: u64,
-    pub decision_events_inserted: u64,
-    pub execution_events_inserted: u64,
 }
 
 /// Why a backfill failed (nothing was written).
@@ -83,11 +82,10 @@ const STAGING: &str = "CREATE TEMPORARY TABLE torghut_trail_staging (
     id uuid NOT NULL, strategy_id uuid NOT NULL, account varchar NOT NULL, symbol varchar NOT NULL,
     timeframe varchar NOT NULL, decision_json jsonb NOT NULL, rationale text,
     status varchar NOT NULL, decision_hash varchar NOT NULL,
-    ev_id uuid, ev_payload jsonb,
     r_id uuid, r_model varchar, r_prompt_version varchar, r_input jsonb, r_response jsonb,
     r_verdict varchar, r_confidence numeric, r_adjusted_qty numeric, r_adjusted_order_type varchar,
     r_rationale text, r_risk_flags jsonb, r_tokens_prompt int4, r_tokens_completion int4,
-    x_id uuid, xe_id uuid, x_order_id varchar, x_client_order_id varchar, x_symbol varchar,
+    x_id uuid, x_order_id varchar, x_client_order_id varchar, x_symbol varchar,
     x_side varchar, x_order_type varchar, x_tif varchar, x_qty numeric, x_filled_qty numeric,
     x_avg_price numeric, x_status varchar, x_raw jsonb
 ) ON COMMIT DROP";
@@ -102,10 +100,6 @@ WITH d AS (
   ON CONFLICT (decision_hash) DO NOTHING
   RETURNING id),
 s AS (SELECT t.* FROM torghut_trail_staging t JOIN d ON d.id = t.id),
-ev AS (
-  INSERT INTO decision_events (id, decision_id, seq, kind, payload)
-  SELECT ev_id, id, 1, 'status', ev_payload FROM s WHERE ev_id IS NOT NULL
-  RETURNING 1),
 r AS (
   INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json,
     response_json, verdict, confidence, adjusted_qty, adjusted_order_type, rationale,
@@ -123,14 +117,9 @@ x AS (
     x_filled_qty, x_avg_price, x_status, x_raw, now()
   FROM s WHERE x_id IS NOT NULL ORDER BY ord
   ON CONFLICT DO NOTHING
-  RETURNING id),
-xe AS (
-  INSERT INTO execution_events (id, execution_id, seq, payload)
-  SELECT s.xe_id, x.id, 1, s.x_raw FROM x JOIN s ON s.x_id = x.id
   RETURNING 1)
-SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM ev), (SELECT count(*) FROM r),
-  (SELECT count(*) FROM s WHERE x_id IS NOT NULL), (SELECT count(*) FROM x),
-  (SELECT count(*) FROM xe)";
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM r),
+  (SELECT count(*) FROM s WHERE x_id IS NOT NULL), (SELECT count(*) FROM x)";
 
 fn prepare_all(
     trails: &[TrailInput],
@@ -387,37 +376,6 @@ async fn direct(
     }
     report.decisions_inserted = w.finish().await?;
 
-    let events = tx
-        .copy_in(
-            "COPY decision_events (id, decision_id, seq, kind, payload) FROM STDIN (FORMAT binary)",
-        )
-        .await?;
-    let w = BinaryCopyInWriter::new(
-        events,
-        &[
-            Type::UUID,
-            Type::UUID,
-            Type::INT4,
-            Type::VARCHAR,
-            Type::JSONB,
-        ],
-    );
-    futures_util::pin_mut!(w);
-    for (p, _) in &rows {
-        if let Some(payload) = &p.status_payload {
-            w.as_mut()
-                .write(&[
-                    &p.status_event_id,
-                    &p.decision.id,
-                    &1i32,
-                    &"status",
-                    payload,
-                ])
-                .await?;
-        }
-    }
-    report.decision_events_inserted = w.finish().await?;
-
     let reviews = tx
         .copy_in(
             "COPY llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json, \
@@ -520,24 +478,6 @@ async fn direct(
     }
     report.executions_inserted = w.finish().await?;
 
-    let execution_events = tx
-        .copy_in(
-            "COPY execution_events (id, execution_id, seq, payload) FROM STDIN (FORMAT binary)",
-        )
-        .await?;
-    let w = BinaryCopyInWriter::new(
-        execution_events,
-        &[Type::UUID, Type::UUID, Type::INT4, Type::JSONB],
-    );
-    futures_util::pin_mut!(w);
-    for (p, with_execution) in &rows {
-        if let (Some(o), true) = (&p.order, with_execution) {
-            w.as_mut()
-                .write(&[&p.execution_event_id, &p.execution_id, &1i32, &o.raw_order])
-                .await?;
-        }
-    }
-    report.execution_events_inserted = w.finish().await?;
     report.decisions_skipped = report.trails as u64 - report.decisions_inserted;
     tx.commit().await?;
     Ok(())
@@ -564,7 +504,7 @@ async fn staged(
     futures_util::pin_mut!(writer);
     for (ord, p) in prepared.iter().enumerate() {
         let ord = i32::try_from(ord).unwrap_or(i32::MAX);
-        let row: [&(dyn ToSql + Sync); 38] = trail::trail_params!(p, &ord);
+        let row: [&(dyn ToSql + Sync); 35] = trail::trail_params!(p, &ord);
         writer.as_mut().write(&row).await?;
     }
     writer.finish().await?;
@@ -573,11 +513,9 @@ async fn staged(
     let count = |i: usize| u64::try_from(row.get::<_, i64>(i)).unwrap_or_default();
     report.decisions_inserted = count(0);
     report.decisions_skipped = report.trails as u64 - report.decisions_inserted;
-    report.decision_events_inserted = count(1);
-    report.reviews_inserted = count(2);
-    report.executions_inserted = count(4);
-    report.executions_skipped = count(3) - report.executions_inserted;
-    report.execution_events_inserted = count(5);
+    report.reviews_inserted = count(1);
+    report.executions_inserted = count(3);
+    report.executions_skipped = count(2) - report.executions_inserted;
     tx.commit().await?;
     Ok(())
 }

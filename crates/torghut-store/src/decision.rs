@@ -172,6 +172,10 @@ pub struct Decision {
     pub decision_hash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub executed_at: Option<DateTime<Utc>>,
+    /// The status the decision was created in (sealed into its row; `None` for decisions
+    /// created before migration `0011_audit_initial_state`, whose history starts `planned`).
+    /// Its status events record every change since.
+    pub initial_status: Option<String>,
 }
 
 /// One appended decision event.
@@ -486,7 +490,8 @@ pub async fn ensure_prepared(
 }
 
 pub(crate) const DECISION_COLUMNS: &str = "id, strategy_id, alpaca_account_label, symbol, \
-    timeframe, decision_json, rationale, status, decision_hash, created_at, executed_at";
+    timeframe, decision_json, rationale, status, decision_hash, created_at, executed_at, \
+    initial_status";
 
 pub(crate) fn decision_from_row(row: &Row) -> Decision {
     Decision {
@@ -501,6 +506,7 @@ pub(crate) fn decision_from_row(row: &Row) -> Decision {
         decision_hash: row.get(8),
         created_at: row.get(9),
         executed_at: row.get(10),
+        initial_status: row.get(11),
     }
 }
 

@@ -7,9 +7,11 @@
 //! a row first recorded that way has the client order id as a provisional `alpaca_order_id`,
 //! replaced by the broker's id when a payload carrying both arrives.
 //!
-//! - `raw_order` always becomes the latest payload received (through `AuditJson`), and every
-//!   upsert appends the payload to `execution_events` (`seq` 1, 2, ... per execution, under the
-//!   execution's row lock), so every broker update is kept in order.
+//! - `raw_order` always becomes the latest payload received (through `AuditJson`). The payload
+//!   that creates an execution is sealed into its row as `initial_raw_order` (migration
+//!   `0011_audit_initial_state`); every later upsert appends its payload to `execution_events`
+//!   (`seq` 1, 2, ... per execution, under the execution's row lock), so every broker update is
+//!   kept in order.
 //! - `filled_qty` never decreases: it becomes the larger of the stored and the received value.
 //!   An update whose `filled_qty` is below the stored one is a stale (out-of-order) update: its
 //!   payload is stored (raw_order and an event) but `filled_qty`, `avg_fill_price` and `status`
@@ -59,7 +61,9 @@ pub struct UpsertedExecution {
     pub filled_qty: Decimal,
     /// The stored `status` after the upsert.
     pub status: String,
-    /// The sequence number of the appended execution event.
+    /// The payload's place in the execution's history: 0 when it created the execution (it is
+    /// sealed into the row as `initial_raw_order`; no event row), else the `seq` of the
+    /// execution event appended for it.
     pub event_seq: i32,
 }
 
@@ -82,6 +86,10 @@ pub struct Execution {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_update_at: Option<DateTime<Utc>>,
+    /// The payload the execution was created from (sealed into its row; `None` for executions
+    /// created before migration `0011_audit_initial_state`, whose first payload is event 1).
+    /// Its events hold every payload received since.
+    pub initial_raw_order: Option<serde_json::Value>,
 }
 
 /// One appended execution event (a broker payload).
@@ -422,24 +430,30 @@ pub(crate) async fn upsert_parsed(
         .await
         .map_err(map)?;
     let id: Uuid = row.get(0);
-    // The upsert holds the execution's row lock until the end of the transaction, and this
+    let created: bool = row.get(1);
+    // A new execution's payload is its initial state, sealed into its row. Otherwise: the
+    // upsert holds the execution's row lock until the end of the transaction, and this
     // statement starts after it was granted: it sees every earlier event.
-    let ev = db
-        .query_one(APPEND_EVENT, &[&Uuid::now_v7(), &id, &order.raw_order])
-        .await?;
+    let event_seq = if created {
+        0
+    } else {
+        db.query_one(APPEND_EVENT, &[&Uuid::now_v7(), &id, &order.raw_order])
+            .await?
+            .get(0)
+    };
     Ok(UpsertedExecution {
         id,
-        created: row.get(1),
+        created,
         trade_decision_id: row.get(2),
         filled_qty: row.get(3),
         status: row.get(4),
-        event_seq: ev.get(0),
+        event_seq,
     })
 }
 
 pub(crate) const EXECUTION_COLUMNS: &str = "id, trade_decision_id, alpaca_order_id, \
     client_order_id, symbol, side, order_type, time_in_force, submitted_qty, filled_qty, \
-    avg_fill_price, status, raw_order, created_at, updated_at, last_update_at";
+    avg_fill_price, status, raw_order, created_at, updated_at, last_update_at, initial_raw_order";
 
 pub(crate) fn execution_from_row(row: &Row) -> Execution {
     Execution {
@@ -459,6 +473,7 @@ pub(crate) fn execution_from_row(row: &Row) -> Execution {
         created_at: row.get(13),
         updated_at: row.get(14),
         last_update_at: row.get(15),
+        initial_raw_order: row.get(16),
     }
 }
 

@@ -10,9 +10,11 @@
 //! The common case, a decision not recorded yet whose order (if any) is not recorded yet
 //! either, is **one prepared statement** ([`TrailStatements`], prepared once per connection):
 //! a data-modifying CTE that inserts the decision (`ON CONFLICT (decision_hash) DO NOTHING`)
-//! directly in its final status, its `status` event (seq 1, from `planned`), the review, the
-//! execution and its first event, each `SELECT ... FROM` the inserted decision. Ids are made
-//! here (UUID v7), so nothing needs to come back but whether the decision was inserted.
+//! directly in its final status, the review and the execution, each `SELECT ... FROM` the
+//! inserted decision. Creation writes no event rows: from `0011_audit_initial_state` the state
+//! a decision or execution is created in is sealed into its row (`initial_status`,
+//! `initial_raw_order`), and events record what happens afterwards. Ids are made here (UUID
+//! v7), so nothing needs to come back but whether the decision was inserted.
 //!
 //! - [`record_trail`] sends it outside any explicit transaction: a single statement is its own
 //!   transaction (one commit when it completes), so the whole trail costs one round trip, no
@@ -35,7 +37,7 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Statement, Transaction};
-use torghut_json::{AuditJson, JsonPolicy};
+use torghut_json::JsonPolicy;
 use uuid::Uuid;
 
 use crate::check;
@@ -130,12 +132,8 @@ pub(crate) struct PreparedTrail {
     pub review: Option<PreparedReview>,
     pub order: Option<ParsedOrder>,
     pub execution_id: Uuid,
-    pub execution_event_id: Uuid,
-    /// The status to move to (never `planned`).
+    /// The status to move to (never `planned`); a new decision is inserted in it directly.
     pub status: Option<String>,
-    pub status_event_id: Uuid,
-    /// The payload of the status event for a new decision (from `planned`).
-    pub status_payload: Option<AuditJson>,
 }
 
 impl PreparedTrail {
@@ -174,19 +172,12 @@ pub(crate) fn prepare(
             Some(s.to_owned())
         }
     };
-    let status_payload = status
-        .as_deref()
-        .map(|to| decision::status_payload(INITIAL_STATUS, to, None, policy))
-        .transpose()?;
     Ok(PreparedTrail {
         decision,
         review,
         order,
         execution_id: Uuid::now_v7(),
-        execution_event_id: Uuid::now_v7(),
         status,
-        status_event_id: Uuid::now_v7(),
-        status_payload,
     })
 }
 
@@ -210,30 +201,23 @@ WITH d AS (
   /*guard*/
   ON CONFLICT (decision_hash) DO NOTHING
   RETURNING id),
-ev AS (
-  INSERT INTO decision_events (id, decision_id, seq, kind, payload)
-  SELECT $10, d.id, 1, 'status', $11 FROM d WHERE $10 IS NOT NULL),
 r AS (
   INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json,
     response_json, verdict, confidence, adjusted_qty, adjusted_order_type, rationale,
     risk_flags, tokens_prompt, tokens_completion)
-  SELECT $12, d.id, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24
-  FROM d WHERE $12 IS NOT NULL),
+  SELECT $10, d.id, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22
+  FROM d WHERE $10 IS NOT NULL),
 x AS (
   INSERT INTO executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, side,
     order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, raw_order,
     last_update_at)
-  SELECT $25, d.id, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, now()
-  FROM d WHERE $25 IS NOT NULL
-  RETURNING id),
-xe AS (
-  INSERT INTO execution_events (id, execution_id, seq, payload)
-  SELECT $26, x.id, 1, $37 FROM x)
+  SELECT $23, d.id, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, now()
+  FROM d WHERE $23 IS NOT NULL)
 SELECT count(*)::int4 FROM d";
 
 /// The guard of [`TrailStatements::fast`].
-const ORDER_GUARD: &str = "WHERE $25 IS NULL
-     OR NOT EXISTS (SELECT 1 FROM executions WHERE alpaca_order_id = $27 OR client_order_id = $28)";
+const ORDER_GUARD: &str = "WHERE $23 IS NULL
+     OR NOT EXISTS (SELECT 1 FROM executions WHERE alpaca_order_id = $24 OR client_order_id = $25)";
 
 /// The parameters of the single trail statement ([`FAST_TYPES`], in order) for a
 /// `&PreparedTrail`, as an array of `&dyn ToSql` (give the array's type where it is bound). With a
@@ -252,8 +236,6 @@ macro_rules! trail_params {
             &$p.decision.rationale,
             &$p.initial_status(),
             &$p.decision.decision_hash,
-            &$p.status.as_ref().map(|_| $p.status_event_id),
-            &$p.status_payload,
             &$p.review.as_ref().map(|r| r.id),
             &$p.review.as_ref().map(|r| &r.model),
             &$p.review.as_ref().map(|r| &r.prompt_version),
@@ -268,7 +250,6 @@ macro_rules! trail_params {
             &$p.review.as_ref().and_then(|r| r.tokens_prompt),
             &$p.review.as_ref().and_then(|r| r.tokens_completion),
             &$p.order.as_ref().map(|_| $p.execution_id),
-            &$p.order.as_ref().map(|_| $p.execution_event_id),
             &$p.order.as_ref().map($crate::execution::ParsedOrder::key),
             &$p.order.as_ref().and_then(|o| o.client_order_id.as_ref()),
             &$p.order.as_ref().map(|o| &o.symbol),
@@ -285,7 +266,7 @@ macro_rules! trail_params {
 }
 pub(crate) use trail_params;
 
-pub(crate) const FAST_TYPES: [Type; 37] = [
+pub(crate) const FAST_TYPES: [Type; 34] = [
     Type::UUID,    // 1 decision id
     Type::UUID,    // 2 strategy id
     Type::VARCHAR, // 3 account label
@@ -295,34 +276,31 @@ pub(crate) const FAST_TYPES: [Type; 37] = [
     Type::TEXT,    // 7 rationale
     Type::VARCHAR, // 8 status
     Type::VARCHAR, // 9 decision hash
-    Type::UUID,    // 10 status event id
-    Type::JSONB,   // 11 status event payload
-    Type::UUID,    // 12 review id
-    Type::VARCHAR, // 13 model
-    Type::VARCHAR, // 14 prompt version
-    Type::JSONB,   // 15 input_json
-    Type::JSONB,   // 16 response_json
-    Type::VARCHAR, // 17 verdict
-    Type::NUMERIC, // 18 confidence
-    Type::NUMERIC, // 19 adjusted qty
-    Type::VARCHAR, // 20 adjusted order type
-    Type::TEXT,    // 21 review rationale
-    Type::JSONB,   // 22 risk flags
-    Type::INT4,    // 23 tokens prompt
-    Type::INT4,    // 24 tokens completion
-    Type::UUID,    // 25 execution id
-    Type::UUID,    // 26 execution event id
-    Type::VARCHAR, // 27 alpaca order id
-    Type::VARCHAR, // 28 client order id
-    Type::VARCHAR, // 29 symbol
-    Type::VARCHAR, // 30 side
-    Type::VARCHAR, // 31 order type
-    Type::VARCHAR, // 32 time in force
-    Type::NUMERIC, // 33 submitted qty
-    Type::NUMERIC, // 34 filled qty
-    Type::NUMERIC, // 35 avg fill price
-    Type::VARCHAR, // 36 execution status
-    Type::JSONB,   // 37 raw order
+    Type::UUID,    // 10 review id
+    Type::VARCHAR, // 11 model
+    Type::VARCHAR, // 12 prompt version
+    Type::JSONB,   // 13 input_json
+    Type::JSONB,   // 14 response_json
+    Type::VARCHAR, // 15 verdict
+    Type::NUMERIC, // 16 confidence
+    Type::NUMERIC, // 17 adjusted qty
+    Type::VARCHAR, // 18 adjusted order type
+    Type::TEXT,    // 19 review rationale
+    Type::JSONB,   // 20 risk flags
+    Type::INT4,    // 21 tokens prompt
+    Type::INT4,    // 22 tokens completion
+    Type::UUID,    // 23 execution id
+    Type::VARCHAR, // 24 alpaca order id
+    Type::VARCHAR, // 25 client order id
+    Type::VARCHAR, // 26 symbol
+    Type::VARCHAR, // 27 side
+    Type::VARCHAR, // 28 order type
+    Type::VARCHAR, // 29 time in force
+    Type::NUMERIC, // 30 submitted qty
+    Type::NUMERIC, // 31 filled qty
+    Type::NUMERIC, // 32 avg fill price
+    Type::VARCHAR, // 33 execution status
+    Type::JSONB,   // 34 raw order
 ];
 
 impl TrailStatements {

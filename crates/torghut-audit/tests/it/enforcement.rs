@@ -167,6 +167,17 @@ fn runtime_forbidden(s: &Seeded) -> Vec<(String, &'static str)> {
             INSUFFICIENT_PRIVILEGE,
         ));
         v.push((
+            format!(
+                "UPDATE {t} SET {} = NULL",
+                if t == "executions" {
+                    "initial_raw_order"
+                } else {
+                    "initial_status"
+                }
+            ),
+            INSUFFICIENT_PRIVILEGE,
+        ));
+        v.push((
             format!("ALTER TABLE {t} DISABLE TRIGGER USER"),
             INSUFFICIENT_PRIVILEGE,
         ));
@@ -333,6 +344,8 @@ async fn every_forbidden_statement_fails_as_the_owner() {
         "decision_hash = 'x'",
         "id = gen_random_uuid()",
         "status = 'planned'",
+        "initial_status = 'filled'",
+        "initial_status = NULL",
     ] {
         cases.push((
             format!("UPDATE trade_decisions SET {col} WHERE id = '{d}'"),
@@ -345,6 +358,8 @@ async fn every_forbidden_statement_fails_as_the_owner() {
         "side = 'sell'",
         "id = gen_random_uuid()",
         "alpaca_order_id = 'x'",
+        "initial_raw_order = '{}'",
+        "initial_raw_order = NULL",
     ] {
         cases.push((
             format!("UPDATE executions SET {col} WHERE id = '{x}'"),

@@ -109,6 +109,33 @@ pub struct Seeded {
 }
 
 pub async fn seed(client: &mut Client, strategy_id: Uuid, n: u64) -> Seeded {
+    let s = record(client, strategy_id, n).await;
+    // Two broker updates and two transitions after creation: two events in each stream.
+    for filled in ["0.5", "0.75"] {
+        torghut_store::execution::upsert(
+            client,
+            &order(&s.order_id, &s.decision_hash, filled, "partially_filled"),
+            &policy(),
+        )
+        .await
+        .expect("upsert");
+    }
+    for to in ["accepted", "partially_filled"] {
+        torghut_store::decision::transition(
+            client,
+            s.decision_id,
+            &torghut_store::decision::Transition::to(to),
+            &policy(),
+        )
+        .await
+        .expect("transition");
+    }
+    s
+}
+
+/// One trail recorded and nothing after: a submitted decision with a review and a new
+/// execution, no event rows (their initial state is sealed into the rows).
+pub async fn record(client: &mut Client, strategy_id: Uuid, n: u64) -> Seeded {
     let stmts = TrailStatements::prepare(client).await.unwrap();
     let order_id = format!("order-{}", Uuid::now_v7());
     let prepared =
@@ -128,26 +155,6 @@ pub async fn seed(client: &mut Client, strategy_id: Uuid, n: u64) -> Seeded {
     )
     .await
     .expect("record trail");
-    torghut_store::execution::upsert(
-        client,
-        &order(
-            &order_id,
-            &prepared.decision_hash,
-            "0.5",
-            "partially_filled",
-        ),
-        &policy(),
-    )
-    .await
-    .expect("upsert");
-    torghut_store::decision::transition(
-        client,
-        ids.decision_id,
-        &torghut_store::decision::Transition::to("partially_filled"),
-        &policy(),
-    )
-    .await
-    .expect("transition");
     Seeded {
         decision_id: ids.decision_id,
         decision_hash: ids.decision_hash,

@@ -165,6 +165,76 @@ async fn projections_must_equal_the_replay_of_their_events() {
     assert_eq!(r.findings.len(), 3, "{}", r.render());
 }
 
+/// A decision and an execution without events: the state they were created in is sealed into
+/// their rows, so changing it (or the current state without an event) is found.
+#[tokio::test]
+async fn the_state_a_row_was_created_in_is_sealed() {
+    let mut w = world().await;
+    let mut rt = connect_as(&w.db, RUNTIME).await;
+    let sid = strategy(&mut rt).await;
+    let (x, y) = (
+        record(&mut rt, sid, 10).await,
+        record(&mut rt, sid, 11).await,
+    );
+    let r = w.verify().await;
+    assert!(r.ok, "{}", r.render());
+    let row = w
+        .admin
+        .query_one(
+            "SELECT d.initial_status, x.initial_raw_order = x.raw_order, \
+               (SELECT count(*) FROM decision_events WHERE decision_id = d.id), \
+               (SELECT count(*) FROM execution_events WHERE execution_id = x.id) \
+             FROM trade_decisions d JOIN executions x ON x.trade_decision_id = d.id WHERE d.id = $1",
+            &[&x.decision_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, Option<String>>(0).as_deref(),
+        Some("submitted")
+    );
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, i64>(2), 0);
+    assert_eq!(row.get::<_, i64>(3), 0);
+
+    // The current state changed without an event: a projection problem.
+    w.behind_the_back(&format!(
+        "UPDATE trade_decisions SET status = 'canceled' WHERE id = '{}'; \
+         UPDATE executions SET raw_order = raw_order || '{{\"filled_qty\":\"1\"}}', filled_qty = 1 \
+         WHERE id = '{}'",
+        x.decision_id, x.execution_id
+    ))
+    .await;
+    // The initial state rewritten (with the current state, so the projections agree): the
+    // root rows no longer match their hashes.
+    w.behind_the_back(&format!(
+        "UPDATE trade_decisions SET status = 'canceled', initial_status = 'canceled' WHERE id = '{}'; \
+         UPDATE executions SET initial_raw_order = NULL WHERE id = '{}'",
+        y.decision_id, y.execution_id
+    ))
+    .await;
+    let r = w.verify().await;
+    for (problem, table, id) in [
+        (Problem::Projection, "trade_decisions", x.decision_id),
+        (Problem::Projection, "executions", x.execution_id),
+        (Problem::Modified, "trade_decisions", y.decision_id),
+        (Problem::Modified, "executions", y.execution_id),
+    ] {
+        assert!(
+            has(&r, problem, table, Some(id)),
+            "{problem:?} {table}: {}",
+            r.render()
+        );
+    }
+    for f in &r.findings {
+        assert!(
+            [x.decision_id, x.execution_id, y.decision_id, y.execution_id]
+                .contains(&f.stream_id.unwrap_or_default()),
+            "{f}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn deleted_rows_are_found_in_the_middle_at_the_end_and_whole_streams() {
     let mut w = world().await;
@@ -177,7 +247,7 @@ async fn deleted_rows_are_found_in_the_middle_at_the_end_and_whole_streams() {
     let cp = torghut_audit::chain::checkpoint(&w.admin).await.unwrap();
     assert_eq!(cp.id, 1);
     assert_eq!(cp.streams, 6);
-    // Middle of a stream: the review (seq 3 of decision a: decision, status event, review, ...).
+    // Middle of a stream: the review (seq 2 of decision a: decision, review, its events).
     w.behind_the_back(&format!(
         "DELETE FROM llm_decision_reviews WHERE trade_decision_id = '{}'",
         a.decision_id
@@ -403,4 +473,53 @@ async fn rows_written_before_the_chain_are_sealed_by_the_migration() {
     seed(&mut c, sid, 2).await;
     let r = torghut_audit::verify(&mut c).await.unwrap();
     assert!(r.ok, "{}", r.render());
+}
+
+/// Reverting the initial-state sealing once rows carry it would leave root hashes that cover a
+/// dropped column: refused, and nothing changes.
+#[tokio::test]
+async fn the_initial_state_migration_is_not_reverted_over_sealed_rows() {
+    use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
+    let mut w = world().await;
+    let mut m = Migrator::new(
+        w.db.connect().await,
+        MigrationSet::embedded(),
+        MigrateOptions::default(),
+    );
+    let err = m
+        .down("0010_read_indexes", false, false, None)
+        .await
+        .expect_err("revert over sealed rows");
+    let text = err.to_string();
+    assert!(text.contains("sealed with their initial state"), "{text}");
+    drop(m.into_client());
+    let still: bool = w
+        .admin
+        .query_one(
+            "SELECT count(*) = 3 FROM trade_decisions WHERE initial_status IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(still);
+    let r = w.verify().await;
+    assert!(r.ok, "{}", r.render());
+}
+
+/// On a database without rows, the migration goes down and up again.
+#[tokio::test]
+async fn the_initial_state_migration_reverts_on_an_empty_database() {
+    use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
+    let db = torghut_testdb::empty_db().await;
+    let mut m = Migrator::new(
+        db.connect().await,
+        MigrationSet::embedded(),
+        MigrateOptions::default(),
+    );
+    m.up(None).await.unwrap();
+    m.down("0010_read_indexes", false, false, None)
+        .await
+        .unwrap();
+    m.up(None).await.unwrap();
 }

@@ -330,15 +330,32 @@ async fn the_trail_of_a_decision_and_its_writes() {
     let v = trail.json();
     assert_eq!(
         keys(&v),
-        vec!["decision", "events", "executions", "reviews"]
+        vec![
+            "decision",
+            "events",
+            "executions",
+            "initial_status",
+            "reviews"
+        ]
     );
+    // Created planned (POST /v1/decisions), then two transitions.
+    assert_eq!(v["initial_status"], "planned");
     assert_eq!(keys(&v["decision"]), sorted(&DECISION_COLUMNS));
     assert_eq!(v["decision"]["status"], "filled");
     assert_eq!(v["events"].as_array().unwrap().len(), 2);
     assert_eq!(v["reviews"][0]["response_json"]["api_key"], "[REDACTED]");
     assert_eq!(v["reviews"][0]["confidence"], "0.9000");
     assert_eq!(v["executions"][0]["avg_fill_price"], "187.25000000");
-    assert_eq!(v["executions"][0]["events"].as_array().unwrap().len(), 2);
+    // The first payload created the execution and is sealed into its row; the second is event 1.
+    assert_eq!(
+        v["executions"][0]["initial_raw_order"]["status"],
+        "accepted"
+    );
+    assert_eq!(v["executions"][0]["events"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["executions"][0]["events"][0]["payload"]["status"],
+        "filled"
+    );
 
     let ex = get(&app, "/trading/executions?symbol=AAPL").await.json();
     assert_eq!(keys(&ex[0]), sorted(&EXECUTION_COLUMNS));

@@ -59,9 +59,10 @@ async fn inserts_once_and_skips_what_exists(backfill: Backfill) {
     assert_eq!(r.decisions_skipped, 1);
     assert_eq!(r.reviews_inserted, 150);
     assert_eq!(r.executions_inserted, 300);
-    assert_eq!(r.execution_events_inserted, 300);
-    assert_eq!(r.decision_events_inserted, 200);
     assert_eq!(count(&c, "trade_decisions").await, 300);
+    // Creation writes no event rows: the initial state is sealed into each row.
+    assert_eq!(count(&c, "decision_events").await, 0);
+    assert_eq!(count(&c, "execution_events").await, 0);
 
     // Again, overlapping: only the new ones.
     let r = backfill(&mut c, &trails(sid, 250..350), &p).await.unwrap();
@@ -88,10 +89,15 @@ async fn inserts_once_and_skips_what_exists(backfill: Backfill) {
     .unwrap();
     let t = trail::get(&c, d.id).await.unwrap().unwrap();
     assert_eq!(t.decision.status, "submitted");
-    assert_eq!(t.events.len(), 1);
+    assert_eq!(t.decision.initial_status.as_deref(), Some("submitted"));
+    assert!(t.events.is_empty());
     assert_eq!(t.reviews.len(), 1);
     assert_eq!(t.executions.len(), 1);
-    assert_eq!(t.execution_events.len(), 1);
+    assert_eq!(
+        t.executions[0].initial_raw_order, t.executions[0].raw_order,
+        "the creating payload is sealed into the row"
+    );
+    assert!(t.execution_events.is_empty());
 }
 
 #[tokio::test]
@@ -145,5 +151,6 @@ async fn a_batch_prepared_on_another_thread_is_written_once() {
         .unwrap();
     assert_eq!(staged.decisions_inserted, 0);
     assert_eq!(count(&c, "trade_decisions").await, 40);
-    assert_eq!(count(&c, "execution_events").await, 40);
+    assert_eq!(count(&c, "executions").await, 40);
+    assert_eq!(count(&c, "execution_events").await, 0);
 }

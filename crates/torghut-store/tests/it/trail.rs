@@ -43,20 +43,20 @@ async fn record_trail_writes_everything_and_the_trail_reads_it_back() {
         t.decision.decision_hash.as_deref(),
         Some(ids.decision_hash.as_str())
     );
-    assert_eq!(t.events.len(), 1);
-    assert_eq!(t.events[0].seq, 1);
-    assert_eq!(
-        t.events[0].payload,
-        serde_json::json!({"from": "planned", "to": "submitted"})
-    );
+    // Created directly in its status: sealed into the row, no event.
+    assert_eq!(t.decision.initial_status.as_deref(), Some("submitted"));
+    assert!(t.events.is_empty());
     assert_eq!(t.reviews.len(), 1);
     assert_eq!(Some(t.reviews[0].id), ids.review_id);
     assert_eq!(t.executions.len(), 1);
     assert_eq!(Some(t.executions[0].id), ids.execution_id);
     assert_eq!(t.executions[0].trade_decision_id, Some(ids.decision_id));
     assert_eq!(t.executions[0].alpaca_order_id, "o-1");
-    assert_eq!(t.execution_events.len(), 1);
-    assert_eq!(t.execution_events[0].payload["id"], "o-1");
+    assert!(t.execution_events.is_empty());
+    assert_eq!(
+        t.executions[0].initial_raw_order.as_ref().unwrap()["id"],
+        "o-1"
+    );
 
     // The same trail again: the decision exists, the general path adds to it.
     let mut next = input(sid, 1, Some("o-1"));
@@ -73,12 +73,16 @@ async fn record_trail_writes_everything_and_the_trail_reads_it_back() {
     assert_eq!(again.execution_id, ids.execution_id);
     assert_eq!(again.status, "filled");
     let t = trail::get(&c, ids.decision_id).await.unwrap().unwrap();
-    assert_eq!(t.events.len(), 2);
-    assert_eq!(t.events[1].payload["from"], "submitted");
+    assert_eq!(t.events.len(), 1);
+    assert_eq!(
+        t.events[0].payload,
+        serde_json::json!({"from": "submitted", "to": "filled"})
+    );
+    assert_eq!(t.execution_events.len(), 1);
+    assert_eq!(t.execution_events[0].payload["status"], "filled");
     assert_eq!(t.reviews.len(), 2);
     assert_eq!(t.executions.len(), 1);
     assert_eq!(t.executions[0].filled_qty.to_string(), "1.50000000");
-    assert_eq!(t.execution_events.len(), 2);
     assert!(t.decision.executed_at.is_some());
 
     // Without review, execution or status.
@@ -116,7 +120,8 @@ async fn an_order_recorded_before_its_decision_is_linked() {
     let t = trail::get(&c, ids.decision_id).await.unwrap().unwrap();
     assert_eq!(t.executions.len(), 1);
     assert_eq!(t.executions[0].trade_decision_id, Some(ids.decision_id));
-    assert_eq!(t.execution_events.len(), 2);
+    // Created by the first upsert; the trail's payload is its first event.
+    assert_eq!(t.execution_events.len(), 1);
 }
 
 #[tokio::test]
@@ -162,14 +167,11 @@ async fn a_rolled_back_transaction_retried_leaves_one_decision() {
     let ids = record_trail_in_tx(&tx, &stmts, &inp, &p).await.unwrap();
     tx.commit().await.unwrap();
     assert!(ids.created);
-    for table in [
-        "trade_decisions",
-        "llm_decision_reviews",
-        "executions",
-        "decision_events",
-        "execution_events",
-    ] {
+    for table in ["trade_decisions", "llm_decision_reviews", "executions"] {
         assert_eq!(count(&c, table).await, 1, "{table}");
+    }
+    for table in ["decision_events", "execution_events"] {
+        assert_eq!(count(&c, table).await, 0, "{table}");
     }
     // A retry after the commit (the caller did not learn of it) adds no decision.
     let again = record_trail(&mut c, &stmts, &inp, &p).await.unwrap();
@@ -211,10 +213,11 @@ async fn concurrent_trails_of_one_decision_make_one_decision() {
     assert_eq!(count(&c, "trade_decisions").await, 1);
     assert_eq!(count(&c, "executions").await, 1);
     assert_eq!(count(&c, "llm_decision_reviews").await, 8);
-    assert_eq!(count(&c, "execution_events").await, 8);
+    // The writer that created them wrote no events; each of the other seven one of each.
+    assert_eq!(count(&c, "execution_events").await, 7);
     let events = decision::events(&c, ids[0].decision_id).await.unwrap();
     let seqs: Vec<i32> = events.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+    assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
 }
 
 #[tokio::test]
