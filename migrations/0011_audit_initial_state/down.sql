@@ -1,5 +1,5 @@
 -- Revert to sealing without the initial state. Refused once a row has been sealed with its
--- initial state: its root hash covers it, and without the column (and without the event its
+-- initial state: its root hash covers it, and without the columns (and without the events its
 -- creation did not write) its chain and its history could no longer be checked.
 DO $$
 BEGIN
@@ -14,6 +14,18 @@ $$;
 DROP TRIGGER audit_guard_initial ON executions;
 DROP TRIGGER audit_guard_initial ON trade_decisions;
 DROP FUNCTION audit_guard_initial();
+CREATE OR REPLACE FUNCTION audit_stream_heads() RETURNS TABLE (stream text, stream_id uuid, seq bigint, head bytea)
+LANGUAGE sql STABLE AS $$
+  SELECT h.stream, h.stream_id, h.seq, h.head FROM audit_chain_heads h
+  UNION ALL
+  SELECT 'decision', d.id, d.chain_seq, d.chain_hash FROM trade_decisions d
+  WHERE d.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
+    WHERE h.stream = 'decision' AND h.stream_id = d.id)
+  UNION ALL
+  SELECT 'execution', x.id, x.chain_seq, x.chain_hash FROM executions x
+  WHERE x.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
+    WHERE h.stream = 'execution' AND h.stream_id = x.id)
+$$;
 CREATE OR REPLACE FUNCTION audit_seal() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -68,5 +80,14 @@ BEGIN
   RETURN NEW;
 END
 $$;
+DROP TRIGGER audit_seal ON executions;
+CREATE TRIGGER audit_seal BEFORE INSERT ON executions
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('execution');
+DROP TRIGGER audit_seal ON trade_decisions;
+CREATE TRIGGER audit_seal BEFORE INSERT ON trade_decisions
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('decision');
+DROP FUNCTION audit_seal_execution();
+DROP FUNCTION audit_seal_decision();
 ALTER TABLE executions DROP COLUMN initial_raw_order;
+ALTER TABLE trade_decisions DROP COLUMN initial_chain_rows;
 ALTER TABLE trade_decisions DROP COLUMN initial_status;

@@ -93,7 +93,9 @@ fn content_of_json(table: &str) -> &'static str {
              'rationale', j -> 'rationale', 'decision_hash', j -> 'decision_hash', \
              'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC') \
              || CASE WHEN coalesce(j -> 'initial_status', 'null') = 'null'::jsonb THEN '{}'::jsonb \
-                ELSE jsonb_build_object('initial_status', j -> 'initial_status') END"
+                ELSE jsonb_build_object('initial_status', j -> 'initial_status') END \
+             || CASE WHEN coalesce(j -> 'initial_chain_rows', 'null') = 'null'::jsonb THEN '{}'::jsonb \
+                ELSE jsonb_build_object('initial_chain_rows', j -> 'initial_chain_rows') END"
         }
         "executions" => {
             "jsonb_build_object('id', j -> 'id', 'symbol', j -> 'symbol', 'side', j -> 'side', \

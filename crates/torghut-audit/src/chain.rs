@@ -31,7 +31,9 @@ pub const TABLES: [AuditTable; 5] = [
             'rationale', t.rationale, 'decision_hash', t.decision_hash, \
             'created_at', t.created_at AT TIME ZONE 'UTC') \
             || CASE WHEN t.initial_status IS NULL THEN '{}'::jsonb \
-               ELSE jsonb_build_object('initial_status', t.initial_status) END",
+               ELSE jsonb_build_object('initial_status', t.initial_status) END \
+            || CASE WHEN t.initial_chain_rows IS NULL THEN '{}'::jsonb \
+               ELSE jsonb_build_object('initial_chain_rows', t.initial_chain_rows) END",
     },
     AuditTable {
         table: "decision_events",

@@ -221,10 +221,15 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
         }
     }
 
-    let mut heads: HashMap<StreamKey, (i64, Vec<u8>)> = HashMap::new();
+    // The stream heads: the head rows, and the length a stream opened with more than its root
+    // row says it has while it has no head row (no hash: its last row is checked by the chain).
+    let mut heads: HashMap<StreamKey, (i64, Option<Vec<u8>>)> = HashMap::new();
     for r in tx
         .query(
-            "SELECT stream, stream_id, seq, head FROM audit_chain_heads",
+            "SELECT stream, stream_id, seq, head FROM audit_chain_heads \
+             UNION ALL SELECT 'decision', d.id, d.initial_chain_rows::int8, NULL::bytea \
+             FROM trade_decisions d WHERE d.initial_chain_rows IS NOT NULL AND NOT EXISTS ( \
+               SELECT 1 FROM audit_chain_heads h WHERE h.stream = 'decision' AND h.stream_id = d.id)",
             &[],
         )
         .await?
@@ -279,7 +284,7 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
 fn check_stream(
     key: StreamKey,
     mut rows: Vec<ChainRow>,
-    head: Option<&(i64, Vec<u8>)>,
+    head: Option<&(i64, Option<Vec<u8>>)>,
     out: &mut Findings,
 ) {
     let (stream, sid) = key;
@@ -446,7 +451,7 @@ fn check_stream(
                         format!("beyond the stream's head (row {hseq})"),
                     );
                 }
-            } else if prev.as_deref() != Some(hhead.as_slice()) {
+            } else if hhead.as_deref().is_some_and(|h| prev.as_deref() != Some(h)) {
                 if let Some(r) = rows.last() {
                     out.push(
                         Problem::Modified,
@@ -558,7 +563,7 @@ async fn check_checkpoints(
 async fn check_against_checkpoints(
     tx: &Transaction<'_>,
     state: &CheckpointState,
-    heads: &HashMap<StreamKey, (i64, Vec<u8>)>,
+    heads: &HashMap<StreamKey, (i64, Option<Vec<u8>>)>,
     out: &mut Findings,
 ) -> Result<(), AuditError> {
     // Rows at the checkpointed places, read by stream id and seq (one query per table).

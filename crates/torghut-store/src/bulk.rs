@@ -93,9 +93,10 @@ const STAGING: &str = "CREATE TEMPORARY TABLE torghut_trail_staging (
 const MOVE: &str = "\
 WITH d AS (
   INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,
-    decision_json, rationale, status, decision_hash, executed_at)
+    decision_json, rationale, status, decision_hash, executed_at, initial_chain_rows)
   SELECT DISTINCT ON (decision_hash) id, strategy_id, account, symbol, timeframe, decision_json,
-    rationale, status, decision_hash, CASE WHEN status = 'filled' THEN now() END
+    rationale, status, decision_hash, CASE WHEN status = 'filled' THEN now() END,
+    CASE WHEN r_id IS NOT NULL THEN 2::int8 END
   FROM torghut_trail_staging ORDER BY decision_hash, ord
   ON CONFLICT (decision_hash) DO NOTHING
   RETURNING id),
@@ -336,7 +337,8 @@ async fn direct(
     let decisions = tx
         .copy_in(
             "COPY trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, \
-             decision_json, rationale, status, decision_hash, executed_at) FROM STDIN (FORMAT binary)",
+             decision_json, rationale, status, decision_hash, executed_at, initial_chain_rows) \
+             FROM STDIN (FORMAT binary)",
         )
         .await?;
     let w = BinaryCopyInWriter::new(
@@ -352,11 +354,14 @@ async fn direct(
             Type::VARCHAR,
             Type::VARCHAR,
             Type::TIMESTAMPTZ,
+            Type::INT8,
         ],
     );
     futures_util::pin_mut!(w);
     for (p, _) in &rows {
         let d = &p.decision;
+        // Its review, written below in this transaction, is its stream's row 2.
+        let chain_rows = p.review.as_ref().map(|_| 2i64);
         let status = p.initial_status();
         let executed_at = (status == "filled").then_some(now);
         w.as_mut()
@@ -371,6 +376,7 @@ async fn direct(
                 &status,
                 &d.decision_hash,
                 &executed_at,
+                &chain_rows,
             ])
             .await?;
     }

@@ -13,8 +13,10 @@
 //! directly in its final status, the review and the execution, each `SELECT ... FROM` the
 //! inserted decision. Creation writes no event rows: from `0011_audit_initial_state` the state
 //! a decision or execution is created in is sealed into its row (`initial_status`,
-//! `initial_raw_order`), and events record what happens afterwards. Ids are made here (UUID
-//! v7), so nothing needs to come back but whether the decision was inserted.
+//! `initial_raw_order`), and events record what happens afterwards; a decision inserted with
+//! its review says so (`initial_chain_rows` 2), and the review is its stream's row 2 without
+//! a stream head row. Ids are made here (UUID v7), so nothing needs to come back but whether
+//! the decision was inserted.
 //!
 //! - [`record_trail`] sends it outside any explicit transaction: a single statement is its own
 //!   transaction (one commit when it completes), so the whole trail costs one round trip, no
@@ -196,8 +198,9 @@ pub struct TrailStatements {
 const FAST_SQL: &str = "\
 WITH d AS (
   INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,
-    decision_json, rationale, status, decision_hash, executed_at)
-  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $8 = 'filled' THEN now() END
+    decision_json, rationale, status, decision_hash, executed_at, initial_chain_rows)
+  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $8 = 'filled' THEN now() END,
+    CASE WHEN $10 IS NOT NULL THEN 2::int8 END
   /*guard*/
   ON CONFLICT (decision_hash) DO NOTHING
   RETURNING id),

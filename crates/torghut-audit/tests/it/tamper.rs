@@ -433,7 +433,7 @@ async fn rows_written_before_the_chain_are_sealed_by_the_migration() {
     m.up(Some("0006_audit_events")).await.unwrap();
     let mut c = m.into_client();
     let sid = strategy(&mut c).await;
-    let s = seed(&mut c, sid, 1).await;
+    let s = seed_stepwise(&mut c, sid, 1).await;
     // Rows as the old service left them: a filled decision without events, an execution with
     // its payload and no event.
     let legacy = Uuid::now_v7();
@@ -522,4 +522,93 @@ async fn the_initial_state_migration_reverts_on_an_empty_database() {
         .await
         .unwrap();
     m.up(None).await.unwrap();
+}
+
+/// A trail's decision and review open their stream together (`initial_chain_rows` 2): no head
+/// row until a later row, and the review's deletion is still found, before and after a
+/// checkpoint.
+#[tokio::test]
+async fn a_trail_opens_its_stream_with_its_review_and_no_head_row() {
+    let mut w = world().await;
+    let mut rt = connect_as(&w.db, RUNTIME).await;
+    let sid = strategy(&mut rt).await;
+    let (x, y, z) = (
+        record(&mut rt, sid, 20).await,
+        record(&mut rt, sid, 21).await,
+        record(&mut rt, sid, 22).await,
+    );
+    let heads = |d: Uuid| {
+        format!("SELECT count(*) FROM audit_chain_heads WHERE stream = 'decision' AND stream_id = '{d}'")
+    };
+    let n: i64 = w
+        .admin
+        .query_one(&heads(x.decision_id), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "no head row for a stream opened with its review");
+    let seq: i64 = w
+        .admin
+        .query_one(
+            "SELECT chain_seq FROM llm_decision_reviews WHERE trade_decision_id = $1",
+            &[&x.decision_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seq, 2);
+    // A later row creates the head at row 3, from the review's hash.
+    torghut_store::decision::transition(
+        &mut rt,
+        y.decision_id,
+        &torghut_store::decision::Transition::to("accepted"),
+        &policy(),
+    )
+    .await
+    .unwrap();
+    let n: i64 = w
+        .admin
+        .query_one(&heads(y.decision_id), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    let r = w.verify().await;
+    assert!(r.ok, "{}", r.render());
+    let cp = torghut_audit::chain::checkpoint(&w.admin).await.unwrap();
+    assert!(cp.streams >= 12, "{}", cp.streams);
+    assert!(w.verify().await.ok);
+
+    // The opening review deleted: found (the root says the stream has two rows). And z's
+    // opening count rewritten: its root no longer matches its hash.
+    w.behind_the_back(&format!(
+        "DELETE FROM llm_decision_reviews WHERE trade_decision_id = '{}'; \
+         UPDATE trade_decisions SET initial_chain_rows = NULL WHERE id = '{}'",
+        x.decision_id, z.decision_id
+    ))
+    .await;
+    let r = w.verify().await;
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.problem == Problem::Deleted && f.stream_id == Some(x.decision_id)),
+        "{}",
+        r.render()
+    );
+    assert!(
+        has(
+            &r,
+            Problem::Modified,
+            "trade_decisions",
+            Some(z.decision_id)
+        ),
+        "{}",
+        r.render()
+    );
+    for f in &r.findings {
+        assert!(
+            [x.decision_id, z.decision_id].contains(&f.stream_id.unwrap_or_default()),
+            "{f}"
+        );
+    }
 }
