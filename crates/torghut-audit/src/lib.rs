@@ -17,6 +17,9 @@ pub use verify::{verify, Finding, Problem, VerifyReport};
 pub const SQLSTATE_REFUSED: &str = "TA001";
 /// The SQLSTATE of a checkpoint refused because a stream got shorter since an earlier one.
 pub const SQLSTATE_CHECKPOINT_REFUSED: &str = "TA002";
+/// The SQLSTATE of `migrate down` below `0011_audit_initial_state` refused because rows were
+/// sealed with their initial state.
+pub const SQLSTATE_REVERT_REFUSED: &str = "TA003";
 
 /// Why an audit operation failed (a verification that ran and found problems is not an
 /// error: see [`VerifyReport::ok`]).

@@ -21,9 +21,13 @@ use crate::db;
 /// The migration the trail tables are complete at (0003: reviews).
 const REQUIRED_VERSION: i32 = 3;
 const REQUIRED_ID: &str = "0003_llm_decision_reviews";
-/// From this migration on (0006: event tables) trails are written by the store's
-/// `record_trail`; below it, by [`V1_TRAIL_SQL`] (the same rows without events).
+/// Below this migration (0006: event tables) trails are written by [`V1_TRAIL_SQL`] (the v1
+/// schema, for comparison); the store's `record_trail` needs [`STORE_VERSION`].
 const EVENTS_VERSION: i32 = 6;
+/// From this migration on (0011: initial state sealed into the stream roots) trails are
+/// written by the store.
+const STORE_VERSION: i32 = 11;
+const STORE_ID: &str = "0011_audit_initial_state";
 /// How long a call still in flight at the end may run before the run is cut short.
 const GRACE: Duration = Duration::from_secs(10);
 
@@ -160,7 +164,13 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
     let v1 = version < EVENTS_VERSION;
     if v1 && args.batch.is_some() {
         return Err(Failure::config(format!(
-            "{database} is at {schema}: --batch needs the event tables (0006_audit_events)"
+            "{database} is at {schema}: --batch needs the store's schema ({STORE_ID} or later)"
+        )));
+    }
+    if !v1 && version < STORE_VERSION {
+        return Err(Failure::config(format!(
+            "{database} is at {schema}: the store writes trails from {STORE_ID} on; migrate it \
+             up (torghut migrate up), or below 0006_audit_events for the plain v1 comparison"
         )));
     }
     let policy = JsonPolicy::default();
@@ -182,7 +192,12 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
                 .await
                 .map(Statements::Store)
         }
-        .map_err(|e| Failure::config(format!("cannot prepare the trail statements: {e}")))?;
+        .map_err(|e| {
+            let why = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+            Failure::config(format!("cannot prepare the trail statements: {why}"))
+        })?;
         writers.push(Writer {
             client,
             stmts,
@@ -357,7 +372,7 @@ enum Statements {
 
 /// A trail on a database before 0006 (no event tables): the decision (in its final status),
 /// its review and its execution, in one statement, as the store's single-statement path writes
-/// them minus the two event rows. Only for comparing with databases without the event tables.
+/// them without the audit columns. Only for comparing with databases without the audit schema.
 const V1_TRAIL_SQL: &str = "\
 WITH d AS (
   INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,

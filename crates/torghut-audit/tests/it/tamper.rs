@@ -492,6 +492,10 @@ async fn the_initial_state_migration_is_not_reverted_over_sealed_rows() {
         .expect_err("revert over sealed rows");
     let text = err.to_string();
     assert!(text.contains("sealed with their initial state"), "{text}");
+    assert!(
+        text.contains(torghut_audit::SQLSTATE_REVERT_REFUSED),
+        "{text}"
+    );
     drop(m.into_client());
     let still: bool = w
         .admin
@@ -547,6 +551,17 @@ async fn a_trail_opens_its_stream_with_its_review_and_no_head_row() {
         .unwrap()
         .get(0);
     assert_eq!(n, 0, "no head row for a stream opened with its review");
+    // Only a review can open a stream with its root.
+    let (code, message) = refused(
+        &rt,
+        &format!(
+            "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, \
+               decision_json, status, initial_chain_rows) \
+             VALUES (gen_random_uuid(), '{sid}', 'paper', 'AAPL', '1Min', '{{}}', 'planned', 3)"
+        ),
+    )
+    .await;
+    assert_eq!(code, torghut_audit::SQLSTATE_REFUSED, "{message}");
     let seq: i64 = w
         .admin
         .query_one(
