@@ -64,7 +64,7 @@ DECLARE
   c bytea;
   sid uuid;
   mine boolean;
-  opening boolean;
+  opening boolean := false;
   root bytea;
 BEGIN
   IF TG_TABLE_NAME = 'decision_events' THEN
@@ -76,14 +76,8 @@ BEGIN
              WHERE v.trade_decision_id = d.id AND v.chain_seq = 2)
       INTO mine, root, opening
       FROM trade_decisions d WHERE d.id = sid;
-    IF mine AND opening AND root IS NOT NULL THEN
-      -- The review of a trail, inserted with its decision by this transaction: row 2.
-      NEW.chain_seq := 2;
-      NEW.chain_hash := sha256(root || sha256(convert_to('llm_decision_reviews ' ||
-        ((to_jsonb(NEW) - 'chain_seq' - 'chain_hash')
-         || jsonb_build_object('created_at', NEW.created_at AT TIME ZONE 'UTC'))::text, 'UTF8')));
-      RETURN NEW;
-    END IF;
+    -- The review of a trail, inserted with its decision by this transaction, is row 2.
+    opening := mine AND opening AND root IS NOT NULL;
     -- A decision inserted by this transaction is seen by no other writer: no lock needed.
     IF NOT coalesce(mine, true) THEN
       PERFORM 1 FROM trade_decisions d WHERE d.id = sid FOR NO KEY UPDATE;
@@ -95,6 +89,11 @@ BEGIN
   END IF;
   c := sha256(convert_to(TG_TABLE_NAME || ' ' || ((to_jsonb(NEW) - 'chain_seq' - 'chain_hash')
     || jsonb_build_object('created_at', NEW.created_at AT TIME ZONE 'UTC'))::text, 'UTF8'));
+  IF opening THEN
+    NEW.chain_seq := 2;
+    NEW.chain_hash := sha256(root || c);
+    RETURN NEW;
+  END IF;
   -- One statement: the head moves, or the stream's first row after its opening rows creates it
   -- (no root, or an unsealed one: nothing is returned, the row stays unsealed and the foreign
   -- key or verify reports it).

@@ -260,26 +260,28 @@ pub struct Trail {
 }
 
 impl From<AuditTrail> for Trail {
-    fn from(t: AuditTrail) -> Self {
+    fn from(mut t: AuditTrail) -> Self {
+        let initial_status = t.decision.initial_status.take();
         let mut events_by_exec = t.execution_events;
         let executions = t
             .executions
             .into_iter()
-            .map(|e| {
+            .map(|mut e| {
                 let id = e.id;
+                let initial_raw_order = e.initial_raw_order.take();
                 let (mine, rest): (Vec<_>, Vec<_>) = events_by_exec
                     .drain(..)
                     .partition(|ev| ev.execution_id == id);
                 events_by_exec = rest;
                 TrailExecution {
-                    initial_raw_order: e.initial_raw_order.clone(),
+                    initial_raw_order,
                     execution: e.into(),
                     events: mine.into_iter().map(Into::into).collect(),
                 }
             })
             .collect();
         Self {
-            initial_status: t.decision.initial_status.clone(),
+            initial_status,
             decision: t.decision.into(),
             events: t.events.into_iter().map(Into::into).collect(),
             reviews: t.reviews.into_iter().map(Into::into).collect(),

@@ -515,6 +515,28 @@ impl Migrator {
         result.map(|r| (r, waited))
     }
 
+    /// Runs a migration's statements one by one outside any transaction, under the lock and
+    /// statement timeouts (reset afterwards). The outer error is a failure to set the
+    /// timeouts; the inner one the first statement that failed (nothing after it runs).
+    async fn run_outside_transaction(
+        &mut self,
+        sql: &str,
+    ) -> Result<Result<(), tokio_postgres::Error>, tokio_postgres::Error> {
+        self.client.batch_execute(&self.timeouts_sql(false)).await?;
+        let mut result = Ok(());
+        for st in split_statements(sql) {
+            if let Err(e) = self.client.batch_execute(&st).await {
+                result = Err(e);
+                break;
+            }
+        }
+        let _ = self
+            .client
+            .batch_execute("RESET lock_timeout; RESET statement_timeout;")
+            .await;
+        Ok(result)
+    }
+
     fn timeouts_sql(&self, local: bool) -> String {
         let scope = if local { "LOCAL " } else { "" };
         format!(
@@ -798,18 +820,7 @@ impl Migrator {
             },
         )
         .await?;
-        self.client.batch_execute(&self.timeouts_sql(false)).await?;
-        let mut result = Ok(());
-        for st in split_statements(&m.up) {
-            if let Err(e) = self.client.batch_execute(&st).await {
-                result = Err(e);
-                break;
-            }
-        }
-        let _ = self
-            .client
-            .batch_execute("RESET lock_timeout; RESET statement_timeout;")
-            .await;
+        let result = self.run_outside_transaction(&m.up).await?;
         match result {
             Ok(()) => {
                 let dur = start.elapsed().as_millis() as i64;
@@ -1002,18 +1013,7 @@ impl Migrator {
             },
         )
         .await?;
-        self.client.batch_execute(&self.timeouts_sql(false)).await?;
-        let mut result = Ok(());
-        for st in split_statements(&m.down) {
-            if let Err(e) = self.client.batch_execute(&st).await {
-                result = Err(e);
-                break;
-            }
-        }
-        let _ = self
-            .client
-            .batch_execute("RESET lock_timeout; RESET statement_timeout;")
-            .await;
+        let result = self.run_outside_transaction(&m.down).await?;
         if let Err(e) = result {
             let failure = DbFailure::from(&e);
             self.log_failure("down", &m.id, &failure.to_string()).await;

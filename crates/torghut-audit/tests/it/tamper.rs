@@ -53,6 +53,14 @@ impl World {
     }
 }
 
+/// Whether `report` has a finding of `problem` in the stream `stream_id`.
+fn in_stream(report: &VerifyReport, problem: Problem, stream_id: Uuid) -> bool {
+    report
+        .findings
+        .iter()
+        .any(|f| f.problem == problem && f.stream_id == Some(stream_id))
+}
+
 fn has(report: &VerifyReport, problem: Problem, table: &str, id: Option<Uuid>) -> bool {
     report
         .findings
@@ -271,16 +279,12 @@ async fn deleted_rows_are_found_in_the_middle_at_the_end_and_whole_streams() {
     .await;
     let r = w.verify().await;
     assert!(
-        r.findings
-            .iter()
-            .any(|f| f.problem == Problem::Deleted && f.stream_id == Some(a.decision_id)),
+        in_stream(&r, Problem::Deleted, a.decision_id),
         "{}",
         r.render()
     );
     assert!(
-        r.findings
-            .iter()
-            .any(|f| f.problem == Problem::Deleted && f.stream_id == Some(b.execution_id)),
+        in_stream(&r, Problem::Deleted, b.execution_id),
         "{}",
         r.render()
     );
@@ -604,9 +608,7 @@ async fn a_trail_opens_its_stream_with_its_review_and_no_head_row() {
     .await;
     let r = w.verify().await;
     assert!(
-        r.findings
-            .iter()
-            .any(|f| f.problem == Problem::Deleted && f.stream_id == Some(x.decision_id)),
+        in_stream(&r, Problem::Deleted, x.decision_id),
         "{}",
         r.render()
     );
