@@ -21,13 +21,13 @@
 //! execution and status are not written); an execution whose order id or client order id is
 //! already stored is skipped. New decisions are inserted directly in their final status and
 //! new executions with their payload, each sealing that initial state in its row (no event
-//! rows: see [`crate::trail`]).
+//! rows: see [`crate::trail`]). As in [`crate::trail`], the rows come sealed by the store and
+//! are created at the time their trail was prepared ([`prepare`]).
 
 use std::collections::HashSet;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
-use chrono::{DateTime, Utc};
 use tokio_postgres::{Client, Transaction};
 use torghut_json::JsonPolicy;
 use uuid::Uuid;
@@ -87,16 +87,18 @@ const STAGING: &str = "CREATE TEMPORARY TABLE torghut_trail_staging (
     r_rationale text, r_risk_flags jsonb, r_tokens_prompt int4, r_tokens_completion int4,
     x_id uuid, x_order_id varchar, x_client_order_id varchar, x_symbol varchar,
     x_side varchar, x_order_type varchar, x_tif varchar, x_qty numeric, x_filled_qty numeric,
-    x_avg_price numeric, x_status varchar, x_raw jsonb
+    x_avg_price numeric, x_status varchar, x_raw jsonb,
+    created_at timestamptz NOT NULL, d_seal bytea NOT NULL, r_seal bytea, x_seal bytea
 ) ON COMMIT DROP";
 
 const MOVE: &str = "\
 WITH d AS (
   INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,
-    decision_json, rationale, status, decision_hash, executed_at, initial_chain_rows)
+    decision_json, rationale, status, decision_hash, executed_at, initial_chain_rows,
+    created_at, initial_status, chain_seq, chain_hash)
   SELECT DISTINCT ON (decision_hash) id, strategy_id, account, symbol, timeframe, decision_json,
-    rationale, status, decision_hash, CASE WHEN status = 'filled' THEN now() END,
-    CASE WHEN r_id IS NOT NULL THEN 2::int8 END
+    rationale, status, decision_hash, CASE WHEN status = 'filled' THEN created_at END,
+    CASE WHEN r_id IS NOT NULL THEN 2::int8 END, created_at, status, 1, d_seal
   FROM torghut_trail_staging ORDER BY decision_hash, ord
   ON CONFLICT (decision_hash) DO NOTHING
   RETURNING id),
@@ -104,18 +106,18 @@ s AS (SELECT t.* FROM torghut_trail_staging t JOIN d ON d.id = t.id),
 r AS (
   INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json,
     response_json, verdict, confidence, adjusted_qty, adjusted_order_type, rationale,
-    risk_flags, tokens_prompt, tokens_completion)
+    risk_flags, tokens_prompt, tokens_completion, created_at, chain_seq, chain_hash)
   SELECT r_id, id, r_model, r_prompt_version, r_input, r_response, r_verdict, r_confidence,
     r_adjusted_qty, r_adjusted_order_type, r_rationale, r_risk_flags, r_tokens_prompt,
-    r_tokens_completion
+    r_tokens_completion, created_at, 2, r_seal
   FROM s WHERE r_id IS NOT NULL
   RETURNING 1),
 x AS (
   INSERT INTO executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, side,
     order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, raw_order,
-    last_update_at)
+    last_update_at, created_at, initial_raw_order, chain_seq, chain_hash)
   SELECT x_id, id, x_order_id, x_client_order_id, x_symbol, x_side, x_order_type, x_tif, x_qty,
-    x_filled_qty, x_avg_price, x_status, x_raw, now()
+    x_filled_qty, x_avg_price, x_status, x_raw, created_at, created_at, x_raw, 1, x_seal
   FROM s WHERE x_id IS NOT NULL ORDER BY ord
   ON CONFLICT DO NOTHING
   RETURNING 1)
@@ -285,7 +287,7 @@ async fn direct(
         .collect();
     let hash_params: [&(dyn ToSql + Sync); 1] = [&hashes];
     let key_params: [&(dyn ToSql + Sync); 1] = [&order_keys];
-    let (stored_hashes, stored_keys, now) = futures_util::try_join!(
+    let (stored_hashes, stored_keys) = futures_util::try_join!(
         tx.query(
             "SELECT decision_hash FROM trade_decisions WHERE decision_hash = ANY($1)",
             &hash_params,
@@ -295,9 +297,7 @@ async fn direct(
              WHERE alpaca_order_id = ANY($1) OR client_order_id = ANY($1)",
             &key_params,
         ),
-        tx.query_one("SELECT now()", &[]),
     )?;
-    let now: DateTime<Utc> = now.get(0);
     let mut seen_hashes: HashSet<&str> = stored_hashes.iter().map(|r| r.get(0)).collect();
     let mut seen_keys: HashSet<String> = HashSet::new();
     for r in &stored_keys {
@@ -337,8 +337,8 @@ async fn direct(
     let decisions = tx
         .copy_in(
             "COPY trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, \
-             decision_json, rationale, status, decision_hash, executed_at, initial_chain_rows) \
-             FROM STDIN (FORMAT binary)",
+             decision_json, rationale, status, decision_hash, executed_at, initial_chain_rows, \
+             created_at, initial_status, chain_seq, chain_hash) FROM STDIN (FORMAT binary)",
         )
         .await?;
     let w = BinaryCopyInWriter::new(
@@ -355,6 +355,10 @@ async fn direct(
             Type::VARCHAR,
             Type::TIMESTAMPTZ,
             Type::INT8,
+            Type::TIMESTAMPTZ,
+            Type::VARCHAR,
+            Type::INT8,
+            Type::BYTEA,
         ],
     );
     futures_util::pin_mut!(w);
@@ -363,7 +367,7 @@ async fn direct(
         // Its review, written below in this transaction, is its stream's row 2.
         let chain_rows = p.review.as_ref().map(|_| 2i64);
         let status = p.initial_status();
-        let executed_at = (status == "filled").then_some(now);
+        let executed_at = (status == "filled").then_some(p.created_at);
         w.as_mut()
             .write(&[
                 &d.id,
@@ -377,6 +381,10 @@ async fn direct(
                 &d.decision_hash,
                 &executed_at,
                 &chain_rows,
+                &p.created_at,
+                &status,
+                &1i64,
+                &p.seals.decision.as_slice(),
             ])
             .await?;
     }
@@ -386,7 +394,8 @@ async fn direct(
         .copy_in(
             "COPY llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json, \
              response_json, verdict, confidence, adjusted_qty, adjusted_order_type, rationale, \
-             risk_flags, tokens_prompt, tokens_completion) FROM STDIN (FORMAT binary)",
+             risk_flags, tokens_prompt, tokens_completion, created_at, chain_seq, chain_hash) \
+             FROM STDIN (FORMAT binary)",
         )
         .await?;
     let w = BinaryCopyInWriter::new(
@@ -406,6 +415,9 @@ async fn direct(
             Type::JSONB,
             Type::INT4,
             Type::INT4,
+            Type::TIMESTAMPTZ,
+            Type::INT8,
+            Type::BYTEA,
         ],
     );
     futures_util::pin_mut!(w);
@@ -427,6 +439,9 @@ async fn direct(
                     &r.risk_flags,
                     &r.tokens_prompt,
                     &r.tokens_completion,
+                    &p.created_at,
+                    &2i64,
+                    &p.seals.review.as_ref().map(|h| h.as_slice()),
                 ])
                 .await?;
         }
@@ -437,7 +452,8 @@ async fn direct(
         .copy_in(
             "COPY executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, \
              side, order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, \
-             raw_order, last_update_at) FROM STDIN (FORMAT binary)",
+             raw_order, last_update_at, created_at, initial_raw_order, chain_seq, chain_hash) \
+             FROM STDIN (FORMAT binary)",
         )
         .await?;
     let w = BinaryCopyInWriter::new(
@@ -457,6 +473,10 @@ async fn direct(
             Type::VARCHAR,
             Type::JSONB,
             Type::TIMESTAMPTZ,
+            Type::TIMESTAMPTZ,
+            Type::JSONB,
+            Type::INT8,
+            Type::BYTEA,
         ],
     );
     futures_util::pin_mut!(w);
@@ -477,7 +497,11 @@ async fn direct(
                     &o.filled_avg_price,
                     &o.status,
                     &o.raw_order,
-                    &now,
+                    &p.created_at,
+                    &p.created_at,
+                    &o.raw_order,
+                    &1i64,
+                    &p.seals.execution.as_ref().map(|h| h.as_slice()),
                 ])
                 .await?;
         }
@@ -510,7 +534,7 @@ async fn staged(
     futures_util::pin_mut!(writer);
     for (ord, p) in prepared.iter().enumerate() {
         let ord = i32::try_from(ord).unwrap_or(i32::MAX);
-        let row: [&(dyn ToSql + Sync); 35] = trail::trail_params!(p, &ord);
+        let row: [&(dyn ToSql + Sync); 39] = trail::trail_params!(p, &ord);
         writer.as_mut().write(&row).await?;
     }
     writer.finish().await?;

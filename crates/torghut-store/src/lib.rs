@@ -31,5 +31,6 @@ pub mod strategy;
 pub mod trail;
 
 mod check;
+mod seal;
 
 pub use torghut_json::{AuditJson, JsonError, JsonPolicy};

@@ -15,8 +15,10 @@
 //! a decision or execution is created in is sealed into its row (`initial_status`,
 //! `initial_raw_order`), and events record what happens afterwards; a decision inserted with
 //! its review says so (`initial_chain_rows` 2), and the review is its stream's row 2 without
-//! a stream head row. Ids are made here (UUID v7), so nothing needs to come back but whether
-//! the decision was inserted.
+//! a stream head row. Ids are made here (UUID v7), and so is the rows' `created_at` (the
+//! writer's clock, microseconds) and their seals: the three rows come sealed into their
+//! stream's hash chain ([`crate::seal`], migration `0012_audit_writer_seal`), so no sealing
+//! trigger runs. Nothing needs to come back but whether the decision was inserted.
 //!
 //! - [`record_trail`] sends it outside any explicit transaction: a single statement is its own
 //!   transaction (one commit when it completes), so the whole trail costs one round trip, no
@@ -36,7 +38,7 @@
 //! statement wrote nothing); [`record_trail_in_tx`] returns the execution error, the caller's
 //! transaction being aborted.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Statement, Transaction};
 use torghut_json::JsonPolicy;
@@ -48,6 +50,7 @@ use crate::decision::{
 };
 use crate::execution::{self, Execution, ExecutionError, ExecutionEvent, ParsedOrder};
 use crate::review::{self, NewReview, PreparedReview, Review, ReviewError};
+use crate::seal::TrailSeals;
 
 /// One trail to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +139,10 @@ pub(crate) struct PreparedTrail {
     pub execution_id: Uuid,
     /// The status to move to (never `planned`); a new decision is inserted in it directly.
     pub status: Option<String>,
+    /// When the rows the trail creates are created (`created_at`; microseconds, as stored).
+    pub created_at: DateTime<Utc>,
+    /// The seals of the rows it creates (see [`crate::seal`]).
+    pub seals: TrailSeals,
 }
 
 impl PreparedTrail {
@@ -174,13 +181,17 @@ pub(crate) fn prepare(
             Some(s.to_owned())
         }
     };
-    Ok(PreparedTrail {
+    let mut p = PreparedTrail {
         decision,
         review,
         order,
         execution_id: Uuid::now_v7(),
         status,
-    })
+        created_at: Utc::now().trunc_subsecs(6),
+        seals: TrailSeals::default(),
+    };
+    p.seals = TrailSeals::of(&p);
+    Ok(p)
 }
 
 /// The prepared statements of [`record_trail`], prepared once per connection.
@@ -198,23 +209,24 @@ pub struct TrailStatements {
 const FAST_SQL: &str = "\
 WITH d AS (
   INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,
-    decision_json, rationale, status, decision_hash, executed_at, initial_chain_rows)
-  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $8 = 'filled' THEN now() END,
-    CASE WHEN $10 IS NOT NULL THEN 2::int8 END
+    decision_json, rationale, status, decision_hash, executed_at, initial_chain_rows,
+    created_at, initial_status, chain_seq, chain_hash)
+  SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $8 = 'filled' THEN $35 END,
+    CASE WHEN $10 IS NOT NULL THEN 2::int8 END, $35, $8, 1, $36
   /*guard*/
   ON CONFLICT (decision_hash) DO NOTHING
   RETURNING id),
 r AS (
   INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json,
     response_json, verdict, confidence, adjusted_qty, adjusted_order_type, rationale,
-    risk_flags, tokens_prompt, tokens_completion)
-  SELECT $10, d.id, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22
+    risk_flags, tokens_prompt, tokens_completion, created_at, chain_seq, chain_hash)
+  SELECT $10, d.id, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $35, 2, $37
   FROM d WHERE $10 IS NOT NULL),
 x AS (
   INSERT INTO executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, side,
     order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, raw_order,
-    last_update_at)
-  SELECT $23, d.id, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, now()
+    last_update_at, created_at, initial_raw_order, chain_seq, chain_hash)
+  SELECT $23, d.id, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $35, $34, 1, $38
   FROM d WHERE $23 IS NOT NULL)
 SELECT count(*)::int4 FROM d";
 
@@ -264,46 +276,54 @@ macro_rules! trail_params {
             &$p.order.as_ref().and_then(|o| o.filled_avg_price),
             &$p.order.as_ref().map(|o| &o.status),
             &$p.order.as_ref().map(|o| &o.raw_order),
+            &$p.created_at,
+            &$p.seals.decision.as_slice(),
+            &$p.seals.review.as_ref().map(|h| h.as_slice()),
+            &$p.seals.execution.as_ref().map(|h| h.as_slice()),
         ]
     };
 }
 pub(crate) use trail_params;
 
-pub(crate) const FAST_TYPES: [Type; 34] = [
-    Type::UUID,    // 1 decision id
-    Type::UUID,    // 2 strategy id
-    Type::VARCHAR, // 3 account label
-    Type::VARCHAR, // 4 symbol
-    Type::VARCHAR, // 5 timeframe
-    Type::JSONB,   // 6 decision_json
-    Type::TEXT,    // 7 rationale
-    Type::VARCHAR, // 8 status
-    Type::VARCHAR, // 9 decision hash
-    Type::UUID,    // 10 review id
-    Type::VARCHAR, // 11 model
-    Type::VARCHAR, // 12 prompt version
-    Type::JSONB,   // 13 input_json
-    Type::JSONB,   // 14 response_json
-    Type::VARCHAR, // 15 verdict
-    Type::NUMERIC, // 16 confidence
-    Type::NUMERIC, // 17 adjusted qty
-    Type::VARCHAR, // 18 adjusted order type
-    Type::TEXT,    // 19 review rationale
-    Type::JSONB,   // 20 risk flags
-    Type::INT4,    // 21 tokens prompt
-    Type::INT4,    // 22 tokens completion
-    Type::UUID,    // 23 execution id
-    Type::VARCHAR, // 24 alpaca order id
-    Type::VARCHAR, // 25 client order id
-    Type::VARCHAR, // 26 symbol
-    Type::VARCHAR, // 27 side
-    Type::VARCHAR, // 28 order type
-    Type::VARCHAR, // 29 time in force
-    Type::NUMERIC, // 30 submitted qty
-    Type::NUMERIC, // 31 filled qty
-    Type::NUMERIC, // 32 avg fill price
-    Type::VARCHAR, // 33 execution status
-    Type::JSONB,   // 34 raw order
+pub(crate) const FAST_TYPES: [Type; 38] = [
+    Type::UUID,        // 1 decision id
+    Type::UUID,        // 2 strategy id
+    Type::VARCHAR,     // 3 account label
+    Type::VARCHAR,     // 4 symbol
+    Type::VARCHAR,     // 5 timeframe
+    Type::JSONB,       // 6 decision_json
+    Type::TEXT,        // 7 rationale
+    Type::VARCHAR,     // 8 status
+    Type::VARCHAR,     // 9 decision hash
+    Type::UUID,        // 10 review id
+    Type::VARCHAR,     // 11 model
+    Type::VARCHAR,     // 12 prompt version
+    Type::JSONB,       // 13 input_json
+    Type::JSONB,       // 14 response_json
+    Type::VARCHAR,     // 15 verdict
+    Type::NUMERIC,     // 16 confidence
+    Type::NUMERIC,     // 17 adjusted qty
+    Type::VARCHAR,     // 18 adjusted order type
+    Type::TEXT,        // 19 review rationale
+    Type::JSONB,       // 20 risk flags
+    Type::INT4,        // 21 tokens prompt
+    Type::INT4,        // 22 tokens completion
+    Type::UUID,        // 23 execution id
+    Type::VARCHAR,     // 24 alpaca order id
+    Type::VARCHAR,     // 25 client order id
+    Type::VARCHAR,     // 26 symbol
+    Type::VARCHAR,     // 27 side
+    Type::VARCHAR,     // 28 order type
+    Type::VARCHAR,     // 29 time in force
+    Type::NUMERIC,     // 30 submitted qty
+    Type::NUMERIC,     // 31 filled qty
+    Type::NUMERIC,     // 32 avg fill price
+    Type::VARCHAR,     // 33 execution status
+    Type::JSONB,       // 34 raw order
+    Type::TIMESTAMPTZ, // 35 created at
+    Type::BYTEA,       // 36 decision seal
+    Type::BYTEA,       // 37 review seal
+    Type::BYTEA,       // 38 execution seal
 ];
 
 impl TrailStatements {
