@@ -17,7 +17,7 @@
 //! its review says so (`initial_chain_rows` 2), and the review is its stream's row 2 without
 //! a stream head row. Ids are made here (UUID v7), and so is the rows' `created_at` (the
 //! writer's clock, microseconds) and their seals: the three rows come sealed into their
-//! stream's hash chain ([`crate::seal`], migration `0012_audit_writer_seal`), so no sealing
+//! stream's hash chain (`seal.rs`, migration `0012_audit_writer_seal`), so no sealing
 //! trigger runs. Nothing needs to come back but whether the decision was inserted.
 //!
 //! - [`record_trail`] sends it outside any explicit transaction: a single statement is its own
