@@ -237,6 +237,42 @@ async fn a_wrong_writer_seal_is_reported_and_rows_without_one_are_sealed_by_thei
         "{}",
         r.render()
     );
+
+    // A review claimed as the opening row of a stream that was not opened with one (the trigger
+    // would have sealed it as row 2 with a head row): reported, as is a stream that claims more
+    // opening rows than it has.
+    let review = Uuid::now_v7();
+    rt.batch_execute(&format!(
+        "INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, \
+           input_json, response_json, verdict, chain_seq, chain_hash) \
+         VALUES ('{review}', '{a}', 'm', 'v1', '{{}}', '{{}}', 'approve', 2, \
+           '\\x0101010101010101010101010101010101010101010101010101010101010101')"
+    ))
+    .await
+    .unwrap();
+    let d = Uuid::now_v7();
+    rt.batch_execute(&format!(
+        "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, \
+           decision_json, status, decision_hash, initial_status, initial_chain_rows, chain_seq, \
+           chain_hash) \
+         VALUES ('{d}', '{sid}', 'paper', 'AAPL', '1Min', '{{}}', 'planned', 'h9', 'planned', 5, \
+           1, '\\x0101010101010101010101010101010101010101010101010101010101010101')"
+    ))
+    .await
+    .unwrap();
+    let r = torghut_audit::verify(&mut admin).await.unwrap();
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.table == "llm_decision_reviews" && f.id == Some(review)),
+        "{}",
+        r.render()
+    );
+    assert!(
+        r.findings.iter().any(|f| f.stream_id == Some(d)),
+        "{}",
+        r.render()
+    );
 }
 
 /// Any review the store accepts: its fields as generated, the decision and the order payload
