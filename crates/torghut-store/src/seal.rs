@@ -18,6 +18,12 @@
 //! members in jsonb's order, jsonb's separators and escapes, `numeric` values at their
 //! column's scale, timestamps in ISO form without trailing fraction zeros. The tests record
 //! trails sealed here and check every seal with `torghut audit verify`'s own SQL.
+//!
+//! A review's content is every column of its row, so a migration that adds a column to
+//! `llm_decision_reviews` (or changes a root's content) changes what must be written here; the
+//! tests of `torghut-audit` (`writer_seal`) then fail until this module follows, and the
+//! migration must keep the triggers sealing rows from writers built before it (see
+//! `migrations/0012_audit_writer_seal/up.sql`).
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
