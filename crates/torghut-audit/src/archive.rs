@@ -100,7 +100,12 @@ fn content_of_json(table: &str) -> &'static str {
         "executions" => {
             "jsonb_build_object('id', j -> 'id', 'symbol', j -> 'symbol', 'side', j -> 'side', \
              'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC') \
-             || CASE WHEN coalesce(j -> 'initial_raw_order', 'null') = 'null'::jsonb THEN '{}'::jsonb \
+             || CASE WHEN coalesce((j ->> 'initial_is_raw_order')::boolean, false) \
+                  THEN jsonb_build_object('initial_raw_order', j -> 'raw_order') \
+                    || CASE WHEN coalesce(j -> 'initial_raw_order', 'null') = 'null'::jsonb \
+                         AND coalesce(j -> 'raw_order', 'null') <> 'null'::jsonb THEN '{}'::jsonb \
+                       ELSE jsonb_build_object('initial_raw_order_not_in_place', true) END \
+                WHEN coalesce(j -> 'initial_raw_order', 'null') = 'null'::jsonb THEN '{}'::jsonb \
                 ELSE jsonb_build_object('initial_raw_order', j -> 'initial_raw_order') END"
         }
         _ => {

@@ -53,7 +53,12 @@ pub const TABLES: [AuditTable; 5] = [
         stream_column: "id",
         content: "jsonb_build_object('id', t.id, 'symbol', t.symbol, 'side', t.side, \
             'created_at', t.created_at AT TIME ZONE 'UTC') \
-            || CASE WHEN t.initial_raw_order IS NULL THEN '{}'::jsonb \
+            || CASE WHEN t.initial_is_raw_order \
+                 THEN jsonb_build_object('initial_raw_order', t.raw_order) \
+                   || CASE WHEN t.initial_raw_order IS NULL AND t.raw_order IS NOT NULL \
+                      THEN '{}'::jsonb \
+                      ELSE jsonb_build_object('initial_raw_order_not_in_place', true) END \
+               WHEN t.initial_raw_order IS NULL THEN '{}'::jsonb \
                ELSE jsonb_build_object('initial_raw_order', t.initial_raw_order) END",
     },
     AuditTable {

@@ -27,10 +27,10 @@ pub const SQLSTATE_REVERT_REFUSED: &str = "TA003";
 #[non_exhaustive]
 pub enum AuditError {
     /// The database has no audit chain, or an older one than this build checks (not migrated
-    /// to `0011_audit_initial_state`).
+    /// to `0013_audit_initial_payload_in_place`).
     #[error(
         "the database's audit schema is missing or older than this build's: migrate it to \
-         0011_audit_initial_state or later (torghut migrate up)"
+         0013_audit_initial_payload_in_place or later (torghut migrate up)"
     )]
     NotMigrated,
     /// A file of an archive could not be read or written.
@@ -63,13 +63,13 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
 }
 
 /// Whether the connected database has the audit chain this build checks (from
-/// `0011_audit_initial_state`: roots seal their initial state).
+/// `0013_audit_initial_payload_in_place`: an execution's initial payload may be kept in place).
 pub(crate) async fn has_chain(db: &impl tokio_postgres::GenericClient) -> Result<bool, AuditError> {
     Ok(db
         .query_one(
             "SELECT to_regclass('audit_chain_heads') IS NOT NULL AND EXISTS ( \
                SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('executions') \
-               AND attname = 'initial_raw_order' AND NOT attisdropped)",
+               AND attname = 'initial_is_raw_order' AND NOT attisdropped)",
             &[],
         )
         .await?

@@ -678,8 +678,10 @@ async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(
     let mut payloads: HashMap<Uuid, Vec<String>> = HashMap::new();
     for r in tx
         .query(
-            "SELECT id, 0::bigint AS seq, initial_raw_order::text FROM executions \
-             WHERE initial_raw_order IS NOT NULL \
+            "SELECT id, 0::bigint AS seq, \
+               (CASE WHEN initial_is_raw_order THEN raw_order ELSE initial_raw_order END)::text \
+             FROM executions \
+             WHERE initial_raw_order IS NOT NULL OR (initial_is_raw_order AND raw_order IS NOT NULL) \
              UNION ALL SELECT execution_id, seq, payload::text FROM execution_events \
              ORDER BY 1, 2",
             &[],
@@ -693,7 +695,8 @@ async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(
         .query(
             "SELECT x.id, x.filled_qty, x.status, \
                x.raw_order IS NOT DISTINCT FROM coalesce((SELECT e.payload FROM execution_events e \
-                 WHERE e.execution_id = x.id ORDER BY e.seq DESC LIMIT 1), x.initial_raw_order), \
+                 WHERE e.execution_id = x.id ORDER BY e.seq DESC LIMIT 1), \
+                 CASE WHEN x.initial_is_raw_order THEN x.raw_order ELSE x.initial_raw_order END), \
                x.trade_decision_id IS NULL OR x.client_order_id IS NULL OR NOT EXISTS ( \
                  SELECT 1 FROM trade_decisions d \
                  WHERE d.decision_hash = x.client_order_id AND d.id <> x.trade_decision_id) \

@@ -115,9 +115,9 @@ r AS (
 x AS (
   INSERT INTO executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, side,
     order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, raw_order,
-    last_update_at, created_at, initial_raw_order, chain_seq, chain_hash)
+    last_update_at, created_at, initial_is_raw_order, chain_seq, chain_hash)
   SELECT x_id, id, x_order_id, x_client_order_id, x_symbol, x_side, x_order_type, x_tif, x_qty,
-    x_filled_qty, x_avg_price, x_status, x_raw, created_at, created_at, x_raw, 1, x_seal
+    x_filled_qty, x_avg_price, x_status, x_raw, created_at, created_at, true, 1, x_seal
   FROM s WHERE x_id IS NOT NULL ORDER BY ord
   ON CONFLICT DO NOTHING
   RETURNING 1)
@@ -452,7 +452,7 @@ async fn direct(
         .copy_in(
             "COPY executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, \
              side, order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, \
-             raw_order, last_update_at, created_at, initial_raw_order, chain_seq, chain_hash) \
+             raw_order, last_update_at, created_at, initial_is_raw_order, chain_seq, chain_hash) \
              FROM STDIN (FORMAT binary)",
         )
         .await?;
@@ -474,7 +474,7 @@ async fn direct(
             Type::JSONB,
             Type::TIMESTAMPTZ,
             Type::TIMESTAMPTZ,
-            Type::JSONB,
+            Type::BOOL,
             Type::INT8,
             Type::BYTEA,
         ],
@@ -499,7 +499,7 @@ async fn direct(
                     &o.raw_order,
                     &p.created_at,
                     &p.created_at,
-                    &o.raw_order,
+                    &true,
                     &1i64,
                     &p.seals.execution.as_ref().map(|h| h.as_slice()),
                 ])

@@ -8,8 +8,10 @@
 //! replaced by the broker's id when a payload carrying both arrives.
 //!
 //! - `raw_order` always becomes the latest payload received (through `AuditJson`). The payload
-//!   that creates an execution is sealed into its row as `initial_raw_order` (migration
-//!   `0011_audit_initial_state`); every later upsert appends its payload to `execution_events`
+//!   that creates an execution is sealed into its row as its initial payload (migration
+//!   `0011_audit_initial_state`; kept in place, as `raw_order` itself, until the payload first
+//!   changes, when the database moves it into `initial_raw_order`: migration
+//!   `0013_audit_initial_payload_in_place`); every later upsert appends its payload to `execution_events`
 //!   (`seq` 1, 2, ... per execution, under the execution's row lock), so every broker update is
 //!   kept in order.
 //! - `filled_qty` never decreases: it becomes the larger of the stored and the received value.
@@ -86,8 +88,9 @@ pub struct Execution {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_update_at: Option<DateTime<Utc>>,
-    /// The payload the execution was created from (sealed into its row; `None` for executions
-    /// created before migration `0011_audit_initial_state`, whose first payload is event 1).
+    /// The payload the execution was created from (sealed into its row, read from wherever the
+    /// row keeps it; `None` for executions created before migration
+    /// `0011_audit_initial_state`, whose first payload is event 1).
     /// Its events hold every payload received since.
     pub initial_raw_order: Option<serde_json::Value>,
 }
@@ -453,7 +456,8 @@ pub(crate) async fn upsert_parsed(
 
 pub(crate) const EXECUTION_COLUMNS: &str = "id, trade_decision_id, alpaca_order_id, \
     client_order_id, symbol, side, order_type, time_in_force, submitted_qty, filled_qty, \
-    avg_fill_price, status, raw_order, created_at, updated_at, last_update_at, initial_raw_order";
+    avg_fill_price, status, raw_order, created_at, updated_at, last_update_at, \
+    CASE WHEN initial_is_raw_order THEN raw_order ELSE initial_raw_order END";
 
 pub(crate) fn execution_from_row(row: &Row) -> Execution {
     Execution {

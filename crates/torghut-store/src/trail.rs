@@ -225,8 +225,8 @@ r AS (
 x AS (
   INSERT INTO executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, side,
     order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, raw_order,
-    last_update_at, created_at, initial_raw_order, chain_seq, chain_hash)
-  SELECT $23, d.id, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $35, $34, 1, $38
+    last_update_at, created_at, initial_is_raw_order, chain_seq, chain_hash)
+  SELECT $23, d.id, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $35, true, 1, $38
   FROM d WHERE $23 IS NOT NULL)
 SELECT count(*)::int4 FROM d";
 

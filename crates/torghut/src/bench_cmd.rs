@@ -24,10 +24,10 @@ const REQUIRED_ID: &str = "0003_llm_decision_reviews";
 /// Below this migration (0006: event tables) trails are written by [`V1_TRAIL_SQL`] (the v1
 /// schema, for comparison); the store's `record_trail` needs [`STORE_VERSION`].
 const EVENTS_VERSION: i32 = 6;
-/// From this migration on (0011: initial state sealed into the stream roots) trails are
-/// written by the store.
-const STORE_VERSION: i32 = 11;
-const STORE_ID: &str = "0011_audit_initial_state";
+/// From this migration on (0013: the store's trail statement writes an execution's initial
+/// payload in place) trails are written by the store.
+const STORE_VERSION: i32 = 13;
+const STORE_ID: &str = "0013_audit_initial_payload_in_place";
 /// How long a call still in flight at the end may run before the run is cut short.
 const GRACE: Duration = Duration::from_secs(10);
 

@@ -14,6 +14,8 @@ async fn archive_deletes_only_through_its_function_and_verify_stays_green() {
     let sid = strategy(&mut rt).await;
     let a = seed(&mut rt, sid, 1).await;
     let b = seed(&mut rt, sid, 2).await;
+    // A trail and nothing after: its order's initial payload is still kept in place.
+    let d = record(&mut rt, sid, 4).await;
     let mut owner = connect_as(&db, OWNER).await;
     // The streams about to be archived are in a checkpoint: the archive must carry it.
     torghut_audit::chain::checkpoint(&owner).await.unwrap();
@@ -56,9 +58,9 @@ async fn archive_deletes_only_through_its_function_and_verify_stays_green() {
 
     let report = archive::archive(&mut owner, &req).await.unwrap();
     assert!(report.log_id.is_some(), "{report:?}");
-    assert_eq!(report.decision_streams, 2);
-    assert_eq!(report.execution_streams, 2);
-    assert_eq!(report.rows["trade_decisions"], 2);
+    assert_eq!(report.decision_streams, 3);
+    assert_eq!(report.execution_streams, 3);
+    assert_eq!(report.rows["trade_decisions"], 3);
     assert_eq!(report.rows["decision_events"], 4);
     assert_eq!(report.rows["execution_events"], 4);
 
@@ -71,6 +73,7 @@ async fn archive_deletes_only_through_its_function_and_verify_stays_green() {
         .collect();
     assert_eq!(left, vec![c.decision_id]);
     assert!(!left.contains(&b.decision_id));
+    assert!(!left.contains(&d.decision_id));
     // The governance log row.
     let log = owner
         .query_one(
@@ -83,7 +86,7 @@ async fn archive_deletes_only_through_its_function_and_verify_stays_green() {
     assert_eq!(log.get::<_, String>(0), OWNER);
     assert_eq!(log.get::<_, String>(1), "compliance");
     assert_eq!(log.get::<_, String>(2), "retention: 7 years");
-    assert_eq!(log.get::<_, String>(3), "2");
+    assert_eq!(log.get::<_, String>(3), "3");
 
     let mut admin = db.connect().await;
     let r = torghut_audit::verify(&mut admin).await.unwrap();
@@ -97,8 +100,8 @@ async fn archive_deletes_only_through_its_function_and_verify_stays_green() {
 
     let v = archive::verify_archive(&mut admin, &dir).await.unwrap();
     assert!(v.ok, "{v:?}");
-    assert_eq!(v.rows_checked, 2 + 4 + 2 + 2 + 4);
-    assert_eq!(v.streams_checked, 4);
+    assert_eq!(v.rows_checked, 3 + 4 + 3 + 3 + 4);
+    assert_eq!(v.streams_checked, 6);
 
     // Nothing is old enough any more: nothing happens.
     let again = archive::archive(
@@ -112,7 +115,18 @@ async fn archive_deletes_only_through_its_function_and_verify_stays_green() {
     .unwrap();
     assert_eq!(again.log_id, None);
 
-    // A changed archive file no longer verifies.
+    // A changed archive file no longer verifies: the payload of the order whose initial
+    // payload was kept in place,
+    let xpath = dir.join("executions.jsonl");
+    let original = std::fs::read_to_string(&xpath).unwrap();
+    assert!(original.contains("\"new\""), "{original}");
+    std::fs::write(&xpath, original.replacen("\"new\"", "\"filled\"", 1)).unwrap();
+    let v = archive::verify_archive(&mut admin, &dir).await.unwrap();
+    assert!(!v.ok);
+    assert!(v.problems.iter().any(|p| p.contains("executions")), "{v:?}");
+    std::fs::write(&xpath, original).unwrap();
+    assert!(archive::verify_archive(&mut admin, &dir).await.unwrap().ok);
+    // or a review.
     let path = dir.join("llm_decision_reviews.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replacen("approve", "reject", 1)).unwrap();

@@ -191,6 +191,10 @@ fn runtime_forbidden(s: &Seeded) -> Vec<(String, &'static str)> {
         ));
     }
     v.push((
+        "UPDATE executions SET initial_is_raw_order = NULL".to_owned(),
+        INSUFFICIENT_PRIVILEGE,
+    ));
+    v.push((
         format!("UPDATE trade_decisions SET decision_json = '{{}}' WHERE id = '{d}'"),
         INSUFFICIENT_PRIVILEGE,
     ));
@@ -360,6 +364,8 @@ async fn every_forbidden_statement_fails_as_the_owner() {
         "alpaca_order_id = 'x'",
         "initial_raw_order = '{}'",
         "initial_raw_order = NULL",
+        "initial_is_raw_order = true",
+        "initial_is_raw_order = false",
     ] {
         cases.push((
             format!("UPDATE executions SET {col} WHERE id = '{x}'"),

@@ -180,16 +180,18 @@ async fn the_state_a_row_was_created_in_is_sealed() {
     let mut w = world().await;
     let mut rt = connect_as(&w.db, RUNTIME).await;
     let sid = strategy(&mut rt).await;
-    let (x, y) = (
+    let (x, y, z) = (
         record(&mut rt, sid, 10).await,
         record(&mut rt, sid, 11).await,
+        record(&mut rt, sid, 12).await,
     );
     let r = w.verify().await;
     assert!(r.ok, "{}", r.render());
+    // The order's payload is its initial payload, kept in place (0013).
     let row = w
         .admin
         .query_one(
-            "SELECT d.initial_status, x.initial_raw_order = x.raw_order, \
+            "SELECT d.initial_status, x.initial_is_raw_order AND x.initial_raw_order IS NULL, \
                (SELECT count(*) FROM decision_events WHERE decision_id = d.id), \
                (SELECT count(*) FROM execution_events WHERE execution_id = x.id) \
              FROM trade_decisions d JOIN executions x ON x.trade_decision_id = d.id WHERE d.id = $1",
@@ -205,7 +207,8 @@ async fn the_state_a_row_was_created_in_is_sealed() {
     assert_eq!(row.get::<_, i64>(2), 0);
     assert_eq!(row.get::<_, i64>(3), 0);
 
-    // The current state changed without an event: a projection problem.
+    // The current state changed without an event: a projection problem; an order's payload
+    // changed while it is still its initial payload, kept in place: the root's seal covers it.
     w.behind_the_back(&format!(
         "UPDATE trade_decisions SET status = 'canceled' WHERE id = '{}'; \
          UPDATE executions SET raw_order = raw_order || '{{\"filled_qty\":\"1\"}}', filled_qty = 1 \
@@ -213,20 +216,23 @@ async fn the_state_a_row_was_created_in_is_sealed() {
         x.decision_id, x.execution_id
     ))
     .await;
-    // The initial state rewritten (with the current state, so the projections agree): the
+    // The initial state rewritten (with the current state, so the projections agree), or the
+    // initial payload no longer marked in place, or a second copy beside the one in place: the
     // root rows no longer match their hashes.
     w.behind_the_back(&format!(
         "UPDATE trade_decisions SET status = 'canceled', initial_status = 'canceled' WHERE id = '{}'; \
-         UPDATE executions SET initial_raw_order = NULL WHERE id = '{}'",
-        y.decision_id, y.execution_id
+         UPDATE executions SET initial_is_raw_order = NULL WHERE id = '{}'; \
+         UPDATE executions SET initial_raw_order = raw_order WHERE id = '{}'",
+        y.decision_id, y.execution_id, z.execution_id
     ))
     .await;
     let r = w.verify().await;
     for (problem, table, id) in [
         (Problem::Projection, "trade_decisions", x.decision_id),
-        (Problem::Projection, "executions", x.execution_id),
+        (Problem::Modified, "executions", x.execution_id),
         (Problem::Modified, "trade_decisions", y.decision_id),
         (Problem::Modified, "executions", y.execution_id),
+        (Problem::Modified, "executions", z.execution_id),
     ] {
         assert!(
             has(&r, problem, table, Some(id)),
@@ -236,8 +242,14 @@ async fn the_state_a_row_was_created_in_is_sealed() {
     }
     for f in &r.findings {
         assert!(
-            [x.decision_id, x.execution_id, y.decision_id, y.execution_id]
-                .contains(&f.stream_id.unwrap_or_default()),
+            [
+                x.decision_id,
+                x.execution_id,
+                y.decision_id,
+                y.execution_id,
+                z.execution_id
+            ]
+            .contains(&f.stream_id.unwrap_or_default()),
             "{f}"
         );
     }
@@ -500,6 +512,9 @@ async fn the_initial_state_migration_is_not_reverted_over_sealed_rows() {
         text.contains(torghut_audit::SQLSTATE_REVERT_REFUSED),
         "{text}"
     );
+    // The later migrations were reverted (0013 put a copy of each payload kept in place back
+    // into initial_raw_order) before 0011 refused; up again, everything still verifies.
+    m.up(None).await.expect("up again");
     drop(m.into_client());
     let still: bool = w
         .admin
@@ -628,4 +643,68 @@ async fn a_trail_opens_its_stream_with_its_review_and_no_head_row() {
             "{f}"
         );
     }
+}
+
+/// An execution's initial payload is kept in place (`initial_is_raw_order`) until its payload
+/// first changes; that change moves it into `initial_raw_order` (0013), and everything still
+/// verifies; the store reads the initial payload either way.
+#[tokio::test]
+async fn the_initial_payload_moves_out_of_place_on_the_first_change() {
+    let mut w = world().await;
+    let mut rt = connect_as(&w.db, RUNTIME).await;
+    let sid = strategy(&mut rt).await;
+    let s = record(&mut rt, sid, 30).await;
+    let state = |id: Uuid| {
+        format!(
+            "SELECT initial_is_raw_order, initial_raw_order ->> 'status', raw_order ->> 'status' \
+             FROM executions WHERE id = '{id}'"
+        )
+    };
+    let row = w
+        .admin
+        .query_one(&state(s.execution_id), &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Option<bool>>(0), Some(true));
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("new"));
+    // The same payload again changes nothing; a new one moves the initial payload.
+    for (filled, status) in [("0", "new"), ("0.5", "partially_filled"), ("1.5", "filled")] {
+        torghut_store::execution::upsert(
+            &mut rt,
+            &order(&s.order_id, &s.decision_hash, filled, status),
+            &policy(),
+        )
+        .await
+        .unwrap();
+    }
+    let row = w
+        .admin
+        .query_one(&state(s.execution_id), &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Option<bool>>(0), None);
+    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("new"));
+    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("filled"));
+    let trail = torghut_store::trail::get(&rt, s.decision_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let x = &trail.executions[0];
+    assert_eq!(x.initial_raw_order.as_ref().unwrap()["status"], "new");
+    assert_eq!(x.raw_order.as_ref().unwrap()["status"], "filled");
+    let r = w.verify().await;
+    assert!(r.ok, "{}", r.render());
+    // Moved back behind the service's back: the seal no longer matches.
+    w.behind_the_back(&format!(
+        "UPDATE executions SET initial_is_raw_order = true, initial_raw_order = NULL WHERE id = '{}'",
+        s.execution_id
+    ))
+    .await;
+    let r = w.verify().await;
+    assert!(
+        has(&r, Problem::Modified, "executions", Some(s.execution_id)),
+        "{}",
+        r.render()
+    );
 }
