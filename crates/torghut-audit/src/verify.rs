@@ -678,10 +678,9 @@ async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(
     let mut payloads: HashMap<Uuid, Vec<String>> = HashMap::new();
     for r in tx
         .query(
-            "SELECT id, 0::bigint AS seq, \
-               (CASE WHEN initial_is_raw_order THEN raw_order ELSE initial_raw_order END)::text \
-             FROM executions \
-             WHERE initial_raw_order IS NOT NULL OR (initial_is_raw_order AND raw_order IS NOT NULL) \
+            "SELECT id, 0::bigint AS seq, initial::text FROM (SELECT id, \
+               CASE WHEN initial_is_raw_order THEN raw_order ELSE initial_raw_order END AS initial \
+               FROM executions) x WHERE initial IS NOT NULL \
              UNION ALL SELECT execution_id, seq, payload::text FROM execution_events \
              ORDER BY 1, 2",
             &[],

@@ -61,7 +61,7 @@ impl TrailSeals {
         if p.review.is_some() {
             members.push(("initial_chain_rows", "2".to_owned()));
         }
-        let decision = sha256(&root_digest("trade_decisions", &mut members));
+        let decision = sha256(&content_digest("trade_decisions", &mut members));
 
         let review = p.review.as_ref().map(|r| {
             let mut members = vec![
@@ -96,7 +96,7 @@ impl TrailSeals {
                 ),
                 ("created_at", at.clone()),
             ];
-            let digest = root_digest("llm_decision_reviews", &mut members);
+            let digest = content_digest("llm_decision_reviews", &mut members);
             let mut h = Sha256::new();
             h.update(decision);
             h.update(digest);
@@ -111,7 +111,7 @@ impl TrailSeals {
                 ("created_at", at.clone()),
                 ("initial_raw_order", o.raw_order.jsonb_text()),
             ];
-            sha256(&root_digest("executions", &mut members))
+            sha256(&content_digest("executions", &mut members))
         });
 
         Self {
@@ -127,7 +127,7 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 /// `sha256(table || ' ' || content)`, content being the jsonb text of the object `members`.
-fn root_digest(table: &str, members: &mut [(&str, String)]) -> [u8; 32] {
+fn content_digest(table: &str, members: &mut [(&str, String)]) -> [u8; 32] {
     let mut text = String::with_capacity(
         table.len()
             + 2
