@@ -3,6 +3,9 @@
 //! Usage: `local-server -- COMMAND [ARGS...]`. The command gets `PGHOST` (the socket directory),
 //! `PGPORT` and `PGUSER`; the server stops and is removed when the command ends. Used by the
 //! benchmark scripts.
+//!
+//! `LOCAL_PG_SETTINGS`, if set, holds extra server settings as space-separated `name=value`
+//! pairs (passed as `-c name=value`), e.g. `LOCAL_PG_SETTINGS="min_wal_size=2GB max_wal_size=4GB"`.
 
 use std::process::{exit, Command};
 
@@ -22,6 +25,19 @@ fn main() {
         }
     };
     opts.durable = true;
+    if let Ok(extra) = std::env::var("LOCAL_PG_SETTINGS") {
+        for kv in extra.split_whitespace() {
+            match kv.split_once('=') {
+                Some((k, v)) if !k.is_empty() && !v.is_empty() => {
+                    opts.settings.push((k.to_owned(), v.to_owned()))
+                }
+                _ => {
+                    eprintln!("error: LOCAL_PG_SETTINGS: expected name=value, got {kv:?}");
+                    exit(2);
+                }
+            }
+        }
+    }
     let pg = match LocalPg::start(opts) {
         Ok(pg) => pg,
         Err(e) => {

@@ -161,9 +161,7 @@ impl ExecutionError {
             Self::ClientOrderIdTaken {
                 client_order_id: order.client_order_id.clone().unwrap_or_default(),
             }
-        } else if check::violates(&e, "uq_executions_alpaca_order_id")
-            || check::violates(&e, "ix_executions_alpaca_order_id")
-        {
+        } else if check::violates(&e, "uq_executions_alpaca_order_id") {
             Self::AlpacaOrderIdTaken {
                 alpaca_order_id: order.key().to_owned(),
             }

@@ -297,3 +297,94 @@ async fn v1_schema_at_0005_matches_the_specification() {
         .collect();
     assert_eq!(live, spec);
 }
+
+/// Non-constraint indexes on `executions`, by name.
+async fn execution_indexes(c: &tokio_postgres::Client) -> BTreeSet<String> {
+    c.query(
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'executions'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+#[tokio::test]
+async fn duplicate_order_index_is_dropped_and_lookups_keep_the_unique_index() {
+    let db = empty_db().await;
+    let mut m = migrator(&db, MigrationSet::embedded()).await;
+    m.up(Some("0014_drop_duplicate_order_index")).await.unwrap();
+    let c = db.connect().await;
+    let ix = execution_indexes(&c).await;
+    assert!(!ix.contains("ix_executions_alpaca_order_id"), "{ix:?}");
+    assert!(ix.contains("uq_executions_alpaca_order_id"), "{ix:?}");
+
+    // The constraint still refuses a second row with the same order id, and a lookup by it
+    // still goes through an index.
+    c.batch_execute(
+        "INSERT INTO executions (id, alpaca_order_id, symbol, side, order_type, time_in_force, \
+           submitted_qty, status) \
+         VALUES (gen_random_uuid(), 'o-1', 'AAPL', 'buy', 'market', 'day', 1, 'new')",
+    )
+    .await
+    .unwrap();
+    let e = c
+        .batch_execute(
+            "INSERT INTO executions (id, alpaca_order_id, symbol, side, order_type, time_in_force, \
+               submitted_qty, status) \
+             VALUES (gen_random_uuid(), 'o-1', 'AAPL', 'buy', 'market', 'day', 1, 'new')",
+        )
+        .await
+        .unwrap_err();
+    let db_err = e.as_db_error().expect("a database error");
+    assert_eq!(db_err.constraint(), Some("uq_executions_alpaca_order_id"));
+    c.batch_execute("SET enable_seqscan = off").await.unwrap();
+    let forced: Vec<String> = c
+        .query(
+            "EXPLAIN (COSTS OFF) SELECT * FROM executions WHERE alpaca_order_id = 'o-1'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        forced.join("\n").contains("uq_executions_alpaca_order_id"),
+        "{forced:?}"
+    );
+
+    // Reverting puts the plain index back.
+    m.down("0013_audit_initial_payload_in_place", false, false, None)
+        .await
+        .unwrap();
+    assert!(execution_indexes(&c)
+        .await
+        .contains("ix_executions_alpaca_order_id"));
+}
+
+#[tokio::test]
+async fn duplicate_order_index_is_kept_when_the_unique_constraint_is_missing() {
+    let db = empty_db().await;
+    let mut m = migrator(&db, MigrationSet::embedded()).await;
+    m.up(Some("0013_audit_initial_payload_in_place"))
+        .await
+        .unwrap();
+    let c = db.connect().await;
+    c.batch_execute("ALTER TABLE executions DROP CONSTRAINT uq_executions_alpaca_order_id")
+        .await
+        .unwrap();
+    let e = m.up(None).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("0014_drop_duplicate_order_index")
+            && text.contains("uq_executions_alpaca_order_id")
+            && text.contains("55000"),
+        "{text}"
+    );
+    assert!(execution_indexes(&c)
+        .await
+        .contains("ix_executions_alpaca_order_id"));
+}
