@@ -313,6 +313,40 @@ async fn deleted_rows_are_found_in_the_middle_at_the_end_and_whole_streams() {
 }
 
 #[tokio::test]
+async fn verify_says_how_many_streams_no_checkpoint_has_recorded() {
+    let mut w = world().await;
+    let r = w.verify().await;
+    assert!(r.ok, "{}", r.render());
+    assert_eq!(r.streams_not_checkpointed, 6, "{}", r.render());
+    assert!(
+        r.render()
+            .contains("note: 6 stream(s) not recorded by any checkpoint yet"),
+        "{}",
+        r.render()
+    );
+    torghut_audit::chain::checkpoint(&w.admin).await.unwrap();
+    let r = w.verify().await;
+    assert!(r.ok, "{}", r.render());
+    assert_eq!(r.streams_not_checkpointed, 0, "{}", r.render());
+    assert!(!r.render().contains("note:"), "{}", r.render());
+    // A whole trail deleted after the checkpoint that recorded it is found.
+    let t = w.trails[0].clone();
+    w.behind_the_back(&format!(
+        "DELETE FROM execution_events WHERE execution_id = '{x}'; \
+         DELETE FROM executions WHERE id = '{x}'; \
+         DELETE FROM audit_chain_heads WHERE stream_id = '{x}'",
+        x = t.execution_id
+    ))
+    .await;
+    let r = w.verify().await;
+    assert!(
+        has(&r, Problem::Deleted, "executions", Some(t.execution_id)),
+        "{}",
+        r.render()
+    );
+}
+
+#[tokio::test]
 async fn reordered_rows_are_named() {
     let mut w = world().await;
     let t = w.trails[2].clone();
