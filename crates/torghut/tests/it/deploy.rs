@@ -15,6 +15,7 @@ use serde_json::Value;
 const CLUSTER_KIND: (&str, &str) = ("postgresql.cnpg.io/v1", "Cluster");
 const JOB_KIND: (&str, &str) = ("batch/v1", "Job");
 const SERVICE_KIND: (&str, &str) = ("serving.knative.dev/v1", "Service");
+const CRONJOB_KIND: (&str, &str) = ("batch/v1", "CronJob");
 const BINARY_PATH: &str = "/usr/local/bin/torghut";
 const OVERLAYS: [&str; 2] = ["stage", "prod"];
 
@@ -199,8 +200,17 @@ fn image_name(image: &str) -> &str {
     }
 }
 
+/// Where a workload keeps its pod spec (a CronJob: in its job template).
+fn pod_spec_pointer(r: &Value) -> &'static str {
+    if is_kind(r, CRONJOB_KIND) {
+        "/spec/jobTemplate/spec/template/spec"
+    } else {
+        "/spec/template/spec"
+    }
+}
+
 fn pod_spec(r: &Value) -> &Value {
-    r.pointer("/spec/template/spec")
+    r.pointer(pod_spec_pointer(r))
         .unwrap_or_else(|| panic!("{} has no pod template", name_of(r)))
 }
 
@@ -213,7 +223,7 @@ fn containers(r: &Value) -> Vec<&Value> {
 }
 
 fn containers_mut(r: &mut Value) -> Vec<&mut Value> {
-    let Some(spec) = r.pointer_mut("/spec/template/spec") else {
+    let Some(spec) = r.pointer_mut(pod_spec_pointer(r)) else {
         return Vec::new();
     };
     let Some(obj) = spec.as_object_mut() else {
@@ -426,6 +436,7 @@ fn check_tree(rs: &[Value], env: &str) {
     let cluster = one(rs, CLUSTER_KIND);
     let job = one(rs, JOB_KIND);
     let service = one(rs, SERVICE_KIND);
+    let cronjob = one(rs, CRONJOB_KIND);
     let cluster_name = str_at(cluster, "/metadata/name");
     let namespaces: BTreeSet<&str> = rs
         .iter()
@@ -478,7 +489,7 @@ fn check_tree(rs: &[Value], env: &str) {
 
     // Secrets: every reference resolves to a secret the cluster declares, with that key.
     let (secrets, roles) = cluster_secrets(cluster);
-    for w in [job, service] {
+    for w in [job, service, cronjob] {
         for (name, key) in secret_refs(w) {
             let keys = secrets.get(&name).unwrap_or_else(|| {
                 panic!(
@@ -593,14 +604,38 @@ fn check_tree(rs: &[Value], env: &str) {
         "verify runs after up"
     );
 
+    // The audit checkpoint CronJob: one step, as the runtime role, runs never overlapping and
+    // each bounded in time.
+    let cj = torghut_containers(cronjob);
+    assert_eq!(cj.len(), 1);
+    let cj = cj[0];
+    assert_eq!(strings(&cj["args"])[..2], ["audit", "checkpoint"]);
+    assert_eq!(dsn_secret(cj), ("torghut-db-app".into(), "uri".into()));
+    let cspec = &cronjob["spec"];
+    assert_eq!(cspec["concurrencyPolicy"], "Forbid");
+    assert_eq!(
+        str_at(cspec, "/schedule").split_whitespace().count(),
+        5,
+        "a five-field cron schedule"
+    );
+    assert!(cspec
+        .pointer("/jobTemplate/spec/activeDeadlineSeconds")
+        .and_then(Value::as_u64)
+        .is_some_and(|n| n > 0));
+    assert_eq!(pod_spec(cronjob)["restartPolicy"], "Never");
+
     // One image for every torghut container, and APP_ENV everywhere.
     let images: BTreeSet<&str> = job_steps
         .iter()
-        .chain([&svc])
+        .chain([&svc, &cj])
         .map(|c| str_at(c, "/image"))
         .collect();
-    assert_eq!(images.len(), 1, "Job and Service run one image: {images:?}");
-    for c in job_steps.iter().chain([&svc]) {
+    assert_eq!(
+        images.len(),
+        1,
+        "Job, Service and CronJob run one image: {images:?}"
+    );
+    for c in job_steps.iter().chain([&svc, &cj]) {
         assert_eq!(
             env_value(c, "APP_ENV").expect("APP_ENV")["value"],
             env,
@@ -608,7 +643,7 @@ fn check_tree(rs: &[Value], env: &str) {
             c["name"]
         );
     }
-    for w in [job, service] {
+    for w in [job, service, cronjob] {
         check_security(w);
     }
 }
@@ -832,7 +867,11 @@ fn every_command_line_in_the_manifests_is_accepted_by_the_binary() {
     let mut checked = BTreeSet::new();
     for env in OVERLAYS {
         let rs = render(&deploy().join("overlays").join(env));
-        for w in [one(&rs, JOB_KIND), one(&rs, SERVICE_KIND)] {
+        for w in [
+            one(&rs, JOB_KIND),
+            one(&rs, SERVICE_KIND),
+            one(&rs, CRONJOB_KIND),
+        ] {
             for c in torghut_containers(w) {
                 let args = strings(&c["args"]);
                 // Plain values only: the DSN (a secret) is left out on purpose.
@@ -850,7 +889,7 @@ fn every_command_line_in_the_manifests_is_accepted_by_the_binary() {
             }
         }
     }
-    assert!(checked.len() >= 3, "{checked:?}");
+    assert!(checked.len() >= 4, "{checked:?}");
 }
 
 #[test]
