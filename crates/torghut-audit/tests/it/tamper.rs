@@ -329,7 +329,8 @@ async fn verify_says_how_many_streams_no_checkpoint_has_recorded() {
     assert!(r.ok, "{}", r.render());
     assert_eq!(r.streams_not_checkpointed, 0, "{}", r.render());
     assert!(!r.render().contains("note:"), "{}", r.render());
-    // A whole trail deleted after the checkpoint that recorded it is found.
+    // A whole execution stream (row, events, head) deleted after the checkpoint that recorded
+    // it is found.
     let t = w.trails[0].clone();
     w.behind_the_back(&format!(
         "DELETE FROM execution_events WHERE execution_id = '{x}'; \

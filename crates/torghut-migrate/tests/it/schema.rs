@@ -298,7 +298,7 @@ async fn v1_schema_at_0005_matches_the_specification() {
     assert_eq!(live, spec);
 }
 
-/// Non-constraint indexes on `executions`, by name.
+/// Every index on `executions` (constraints' included), by name.
 async fn execution_indexes(c: &tokio_postgres::Client) -> BTreeSet<String> {
     c.query(
         "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'executions'",
@@ -323,21 +323,12 @@ async fn duplicate_order_index_is_dropped_and_lookups_keep_the_unique_index() {
 
     // The constraint still refuses a second row with the same order id, and a lookup by it
     // still goes through an index.
-    c.batch_execute(
-        "INSERT INTO executions (id, alpaca_order_id, symbol, side, order_type, time_in_force, \
-           submitted_qty, status) \
-         VALUES (gen_random_uuid(), 'o-1', 'AAPL', 'buy', 'market', 'day', 1, 'new')",
-    )
-    .await
-    .unwrap();
-    let e = c
-        .batch_execute(
-            "INSERT INTO executions (id, alpaca_order_id, symbol, side, order_type, time_in_force, \
-               submitted_qty, status) \
-             VALUES (gen_random_uuid(), 'o-1', 'AAPL', 'buy', 'market', 'day', 1, 'new')",
-        )
-        .await
-        .unwrap_err();
+    const ORDER_O1: &str =
+        "INSERT INTO executions (id, alpaca_order_id, symbol, side, order_type, \
+        time_in_force, submitted_qty, status) \
+        VALUES (gen_random_uuid(), 'o-1', 'AAPL', 'buy', 'market', 'day', 1, 'new')";
+    c.batch_execute(ORDER_O1).await.unwrap();
+    let e = c.batch_execute(ORDER_O1).await.unwrap_err();
     let db_err = e.as_db_error().expect("a database error");
     assert_eq!(db_err.constraint(), Some("uq_executions_alpaca_order_id"));
     c.batch_execute("SET enable_seqscan = off").await.unwrap();
