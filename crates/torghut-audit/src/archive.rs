@@ -82,39 +82,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The SQL expression of a table's chain content over a `jsonb` value `j` (a row as
-/// `to_jsonb`): what the sealing trigger hashes.
-fn content_of_json(table: &str) -> &'static str {
-    match table {
-        "trade_decisions" => {
-            "jsonb_build_object('id', j -> 'id', 'strategy_id', j -> 'strategy_id', \
-             'alpaca_account_label', j -> 'alpaca_account_label', 'symbol', j -> 'symbol', \
-             'timeframe', j -> 'timeframe', 'decision_json', j -> 'decision_json', \
-             'rationale', j -> 'rationale', 'decision_hash', j -> 'decision_hash', \
-             'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC') \
-             || CASE WHEN coalesce(j -> 'initial_status', 'null') = 'null'::jsonb THEN '{}'::jsonb \
-                ELSE jsonb_build_object('initial_status', j -> 'initial_status') END \
-             || CASE WHEN coalesce(j -> 'initial_chain_rows', 'null') = 'null'::jsonb THEN '{}'::jsonb \
-                ELSE jsonb_build_object('initial_chain_rows', j -> 'initial_chain_rows') END"
-        }
-        "executions" => {
-            "jsonb_build_object('id', j -> 'id', 'symbol', j -> 'symbol', 'side', j -> 'side', \
-             'created_at', (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC') \
-             || CASE WHEN coalesce((j ->> 'initial_is_raw_order')::boolean, false) \
-                  THEN jsonb_build_object('initial_raw_order', j -> 'raw_order') \
-                    || CASE WHEN coalesce(j -> 'initial_raw_order', 'null') = 'null'::jsonb \
-                         AND coalesce(j -> 'raw_order', 'null') <> 'null'::jsonb THEN '{}'::jsonb \
-                       ELSE jsonb_build_object('initial_raw_order_not_in_place', true) END \
-                WHEN coalesce(j -> 'initial_raw_order', 'null') = 'null'::jsonb THEN '{}'::jsonb \
-                ELSE jsonb_build_object('initial_raw_order', j -> 'initial_raw_order') END"
-        }
-        _ => {
-            "(j - 'chain_seq' - 'chain_hash') || jsonb_build_object('created_at', \
-             (j ->> 'created_at')::timestamptz AT TIME ZONE 'UTC')"
-        }
-    }
-}
-
 /// One archived row, read back from a file, with what the chain needs.
 struct ArchivedRow {
     table: &'static str,
@@ -162,15 +129,48 @@ async fn read_back(
             file.name, file.table
         )));
     };
-    let sql = format!(
-        "SELECT sha256(convert_to('{table} ' || ({content})::text, 'UTF8')) \
-         FROM unnest($1::text[]) WITH ORDINALITY AS u(txt, i), LATERAL (SELECT u.txt::jsonb AS j) x \
-         ORDER BY u.i",
-        table = t.table,
-        content = content_of_json(t.table)
-    );
     let texts: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
-    let digests = db.query(&sql, &[&texts]).await?;
+    // A root's digest covers the values it was created with: its row, each column its events
+    // changed set back (audit_initial), the events being read from the archive's events file.
+    let digests = match t.events {
+        None => {
+            db.query(
+                &format!(
+                    "SELECT audit_content('{}', u.txt::jsonb) \
+                     FROM unnest($1::text[]) WITH ORDINALITY AS u(txt, i) ORDER BY u.i",
+                    t.table
+                ),
+                &[&texts],
+            )
+            .await?
+        }
+        Some((ev, fk)) => {
+            let ev_path = dir.join(format!("{ev}.jsonl"));
+            let ev_text = match std::fs::read_to_string(&ev_path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(file_error(&ev_path, e)),
+            };
+            let events: Vec<String> = ev_text
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            db.query(
+                &format!(
+                    "WITH ev AS (SELECT j ->> '{fk}' AS rid, \
+                       array_agg(j -> 'payload' -> 'changes' ORDER BY (j ->> 'seq')::int8) AS ch \
+                       FROM (SELECT x::jsonb AS j FROM unnest($2::text[]) AS x) e GROUP BY 1) \
+                     SELECT audit_content('{table}', audit_initial(u.txt::jsonb, coalesce(ev.ch, '{{}}'))) \
+                     FROM unnest($1::text[]) WITH ORDINALITY AS u(txt, i) \
+                     LEFT JOIN ev ON ev.rid = u.txt::jsonb ->> 'id' ORDER BY u.i",
+                    table = t.table
+                ),
+                &[&texts, &events],
+            )
+            .await?
+        }
+    };
     let mut out = Vec::with_capacity(lines.len());
     for (n, (line, d)) in lines.iter().zip(digests).enumerate() {
         let bad = |what: &str| {
@@ -326,10 +326,10 @@ pub async fn archive(
     std::fs::create_dir_all(&req.out).map_err(|e| file_error(&req.out, e))?;
     let mut files = Vec::new();
     for t in TABLES {
-        let ids = if t.stream == "decision" {
-            &decisions
-        } else {
-            &executions
+        let ids = match t.stream {
+            "decision" => &decisions,
+            "execution" => &executions,
+            _ => continue,
         };
         let rows = tx
             .query(

@@ -6,88 +6,101 @@ use tokio_postgres::GenericClient;
 
 use crate::AuditError;
 
-/// One audit table: its name, its stream, the column naming the stream, and the SQL expression
-/// (over alias `t`) of the content its chain hash covers.
+/// One audit table: its name, its stream, the column naming the stream, and, for a stream's
+/// root table, the table of its events and their column naming the root.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditTable {
     pub table: &'static str,
     pub stream: &'static str,
     pub stream_column: &'static str,
-    pub content: &'static str,
+    pub events: Option<(&'static str, &'static str)>,
 }
 
-const WHOLE_ROW: &str = "(to_jsonb(t) - 'chain_seq' - 'chain_hash') \
-    || jsonb_build_object('created_at', t.created_at AT TIME ZONE 'UTC')";
-
-/// Every chained table, stream roots first.
-pub const TABLES: [AuditTable; 5] = [
+/// Every chained table, each stream's root first.
+pub const TABLES: [AuditTable; 7] = [
+    AuditTable {
+        table: "strategies",
+        stream: "strategy",
+        stream_column: "id",
+        events: Some(("strategy_events", "strategy_id")),
+    },
+    AuditTable {
+        table: "strategy_events",
+        stream: "strategy",
+        stream_column: "strategy_id",
+        events: None,
+    },
     AuditTable {
         table: "trade_decisions",
         stream: "decision",
         stream_column: "id",
-        content: "jsonb_build_object('id', t.id, 'strategy_id', t.strategy_id, \
-            'alpaca_account_label', t.alpaca_account_label, 'symbol', t.symbol, \
-            'timeframe', t.timeframe, 'decision_json', t.decision_json, \
-            'rationale', t.rationale, 'decision_hash', t.decision_hash, \
-            'created_at', t.created_at AT TIME ZONE 'UTC') \
-            || CASE WHEN t.initial_status IS NULL THEN '{}'::jsonb \
-               ELSE jsonb_build_object('initial_status', t.initial_status) END \
-            || CASE WHEN t.initial_chain_rows IS NULL THEN '{}'::jsonb \
-               ELSE jsonb_build_object('initial_chain_rows', t.initial_chain_rows) END",
+        events: Some(("decision_events", "decision_id")),
     },
     AuditTable {
         table: "decision_events",
         stream: "decision",
         stream_column: "decision_id",
-        content: WHOLE_ROW,
+        events: None,
     },
     AuditTable {
         table: "llm_decision_reviews",
         stream: "decision",
         stream_column: "trade_decision_id",
-        content: WHOLE_ROW,
+        events: None,
     },
     AuditTable {
         table: "executions",
         stream: "execution",
         stream_column: "id",
-        content: "jsonb_build_object('id', t.id, 'symbol', t.symbol, 'side', t.side, \
-            'created_at', t.created_at AT TIME ZONE 'UTC') \
-            || CASE WHEN t.initial_is_raw_order \
-                 THEN jsonb_build_object('initial_raw_order', t.raw_order) \
-                   || CASE WHEN t.initial_raw_order IS NULL AND t.raw_order IS NOT NULL \
-                      THEN '{}'::jsonb \
-                      ELSE jsonb_build_object('initial_raw_order_not_in_place', true) END \
-               WHEN t.initial_raw_order IS NULL THEN '{}'::jsonb \
-               ELSE jsonb_build_object('initial_raw_order', t.initial_raw_order) END",
+        events: Some(("execution_events", "execution_id")),
     },
     AuditTable {
         table: "execution_events",
         stream: "execution",
         stream_column: "execution_id",
-        content: WHOLE_ROW,
+        events: None,
     },
 ];
 
+/// The stream names, as `'static` strings (`None` for a name that is not a stream's).
+pub fn stream_name(name: &str) -> Option<&'static str> {
+    ["strategy", "decision", "execution"]
+        .into_iter()
+        .find(|s| *s == name)
+}
+
 /// The table whose row is the root of a stream (and whose id is the stream's id).
 pub fn root_table(stream: &str) -> &'static str {
-    if stream == "execution" {
-        "executions"
-    } else {
-        "trade_decisions"
+    match stream {
+        "execution" => "executions",
+        "strategy" => "strategies",
+        _ => "trade_decisions",
     }
 }
 
 impl AuditTable {
-    /// `SELECT id, stream id, chain_seq, chain_hash, content digest FROM table t [WHERE ...]`;
-    /// the digest is `sha256(table || ' ' || canonical JSON)`.
+    /// The SQL expression (over alias `t`) of the content digest a row's chain hash covers,
+    /// computed as the sealing triggers do (`audit_content`): for a root row, the values it was
+    /// created with (`audit_initial`: the row now, each changed column set back to its first
+    /// event's `from`).
+    pub fn digest_sql(&self) -> String {
+        match self.events {
+            None => format!("audit_content('{}', to_jsonb(t))", self.table),
+            Some((ev, fk)) => format!(
+                "audit_content('{table}', audit_initial(to_jsonb(t), ARRAY(SELECT e.payload -> 'changes' \
+                 FROM {ev} e WHERE e.{fk} = t.id ORDER BY e.seq)))",
+                table = self.table
+            ),
+        }
+    }
+
+    /// `SELECT id, stream id, chain_seq, chain_hash, content digest FROM table t [WHERE ...]`.
     pub fn select_sql(&self, filter: &str) -> String {
         format!(
-            "SELECT t.id, t.{col}, t.chain_seq, t.chain_hash, \
-             sha256(convert_to('{table} ' || ({content})::text, 'UTF8')) FROM {table} t {filter}",
+            "SELECT t.id, t.{col}, t.chain_seq, t.chain_hash, {digest} FROM {table} t {filter}",
             col = self.stream_column,
             table = self.table,
-            content = self.content,
+            digest = self.digest_sql(),
         )
     }
 }

@@ -1,8 +1,9 @@
 //! Audit integrity: verification of the hash chains over the audit tables, checkpoints, and
 //! governed archival (see ARCHITECTURE.md, "Audit integrity").
 //!
-//! The database (migrations `0007_audit_enforcement` and `0008_audit_chain`) refuses updates and
-//! deletes of audit rows and seals every inserted row into its stream's hash chain.
+//! The database (migration `0007_audit_capture`) seals every inserted audit row into its
+//! stream's hash chain, records every change of a strategy, decision or execution as a chained
+//! event, and refuses deletes and changes of identity.
 //! [`verify::verify`] recomputes every chain from the rows themselves, without relying on the
 //! triggers, so that a change made behind the triggers' back (a superuser with
 //! `session_replication_role = replica` or a disabled trigger) is reported by table and id.
@@ -17,20 +18,16 @@ pub use verify::{verify, Finding, Problem, VerifyReport};
 pub const SQLSTATE_REFUSED: &str = "TA001";
 /// The SQLSTATE of a checkpoint refused because a stream got shorter since an earlier one.
 pub const SQLSTATE_CHECKPOINT_REFUSED: &str = "TA002";
-/// The SQLSTATE of `migrate down` below `0011_audit_initial_state` refused because rows were
-/// sealed with their initial state.
-pub const SQLSTATE_REVERT_REFUSED: &str = "TA003";
-
 /// Why an audit operation failed (a verification that ran and found problems is not an
 /// error: see [`VerifyReport::ok`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditError {
     /// The database has no audit chain, or an older one than this build checks (not migrated
-    /// to `0013_audit_initial_payload_in_place`).
+    /// to `0007_audit_capture`).
     #[error(
         "the database's audit schema is missing or older than this build's: migrate it to \
-         0013_audit_initial_payload_in_place or later (torghut migrate up)"
+         0007_audit_capture or later (torghut migrate up)"
     )]
     NotMigrated,
     /// A file of an archive could not be read or written.
@@ -63,13 +60,13 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
 }
 
 /// Whether the connected database has the audit chain this build checks (from
-/// `0013_audit_initial_payload_in_place`: an execution's initial payload may be kept in place).
+/// `0007_audit_capture`).
 pub(crate) async fn has_chain(db: &impl tokio_postgres::GenericClient) -> Result<bool, AuditError> {
     Ok(db
         .query_one(
-            "SELECT to_regclass('audit_chain_heads') IS NOT NULL AND EXISTS ( \
-               SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('executions') \
-               AND attname = 'initial_is_raw_order' AND NOT attisdropped)",
+            "SELECT to_regclass('audit_chain_heads') IS NOT NULL \
+               AND to_regclass('strategy_events') IS NOT NULL \
+               AND to_regprocedure('audit_initial(jsonb, jsonb[])') IS NOT NULL",
             &[],
         )
         .await?

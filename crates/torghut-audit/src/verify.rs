@@ -10,10 +10,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 use tokio_postgres::{Client, IsolationLevel, Transaction};
-use torghut_json::JsonPolicy;
 use uuid::Uuid;
 
 use crate::chain::{self, root_table, CheckpointHead, TABLES};
@@ -233,25 +231,17 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
         }
     }
 
-    // The stream heads: the head rows, and the length a stream opened with more than its root
-    // row says it has while it has no head row (no hash: its last row is checked by the chain).
+    // The stream heads (a stream of one row, its root, has none).
     let mut heads: HashMap<StreamKey, (i64, Option<Vec<u8>>)> = HashMap::new();
     for r in tx
         .query(
-            "SELECT stream, stream_id, seq, head FROM audit_chain_heads \
-             UNION ALL SELECT 'decision', d.id, d.initial_chain_rows::int8, NULL::bytea \
-             FROM trade_decisions d WHERE d.initial_chain_rows IS NOT NULL AND NOT EXISTS ( \
-               SELECT 1 FROM audit_chain_heads h WHERE h.stream = 'decision' AND h.stream_id = d.id)",
+            "SELECT stream, stream_id, seq, head FROM audit_chain_heads",
             &[],
         )
         .await?
     {
         let stream: String = r.get(0);
-        let stream: &'static str = if stream == "execution" {
-            "execution"
-        } else if stream == "decision" {
-            "decision"
-        } else {
+        let Some(stream) = chain::stream_name(&stream) else {
             continue;
         };
         heads.insert((stream, r.get(1)), (r.get(2), r.get(3)));
@@ -606,10 +596,8 @@ async fn check_against_checkpoints(
         }
     }
     for ((stream, sid), (seq, head, cp)) in state {
-        let stream: &'static str = if stream == "execution" {
-            "execution"
-        } else {
-            "decision"
+        let Some(stream) = chain::stream_name(stream) else {
+            continue;
         };
         let key = (stream, *sid);
         if *seq == 0 {
@@ -660,120 +648,51 @@ async fn check_against_checkpoints(
     Ok(present.iter().filter(|k| !state.contains_key(*k)).count() as u64)
 }
 
+/// The current row of every root must be the replay of its events: for every column an event
+/// changed, the `to` of the last such event, and each such event's `from` the previous one's `to`
+/// (a change made between two recorded ones, with the capture trigger off, breaks that link).
 async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(), AuditError> {
-    for r in tx
-        .query(
-            "SELECT d.id, d.status, coalesce((SELECT e.payload ->> 'to' FROM decision_events e \
-             WHERE e.decision_id = d.id AND e.payload ? 'to' ORDER BY e.seq DESC LIMIT 1), \
-             d.initial_status) \
-             FROM trade_decisions d",
-            &[],
-        )
-        .await?
-    {
-        let id: Uuid = r.get(0);
-        let status: String = r.get(1);
-        let replayed: Option<String> = r.get(2);
-        let replayed = replayed.unwrap_or_else(|| torghut_store::decision::INITIAL_STATUS.into());
-        if status != replayed {
-            out.push(
-                Problem::Projection,
-                "trade_decisions",
-                Some(id),
-                ("decision", id),
-                None,
-                format!(
-                    "status is {status:?} but its initial status and events end at {replayed:?}"
+    for t in TABLES {
+        let Some((ev, fk)) = t.events else { continue };
+        let changes = "jsonb_each(CASE WHEN jsonb_typeof(e.payload -> 'changes') = 'object' \
+                       THEN e.payload -> 'changes' ELSE '{}'::jsonb END) AS c";
+        let sql = format!(
+            "SELECT t.id, s.k, NULL::int4 FROM {root} t JOIN LATERAL ( \
+               SELECT DISTINCT ON (c.key) c.key AS k, c.value -> 'to' AS v \
+               FROM {ev} e, {changes} WHERE e.{fk} = t.id ORDER BY c.key, e.seq DESC) s ON true \
+             WHERE (to_jsonb(t) -> s.k)::text IS DISTINCT FROM s.v::text \
+             UNION ALL \
+             SELECT x.sid, x.k, x.seq FROM ( \
+               SELECT e.{fk} AS sid, c.key AS k, e.seq, c.value -> 'from' AS f, \
+                      lag(c.value -> 'to') OVER (PARTITION BY e.{fk}, c.key ORDER BY e.seq) AS prev \
+               FROM {ev} e, {changes}) x \
+             WHERE x.prev IS NOT NULL AND x.f::text IS DISTINCT FROM x.prev::text \
+             ORDER BY 1, 2, 3",
+            root = t.table,
+        );
+        for r in tx.query(&sql, &[]).await? {
+            let id: Uuid = r.get(0);
+            let column: String = r.get(1);
+            let seq: Option<i32> = r.get(2);
+            let detail = match seq {
+                None => format!(
+                    "{column} is not the value its last recorded change set: changed without \
+                     an event"
                 ),
-            );
-        }
-    }
-
-    let mut payloads: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for r in tx
-        .query(
-            "SELECT id, 0::bigint AS seq, initial::text FROM (SELECT id, \
-               CASE WHEN initial_is_raw_order THEN raw_order ELSE initial_raw_order END AS initial \
-               FROM executions) x WHERE initial IS NOT NULL \
-             UNION ALL SELECT execution_id, seq, payload::text FROM execution_events \
-             ORDER BY 1, 2",
-            &[],
-        )
-        .await?
-    {
-        payloads.entry(r.get(0)).or_default().push(r.get(2));
-    }
-    let policy = JsonPolicy::default();
-    for r in tx
-        .query(
-            "SELECT x.id, x.filled_qty, x.status, \
-               x.raw_order IS NOT DISTINCT FROM coalesce((SELECT e.payload FROM execution_events e \
-                 WHERE e.execution_id = x.id ORDER BY e.seq DESC LIMIT 1), \
-                 CASE WHEN x.initial_is_raw_order THEN x.raw_order ELSE x.initial_raw_order END), \
-               x.trade_decision_id IS NULL OR x.client_order_id IS NULL OR NOT EXISTS ( \
-                 SELECT 1 FROM trade_decisions d \
-                 WHERE d.decision_hash = x.client_order_id AND d.id <> x.trade_decision_id) \
-             FROM executions x",
-            &[],
-        )
-        .await?
-    {
-        let id: Uuid = r.get(0);
-        let filled: Decimal = r.get(1);
-        let status: String = r.get(2);
-        let raw_ok: bool = r.get(3);
-        let link_ok: bool = r.get(4);
-        let key = ("execution", id);
-        if !raw_ok {
+                Some(seq) => format!(
+                    "event {seq} changes {column} from another value than the previous \
+                     event left: changed without an event in between"
+                ),
+            };
             out.push(
                 Problem::Projection,
-                "executions",
+                t.table,
                 Some(id),
-                key,
-                None,
-                "raw_order is neither the payload of its last event nor, without events, the one it was created with".into(),
+                (t.stream, id),
+                seq.map(i64::from),
+                detail,
             );
-        }
-        if !link_ok {
-            out.push(
-                Problem::Projection,
-                "executions",
-                Some(id),
-                key,
-                None,
-                "trade_decision_id names another decision than the one whose hash is the client order id".into(),
-            );
-        }
-        if let Some((f, s)) = payloads.get(&id).and_then(|p| replay(p, &policy)) {
-            if f != filled || s != status {
-                out.push(
-                    Problem::Projection,
-                    "executions",
-                    Some(id),
-                    key,
-                    None,
-                    format!(
-                        "filled_qty {filled} and status {status:?}, but its events replay to {f} and {s:?}"
-                    ),
-                );
-            }
         }
     }
     Ok(())
-}
-
-/// The fill state the store's upsert rules give after these payloads (`None` when a payload
-/// is not an order the store would accept, e.g. one carried over from before the events).
-fn replay(payloads: &[String], policy: &JsonPolicy) -> Option<(Decimal, String)> {
-    let round = |d: Decimal| d.round_dp_with_strategy(8, RoundingStrategy::MidpointAwayFromZero);
-    let mut state: Option<(Decimal, String)> = None;
-    for p in payloads {
-        let o = torghut_store::execution::parse_order(p, policy).ok()?;
-        let filled = round(o.filled_qty);
-        state = match state {
-            Some((f, s)) if filled < f => Some((f, s)),
-            _ => Some((filled, o.status)),
-        };
-    }
-    state
 }

@@ -144,6 +144,10 @@ pub struct DecisionEventRow {
     #[schema(value_type = Object)]
     pub payload: Value,
     pub reason_codes: Vec<String>,
+    /// The database role that made the change.
+    pub actor: Option<String>,
+    /// The writer's `application_name`.
+    pub application_name: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -156,6 +160,8 @@ impl From<DecisionEvent> for DecisionEventRow {
             kind: e.kind,
             payload: e.payload,
             reason_codes: e.reason_codes,
+            actor: e.actor,
+            application_name: e.application_name,
             created_at: e.created_at,
         }
     }
@@ -208,7 +214,8 @@ impl From<Review> for ReviewRow {
     }
 }
 
-/// A row of `execution_events`.
+/// A row of `execution_events`: one change of the execution, payload
+/// `{"changes": {column: {"from", "to"}}}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExecutionEventRow {
     pub id: Uuid,
@@ -216,6 +223,10 @@ pub struct ExecutionEventRow {
     pub seq: i32,
     #[schema(value_type = Object)]
     pub payload: Value,
+    /// The database role that made the change.
+    pub actor: Option<String>,
+    /// The writer's `application_name`.
+    pub application_name: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -226,21 +237,19 @@ impl From<ExecutionEvent> for ExecutionEventRow {
             execution_id: e.execution_id,
             seq: e.seq,
             payload: e.payload,
+            actor: e.actor,
+            application_name: e.application_name,
             created_at: e.created_at,
         }
     }
 }
 
-/// An execution of a trail, with the broker payloads received for it.
+/// An execution of a trail, with every change recorded for it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrailExecution {
     #[serde(flatten)]
     pub execution: ExecutionRow,
-    /// The payload the execution was created from (sealed into its row; null for executions
-    /// recorded before the initial state was kept, whose first payload is event 1).
-    #[schema(value_type = Option<Object>)]
-    pub initial_raw_order: Option<Value>,
-    /// Its `execution_events` (every payload received after creation), by `seq`.
+    /// Its `execution_events` (every change after creation, e.g. each broker payload), by `seq`.
     pub events: Vec<ExecutionEventRow>,
 }
 
@@ -248,10 +257,7 @@ pub struct TrailExecution {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Trail {
     pub decision: DecisionRow,
-    /// The status the decision was created in (sealed into its row; null for decisions
-    /// recorded before it was kept, which started `planned`).
-    pub initial_status: Option<String>,
-    /// Its status events (every change since creation), by `seq`.
+    /// Its events (every change since creation: status, payload), by `seq`.
     pub events: Vec<DecisionEventRow>,
     /// Its reviews, oldest first.
     pub reviews: Vec<ReviewRow>,
@@ -260,28 +266,24 @@ pub struct Trail {
 }
 
 impl From<AuditTrail> for Trail {
-    fn from(mut t: AuditTrail) -> Self {
-        let initial_status = t.decision.initial_status.take();
+    fn from(t: AuditTrail) -> Self {
         let mut events_by_exec = t.execution_events;
         let executions = t
             .executions
             .into_iter()
-            .map(|mut e| {
+            .map(|e| {
                 let id = e.id;
-                let initial_raw_order = e.initial_raw_order.take();
                 let (mine, rest): (Vec<_>, Vec<_>) = events_by_exec
                     .drain(..)
                     .partition(|ev| ev.execution_id == id);
                 events_by_exec = rest;
                 TrailExecution {
-                    initial_raw_order,
                     execution: e.into(),
                     events: mine.into_iter().map(Into::into).collect(),
                 }
             })
             .collect();
         Self {
-            initial_status,
             decision: t.decision.into(),
             events: t.events.into_iter().map(Into::into).collect(),
             reviews: t.reviews.into_iter().map(Into::into).collect(),
@@ -324,9 +326,10 @@ pub struct TransitionRecorded {
     pub decision_id: Uuid,
     pub from: String,
     pub to: String,
-    /// The status event's sequence number.
-    pub seq: i32,
-    pub event_id: Uuid,
+    /// The status event's sequence number; null when the decision already had this status
+    /// (nothing changed).
+    pub seq: Option<i32>,
+    pub event_id: Option<Uuid>,
 }
 
 impl From<TransitionOutcome> for TransitionRecorded {
@@ -351,10 +354,9 @@ pub struct ExecutionRecorded {
     #[schema(value_type = String)]
     pub filled_qty: Decimal,
     pub status: String,
-    /// The payload's place in the execution's history: 0 when it created the execution (sealed
-    /// into the row as its initial state), else the sequence number of the execution event
-    /// appended for it.
-    pub event_seq: i32,
+    /// The sequence number of the execution event that recorded this payload's change; null
+    /// when it created the execution (sealed into its row) or changed nothing (a repeat).
+    pub event_seq: Option<i32>,
 }
 
 impl From<UpsertedExecution> for ExecutionRecorded {

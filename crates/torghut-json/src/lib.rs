@@ -75,7 +75,6 @@
 //! ```
 
 mod error;
-mod jsonb_text;
 mod number;
 mod parse;
 mod policy;
@@ -92,7 +91,6 @@ use serde::Serialize;
 use tokio_postgres::types::{accepts, to_sql_checked, IsNull, ToSql, Type};
 
 pub use error::{JsonError, JsonErrorReason, NonFiniteKind};
-pub use jsonb_text::{jsonb_key_order, push_jsonb_string};
 pub use policy::{
     JsonPolicy, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_REDACT_KEYS, MAX_BYTES_CEILING,
     MAX_DEPTH_CEILING,

@@ -17,8 +17,10 @@ pub const LOCK_KEY: i64 = 0x7467_6875_745f_6d67;
 /// The schema whose tables the migrations manage.
 pub const MANAGED_SCHEMA: &str = "public";
 
-/// Tables in the managed schema that belong to the old tool and are never reported.
-const IGNORED_TABLES: &[&str] = &["alembic_version"];
+/// Tables of the original service that the migrations do not manage: its Alembic bookkeeping,
+/// and the key/value table its start-up creates (present or not; `0007_audit_capture` creates it
+/// when missing).
+const IGNORED_TABLES: &[&str] = &["alembic_version", "torghut_meta"];
 
 /// Version of this tool, recorded with every migration it applies.
 pub const TOOL_VERSION: &str = concat!("torghut ", env!("CARGO_PKG_VERSION"));

@@ -104,11 +104,6 @@ pub(crate) fn violates(e: &tokio_postgres::Error, constraint: &str) -> bool {
     matches!(db_error(e), Some((_, Some(c))) if c == constraint)
 }
 
-/// Whether `e` is a unique violation (of any constraint or index).
-pub(crate) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
-    matches!(db_error(e), Some((code, _)) if *code == SqlState::UNIQUE_VIOLATION)
-}
-
 /// Whether `e` is worth retrying the whole transaction for: a serialization failure or a
 /// deadlock.
 pub(crate) fn is_retryable(e: &tokio_postgres::Error) -> bool {

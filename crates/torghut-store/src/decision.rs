@@ -34,15 +34,17 @@
 //!
 //! # Status transitions
 //!
-//! [`transition`] changes `status` (never `decision_json`) and appends a `status` event to
-//! `decision_events` in the same transaction: payload `{"from", "to"}` (and `"detail"` when
-//! given), reason codes in their own indexed column. The decision row is locked first
-//! (`SELECT ... FOR NO KEY UPDATE`: the lock an `UPDATE` of the row takes anyway; it serialises
-//! transitions without blocking inserts of reviews and executions that reference the
-//! decision), so transitions of one decision are serialised and each event's `seq` is the
-//! next one. A decision in a terminal status (`filled`, `canceled`, `expired`,
-//! `rejected`) refuses any further transition. `executed_at` is set when the status becomes
-//! `filled`.
+//! [`transition`] changes `status` (and sets `executed_at` when it becomes `filled`); the
+//! database records the change as a `status` event in `decision_events` in the same
+//! transaction (migration `0007_audit_capture`: payload `{"changes": {...}}`, with the
+//! `"detail"` and reason codes the store hands it for that statement). The decision row is
+//! locked first (`SELECT ... FOR NO KEY UPDATE`: the lock an `UPDATE` of the row takes anyway;
+//! it serialises transitions without blocking inserts of reviews and executions that reference
+//! the decision). The store's rules: a decision in a terminal status (`filled`, `canceled`,
+//! `expired`, `rejected`) refuses any other status, and no decision goes back to `planned`; a
+//! transition to the status the decision already has changes nothing and writes no event.
+//! Other writers of the table (the original service) are not held to these rules: their
+//! changes are recorded all the same.
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -172,13 +174,11 @@ pub struct Decision {
     pub decision_hash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub executed_at: Option<DateTime<Utc>>,
-    /// The status the decision was created in (sealed into its row; `None` for decisions
-    /// created before migration `0011_audit_initial_state`, whose history starts `planned`).
-    /// Its status events record every change since.
-    pub initial_status: Option<String>,
 }
 
-/// One appended decision event.
+/// One change of a decision, recorded by the database when the row changed (`status` when
+/// its status changed, else `update`): payload `{"changes": {column: {"from", "to"}}}` and
+/// `"detail"` when the writer gave one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionEvent {
     pub id: Uuid,
@@ -187,6 +187,10 @@ pub struct DecisionEvent {
     pub kind: String,
     pub payload: serde_json::Value,
     pub reason_codes: Vec<String>,
+    /// The database role that made the change.
+    pub actor: Option<String>,
+    /// The connection's `application_name`.
+    pub application_name: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -218,9 +222,10 @@ pub struct TransitionOutcome {
     pub decision_id: Uuid,
     pub from: String,
     pub to: String,
-    /// The event's sequence number within the decision (1, 2, ...).
-    pub seq: i32,
-    pub event_id: Uuid,
+    /// The event's sequence number within the decision (1, 2, ...); `None` when the decision
+    /// already had that status (nothing changed, no event).
+    pub seq: Option<i32>,
+    pub event_id: Option<Uuid>,
 }
 
 const HASHED_FIELDS: [&str; 10] = [
@@ -490,8 +495,7 @@ pub async fn ensure_prepared(
 }
 
 pub(crate) const DECISION_COLUMNS: &str = "id, strategy_id, alpaca_account_label, symbol, \
-    timeframe, decision_json, rationale, status, decision_hash, created_at, executed_at, \
-    initial_status";
+    timeframe, decision_json, rationale, status, decision_hash, created_at, executed_at";
 
 pub(crate) fn decision_from_row(row: &Row) -> Decision {
     Decision {
@@ -506,12 +510,11 @@ pub(crate) fn decision_from_row(row: &Row) -> Decision {
         decision_hash: row.get(8),
         created_at: row.get(9),
         executed_at: row.get(10),
-        initial_status: row.get(11),
     }
 }
 
 pub(crate) const EVENT_COLUMNS: &str =
-    "id, decision_id, seq, kind, payload, reason_codes, created_at";
+    "id, decision_id, seq, kind, payload, reason_codes, actor, application_name, created_at";
 
 pub(crate) fn event_from_row(row: &Row) -> DecisionEvent {
     DecisionEvent {
@@ -521,7 +524,9 @@ pub(crate) fn event_from_row(row: &Row) -> DecisionEvent {
         kind: row.get(3),
         payload: row.get(4),
         reason_codes: row.get(5),
-        created_at: row.get(6),
+        actor: row.get(6),
+        application_name: row.get(7),
+        created_at: row.get(8),
     }
 }
 
@@ -617,30 +622,17 @@ pub(crate) fn check_reason_codes(codes: &[String]) -> Result<(), FieldProblem> {
     Ok(())
 }
 
-/// The payload of a status event: `{"from", "to"}` and `"detail"` when given.
-pub(crate) fn status_payload(
-    from: &str,
-    to: &str,
-    detail: Option<&str>,
-    policy: &JsonPolicy,
-) -> Result<AuditJson, DecisionError> {
-    let mut members = vec![
-        ("from".to_owned(), AuditValue::from(from)),
-        ("to".to_owned(), AuditValue::from(to)),
-    ];
-    if let Some(raw) = detail {
-        let (d, _) = AuditJson::from_text(raw, policy).map_err(|source| DecisionError::Json {
-            field: "detail",
-            source,
-        })?;
-        members.push(("detail".to_owned(), d.to_value()));
+/// The detail of a transition as the JSON text the event stores (read by the strict boundary).
+fn detail_text(detail: Option<&str>, policy: &JsonPolicy) -> Result<String, DecisionError> {
+    match detail {
+        None => Ok(String::new()),
+        Some(raw) => AuditJson::from_text(raw, policy)
+            .map(|(d, _)| d.into_string())
+            .map_err(|source| DecisionError::Json {
+                field: "detail",
+                source,
+            }),
     }
-    AuditJson::from_audit_value(&AuditValue::Object(members), policy)
-        .map(|(j, _)| j)
-        .map_err(|source| DecisionError::Json {
-            field: "detail",
-            source,
-        })
 }
 
 /// Moves a decision to a new status, in its own transaction (see the module documentation).
@@ -666,7 +658,8 @@ pub async fn transition_in_tx(
     check_status("to", &t.to)?;
     check_reason_codes(&t.reason_codes)?;
     // Validate the detail before taking the lock.
-    status_payload("", "", t.detail.as_deref(), policy)?;
+    let detail = detail_text(t.detail.as_deref(), policy)?;
+    let codes = serde_json::Value::from(t.reason_codes.clone()).to_string();
 
     let row = tx
         .query_opt(
@@ -676,6 +669,17 @@ pub async fn transition_in_tx(
         .await?
         .ok_or(DecisionError::NotFound { id: decision_id })?;
     let from: String = row.get(0);
+    let unchanged = TransitionOutcome {
+        decision_id,
+        from: from.clone(),
+        to: t.to.clone(),
+        seq: None,
+        event_id: None,
+    };
+    if from == t.to {
+        // Already there (e.g. a retry whose first attempt committed): nothing changes.
+        return Ok(unchanged);
+    }
     if is_terminal(&from) {
         return Err(DecisionError::Terminal {
             id: decision_id,
@@ -683,32 +687,29 @@ pub async fn transition_in_tx(
             to: t.to.clone(),
         });
     }
-    let payload = status_payload(&from, &t.to, t.detail.as_deref(), policy)?;
-    let event_id = Uuid::now_v7();
-    // Under the row lock: the update and the event (whose seq is read in a statement that
-    // starts after the lock was granted, so it sees every earlier event) go out together.
+    // The database records the change as an event (migration 0007_audit_capture), with the
+    // reason codes and detail handed to it for this statement.
     let filled = t.to == "filled";
-    let update_params: [&(dyn ToSql + Sync); 3] = [&decision_id, &t.to, &filled];
-    let insert_params: [&(dyn ToSql + Sync); 4] =
-        [&event_id, &decision_id, &payload, &t.reason_codes];
-    let update = tx.execute(
+    let params: [&(dyn ToSql + Sync); 5] = [&decision_id, &t.to, &filled, &codes, &detail];
+    tx.execute(
         "UPDATE trade_decisions SET status = $2, executed_at = CASE WHEN $3 \
-         THEN coalesce(executed_at, now()) ELSE executed_at END WHERE id = $1",
-        &update_params,
-    );
-    let insert = tx.query_one(
-        "INSERT INTO decision_events (id, decision_id, seq, kind, payload, reason_codes) \
-         SELECT $1, $2, coalesce(max(seq), 0) + 1, 'status', $3, $4 \
-         FROM decision_events WHERE decision_id = $2 RETURNING seq",
-        &insert_params,
-    );
-    let (_, row) = futures_util::try_join!(update, insert)?;
+         THEN coalesce(executed_at, now()) ELSE executed_at END \
+         FROM (SELECT set_config('torghut.event_reason_codes', $4, true), \
+                      set_config('torghut.event_detail', $5, true)) AS event_context \
+         WHERE id = $1",
+        &params,
+    )
+    .await?;
+    let event = tx
+        .query_one(
+            "SELECT id, seq FROM decision_events WHERE decision_id = $1 ORDER BY seq DESC LIMIT 1",
+            &[&decision_id],
+        )
+        .await?;
     Ok(TransitionOutcome {
-        decision_id,
-        from,
-        to: t.to.clone(),
-        seq: row.get(0),
-        event_id,
+        seq: Some(event.get(1)),
+        event_id: Some(event.get(0)),
+        ..unchanged
     })
 }
 

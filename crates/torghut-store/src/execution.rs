@@ -7,16 +7,15 @@
 //! a row first recorded that way has the client order id as a provisional `alpaca_order_id`,
 //! replaced by the broker's id when a payload carrying both arrives.
 //!
-//! - `raw_order` always becomes the latest payload received (through `AuditJson`). The payload
-//!   that creates an execution is sealed into its row as its initial payload (migration
-//!   `0011_audit_initial_state`; kept in place, as `raw_order` itself, until the payload first
-//!   changes, when the database moves it into `initial_raw_order`: migration
-//!   `0013_audit_initial_payload_in_place`); every later upsert appends its payload to `execution_events`
-//!   (`seq` 1, 2, ... per execution, under the execution's row lock), so every broker update is
-//!   kept in order.
+//! - `raw_order` always becomes the latest payload received (through `AuditJson`). The
+//!   database seals the row an execution is created with and records every later change of it
+//!   as an event in `execution_events` (migration `0007_audit_capture`: `seq` 1, 2, ... per
+//!   execution, payload `{"changes": {column: {"from", "to"}}}`), so every broker update is kept
+//!   in order. A payload equal (as jsonb text) to the stored one, for the same decision link,
+//!   changes nothing and records nothing: a retried upsert is a no-op.
 //! - `filled_qty` never decreases: it becomes the larger of the stored and the received value.
 //!   An update whose `filled_qty` is below the stored one is a stale (out-of-order) update: its
-//!   payload is stored (raw_order and an event) but `filled_qty`, `avg_fill_price` and `status`
+//!   payload is stored (raw_order, recorded as an event) but `filled_qty`, `avg_fill_price` and `status`
 //!   keep their stored values. With an equal or larger `filled_qty`, the received status and
 //!   price win (a missing price keeps the stored one).
 //! - `trade_decision_id` is the decision whose `decision_hash` equals the payload's
@@ -25,6 +24,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use torghut_json::{AuditJson, AuditValue, JsonError, JsonPolicy};
 use uuid::Uuid;
@@ -63,10 +63,9 @@ pub struct UpsertedExecution {
     pub filled_qty: Decimal,
     /// The stored `status` after the upsert.
     pub status: String,
-    /// The payload's place in the execution's history: 0 when it created the execution (it is
-    /// sealed into the row as `initial_raw_order`; no event row), else the `seq` of the
-    /// execution event appended for it.
-    pub event_seq: i32,
+    /// The `seq` of the execution event that recorded this upsert's change; `None` when it
+    /// created the execution (sealed into the row) or changed nothing.
+    pub event_seq: Option<i32>,
 }
 
 /// A stored execution.
@@ -88,20 +87,20 @@ pub struct Execution {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_update_at: Option<DateTime<Utc>>,
-    /// The payload the execution was created from (sealed into its row, read from wherever the
-    /// row keeps it; `None` for executions created before migration
-    /// `0011_audit_initial_state`, whose first payload is event 1).
-    /// Its events hold every payload received since.
-    pub initial_raw_order: Option<serde_json::Value>,
 }
 
-/// One appended execution event (a broker payload).
+/// One change of an execution, recorded by the database when the row changed: payload
+/// `{"changes": {column: {"from", "to"}}}` (a new broker payload is a change of `raw_order`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionEvent {
     pub id: Uuid,
     pub execution_id: Uuid,
     pub seq: i32,
     pub payload: serde_json::Value,
+    /// The database role that made the change.
+    pub actor: Option<String>,
+    /// The connection's `application_name`.
+    pub application_name: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -377,12 +376,10 @@ const UPSERT_SET: &str = "trade_decision_id = coalesce(EXCLUDED.trade_decision_i
         THEN coalesce(EXCLUDED.avg_fill_price, e.avg_fill_price) ELSE e.avg_fill_price END, \
     status = CASE WHEN EXCLUDED.filled_qty >= e.filled_qty THEN EXCLUDED.status ELSE e.status END, \
     raw_order = EXCLUDED.raw_order, last_update_at = now(), updated_at = now() \
+    WHERE e.raw_order::text IS DISTINCT FROM EXCLUDED.raw_order::text \
+       OR (EXCLUDED.trade_decision_id IS NOT NULL \
+           AND e.trade_decision_id IS DISTINCT FROM EXCLUDED.trade_decision_id) \
     RETURNING id, (xmax = 0) AS created, trade_decision_id, filled_qty, status";
-
-pub(crate) const APPEND_EVENT: &str =
-    "INSERT INTO execution_events (id, execution_id, seq, payload) \
-     SELECT $1, $2, coalesce(max(seq), 0) + 1, $3 FROM execution_events WHERE execution_id = $2 \
-     RETURNING seq";
 
 /// The upsert itself; `decision_id` links to that decision instead of looking the client order
 /// id up among decision hashes.
@@ -409,38 +406,61 @@ pub(crate) async fn upsert_parsed(
     } else {
         format!("{UPSERT_VALUES} ON CONFLICT (client_order_id) DO UPDATE SET {UPSERT_SET}")
     };
-    let row = db
-        .query_one(
-            &sql,
-            &[
-                &Uuid::now_v7(),
-                &decision_id,
-                &order.key(),
-                &order.client_order_id,
-                &order.symbol,
-                &order.side,
-                &order.order_type,
-                &order.time_in_force,
-                &order.qty,
-                &order.filled_qty,
-                &order.filled_avg_price,
-                &order.status,
-                &order.raw_order,
-            ],
-        )
-        .await
-        .map_err(map)?;
+    let params: [&(dyn ToSql + Sync); 13] = [
+        &Uuid::now_v7(),
+        &decision_id,
+        &order.key(),
+        &order.client_order_id,
+        &order.symbol,
+        &order.side,
+        &order.order_type,
+        &order.time_in_force,
+        &order.qty,
+        &order.filled_qty,
+        &order.filled_avg_price,
+        &order.status,
+        &order.raw_order,
+    ];
+    let Some(row) = db.query_opt(&sql, &params).await.map_err(map)? else {
+        // The stored execution already has this payload (and link): nothing to change. The
+        // upsert locked the row, so it reads as it is.
+        let key_column = if order.alpaca_order_id.is_some() {
+            "alpaca_order_id"
+        } else {
+            "client_order_id"
+        };
+        let row = db
+            .query_one(
+                &format!(
+                    "SELECT id, false, trade_decision_id, filled_qty, status FROM executions \
+                     WHERE {key_column} = $1"
+                ),
+                &[&order.key()],
+            )
+            .await
+            .map_err(map)?;
+        return Ok(UpsertedExecution {
+            id: row.get(0),
+            created: false,
+            trade_decision_id: row.get(2),
+            filled_qty: row.get(3),
+            status: row.get(4),
+            event_seq: None,
+        });
+    };
     let id: Uuid = row.get(0);
     let created: bool = row.get(1);
-    // A new execution's payload is its initial state, sealed into its row. Otherwise: the
-    // upsert holds the execution's row lock until the end of the transaction, and this
-    // statement starts after it was granted: it sees every earlier event.
+    // A new execution is sealed into its row; a change was recorded by the database as the
+    // execution's latest event (the upsert holds the row lock until the end of the transaction).
     let event_seq = if created {
-        0
+        None
     } else {
-        db.query_one(APPEND_EVENT, &[&Uuid::now_v7(), &id, &order.raw_order])
-            .await?
-            .get(0)
+        db.query_opt(
+            "SELECT seq FROM execution_events WHERE execution_id = $1 ORDER BY seq DESC LIMIT 1",
+            &[&id],
+        )
+        .await?
+        .map(|r| r.get(0))
     };
     Ok(UpsertedExecution {
         id,
@@ -454,8 +474,7 @@ pub(crate) async fn upsert_parsed(
 
 pub(crate) const EXECUTION_COLUMNS: &str = "id, trade_decision_id, alpaca_order_id, \
     client_order_id, symbol, side, order_type, time_in_force, submitted_qty, filled_qty, \
-    avg_fill_price, status, raw_order, created_at, updated_at, last_update_at, \
-    CASE WHEN initial_is_raw_order THEN raw_order ELSE initial_raw_order END";
+    avg_fill_price, status, raw_order, created_at, updated_at, last_update_at";
 
 pub(crate) fn execution_from_row(row: &Row) -> Execution {
     Execution {
@@ -475,11 +494,11 @@ pub(crate) fn execution_from_row(row: &Row) -> Execution {
         created_at: row.get(13),
         updated_at: row.get(14),
         last_update_at: row.get(15),
-        initial_raw_order: row.get(16),
     }
 }
 
-pub(crate) const EVENT_COLUMNS: &str = "id, execution_id, seq, payload, created_at";
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, execution_id, seq, payload, actor, application_name, created_at";
 
 pub(crate) fn event_from_row(row: &Row) -> ExecutionEvent {
     ExecutionEvent {
@@ -487,7 +506,9 @@ pub(crate) fn event_from_row(row: &Row) -> ExecutionEvent {
         execution_id: row.get(1),
         seq: row.get(2),
         payload: row.get(3),
-        created_at: row.get(4),
+        actor: row.get(4),
+        application_name: row.get(5),
+        created_at: row.get(6),
     }
 }
 

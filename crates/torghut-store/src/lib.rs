@@ -3,8 +3,8 @@
 //! One module per aggregate, each with its types, its SQL and its own error enum:
 //! [`strategy`], [`decision`] (ensure by decision hash, status transitions and their events),
 //! [`review`], [`execution`] (broker order upserts and their events), [`position`],
-//! [`cursor`], [`trail`] (the audit trail of one decision: read it, or record one in a single
-//! transaction) and [`bulk`] (backfill of many trails per transaction).
+//! [`cursor`] and [`trail`] (the audit trail of one decision: read it, or record one in a single
+//! transaction).
 //!
 //! Conventions:
 //!
@@ -18,9 +18,10 @@
 //! - Database errors are mapped by SQLSTATE and constraint or index name, never by message
 //!   text. Input that the database would refuse (too long for its column, NUL characters,
 //!   numbers out of range) is refused before any statement is sent, with the field named.
-//! - `updated_at` columns are set to `now()` by every `UPDATE` (there are no triggers).
+//! - `updated_at` columns are set to `now()` by every `UPDATE`.
+//! - The database seals every audit row and records every change of a strategy, decision or
+//!   execution as an event (migration `0007_audit_capture`): the store writes no event rows.
 
-pub mod bulk;
 pub mod cursor;
 pub mod decision;
 pub mod execution;
@@ -31,6 +32,5 @@ pub mod strategy;
 pub mod trail;
 
 mod check;
-mod seal;
 
 pub use torghut_json::{AuditJson, JsonError, JsonPolicy};

@@ -11,8 +11,8 @@ use torghut_config::tokio_postgres::{Client, Statement};
 use torghut_json::{AuditJson, JsonPolicy};
 use torghut_store::review::NewReview;
 use torghut_store::strategy::{self, NewStrategy};
-use torghut_store::trail::{self, TrailInput, TrailStatements};
-use torghut_store::{bulk, decision, execution};
+use torghut_store::trail::{self, TrailInput};
+use torghut_store::{decision, execution};
 use uuid::Uuid;
 
 use crate::cli::{BenchArgs, BenchCommand, BenchWriteArgs};
@@ -24,10 +24,9 @@ const REQUIRED_ID: &str = "0003_llm_decision_reviews";
 /// Below this migration (0006: event tables) trails are written by [`V1_TRAIL_SQL`] (the v1
 /// schema, for comparison); the store's `record_trail` needs [`STORE_VERSION`].
 const EVENTS_VERSION: i32 = 6;
-/// From this migration on (0013: the store's trail statement writes an execution's initial
-/// payload in place) trails are written by the store.
-const STORE_VERSION: i32 = 13;
-const STORE_ID: &str = "0013_audit_initial_payload_in_place";
+/// From this migration on (0007: audit by capture) trails are written by the store.
+const STORE_VERSION: i32 = 7;
+const STORE_ID: &str = "0007_audit_capture";
 /// How long a call still in flight at the end may run before the run is cut short.
 const GRACE: Duration = Duration::from_secs(10);
 
@@ -104,18 +103,13 @@ struct Report {
     strategy_id: Uuid,
     clients: u32,
     seconds: u32,
-    /// Trails per backfill call, or null for one trail per call.
-    batch: Option<u32>,
     /// Wall time from the first call to the end of the last one.
     elapsed_s: f64,
     /// Trails written.
     trails: u64,
-    /// Trails that failed (a failed backfill call counts all its trails).
+    /// Trails that failed.
     errors: u64,
     trails_per_s: f64,
-    /// What a latency figure covers: `trail` (one record_trail call) or `batch` (one backfill
-    /// call of `batch` trails).
-    latency_per: &'static str,
     calls: u64,
     p50_ms: f64,
     p99_ms: f64,
@@ -125,10 +119,7 @@ struct Report {
 
 impl Report {
     fn render(&self) -> String {
-        let mode = match self.batch {
-            Some(n) => format!("bulk backfill, {n} trails per call"),
-            None => "one trail per call (decision + review + execution, one transaction)".into(),
-        };
+        let mode = "one trail per call (decision + review + execution + status, one transaction)";
         let mut s = format!(
             "bench write on {} (at {}, {} path): {} client{}, {} s, {mode}\n",
             self.database,
@@ -143,8 +134,8 @@ impl Report {
             self.trails_per_s, self.trails, self.elapsed_s
         ));
         s.push_str(&format!(
-            "latency per {} (ms): p50 {:.3}  p99 {:.3}  max {:.3}  ({} calls)\n",
-            self.latency_per, self.p50_ms, self.p99_ms, self.max_ms, self.calls
+            "latency per trail (ms): p50 {:.3}  p99 {:.3}  max {:.3}  ({} calls)\n",
+            self.p50_ms, self.p99_ms, self.max_ms, self.calls
         ));
         s.push_str(&format!("errors: {}\n", self.errors));
         if let Some(e) = &self.first_error {
@@ -162,11 +153,6 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
         .map_err(Failure::config)?;
     let (version, schema) = check_schema(&admin, &database).await?;
     let v1 = version < EVENTS_VERSION;
-    if v1 && args.batch.is_some() {
-        return Err(Failure::config(format!(
-            "{database} is at {schema}: --batch needs the store's schema ({STORE_ID} or later)"
-        )));
-    }
     if !v1 && version < STORE_VERSION {
         return Err(Failure::config(format!(
             "{database} is at {schema}: the store writes trails from {STORE_ID} on; migrate it \
@@ -188,9 +174,7 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
                 .await
                 .map(Statements::V1)
         } else {
-            TrailStatements::prepare(&client)
-                .await
-                .map(Statements::Store)
+            Ok(Statements::Store)
         }
         .map_err(|e| {
             let why = e
@@ -199,15 +183,11 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
             Failure::config(format!("cannot prepare the trail statements: {why}"))
         })?;
         let mut gen = TrailGen::new(strategy_id, i);
-        // Single trails: the inputs are generated before the clock starts (what the caller
-        // would have in hand), so the timed loop runs record_trail alone; a writer that uses
-        // them up generates more inline.
-        let pool = if args.batch.is_none() {
-            let n = pregenerated(args.seconds, args.clients);
-            (0..n).map(|_| gen.next()).collect()
-        } else {
-            Vec::new()
-        };
+        // The inputs are generated before the clock starts (what the caller would have in
+        // hand), so the timed loop runs record_trail alone; a writer that uses them up
+        // generates more inline.
+        let n = pregenerated(args.seconds, args.clients);
+        let pool: Vec<TrailInput> = (0..n).map(|_| gen.next()).collect();
         writers.push(Writer {
             client,
             stmts,
@@ -217,13 +197,12 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
     }
 
     let seconds = args.seconds;
-    let batch = args.batch;
     let start = tokio::time::Instant::now();
     let deadline = start + Duration::from_secs(u64::from(seconds));
     let mut set = tokio::task::JoinSet::new();
     for w in writers {
         let policy = policy.clone();
-        set.spawn(async move { w.run(deadline, batch, &policy).await });
+        set.spawn(async move { w.run(deadline, &policy).await });
     }
     let mut total = Tally::default();
     while let Some(joined) = set.join_next().await {
@@ -248,7 +227,6 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
         strategy_id,
         clients: args.clients,
         seconds,
-        batch,
         elapsed_s: round3(elapsed),
         trails: total.trails,
         errors: total.errors,
@@ -257,7 +235,6 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
         } else {
             0.0
         },
-        latency_per: if batch.is_some() { "batch" } else { "trail" },
         calls: lat.len() as u64,
         p50_ms: percentile_ms(lat, 0.50),
         p99_ms: percentile_ms(lat, 0.99),
@@ -375,8 +352,8 @@ impl Tally {
 
 /// How a writer records a trail.
 enum Statements {
-    /// The store's `record_trail` (and `backfill` in bulk mode).
-    Store(TrailStatements),
+    /// The store's `record_trail`.
+    Store,
     /// [`V1_TRAIL_SQL`], on a database without event tables.
     V1(Statement),
 }
@@ -533,98 +510,26 @@ fn pregenerated(seconds: u32, clients: u32) -> usize {
 }
 
 impl Writer {
-    /// Generates `n` trails and prepares them on a blocking thread.
-    fn spawn_prepare(
-        &mut self,
-        n: usize,
-        policy: &JsonPolicy,
-    ) -> tokio::task::JoinHandle<Result<bulk::PreparedBatch, String>> {
-        let inputs: Vec<TrailInput> = (0..n).map(|_| self.gen.next()).collect();
-        let policy = policy.clone();
-        tokio::task::spawn_blocking(move || {
-            bulk::prepare(&inputs, &policy).map_err(|e| e.to_string())
-        })
-    }
-
-    async fn run(
-        mut self,
-        deadline: tokio::time::Instant,
-        batch: Option<u32>,
-        policy: &JsonPolicy,
-    ) -> Tally {
+    async fn run(mut self, deadline: tokio::time::Instant, policy: &JsonPolicy) -> Tally {
         let mut t = Tally {
             latencies_us: Vec::with_capacity(65_536),
             ..Tally::default()
         };
         let hard_stop = deadline + GRACE;
-        // Bulk: the next batch is generated and prepared (checked, normalised, hashed: no
-        // database) on a blocking thread while this one is written, as a backfill job would.
-        let mut next_batch: Option<tokio::task::JoinHandle<Result<bulk::PreparedBatch, String>>> =
-            None;
         while tokio::time::Instant::now() < deadline {
-            let n = batch.unwrap_or(1) as usize;
-            if let (Some(_), Statements::Store(_)) = (batch, &self.stmts) {
-                let current = match next_batch.take() {
-                    Some(h) => h,
-                    None => self.spawn_prepare(n, policy),
-                };
-                next_batch = Some(self.spawn_prepare(n, policy));
-                let prepared = match current.await {
-                    Ok(Ok(p)) => p,
-                    Ok(Err(message)) => {
-                        t.fail(n as u64, message);
-                        break;
-                    }
-                    Err(e) => {
-                        t.fail(n as u64, format!("preparing a batch failed: {e}"));
-                        break;
-                    }
-                };
-                let began = Instant::now();
-                let outcome =
-                    tokio::time::timeout_at(hard_stop, bulk::write(&mut self.client, &prepared))
-                        .await;
-                let us = u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX);
-                match outcome {
-                    Ok(Ok(rep)) => {
-                        t.trails += rep.decisions_inserted;
-                        t.latencies_us.push(us);
-                    }
-                    Ok(Err(e)) => {
-                        t.fail(n as u64, e.to_string());
-                        if self.client.is_closed() {
-                            break;
-                        }
-                    }
-                    Err(_) => {
-                        t.fail(
-                            n as u64,
-                            format!(
-                                "a call was still running {} s after the end",
-                                GRACE.as_secs()
-                            ),
-                        );
-                        break;
-                    }
-                }
-                continue;
-            }
-            let inputs: Vec<TrailInput> = (0..n)
-                .map(|_| self.pool.next().unwrap_or_else(|| self.gen.next()))
-                .collect();
+            let input = self.pool.next().unwrap_or_else(|| self.gen.next());
             let began = Instant::now();
-            let outcome = match (batch, &self.stmts) {
-                // (A batch on the store path ran above.)
-                (_, Statements::Store(stmts)) => tokio::time::timeout_at(
+            let outcome = match &self.stmts {
+                Statements::Store => tokio::time::timeout_at(
                     hard_stop,
-                    trail::record_trail(&mut self.client, stmts, &inputs[0], policy),
+                    trail::record_trail(&mut self.client, &input, policy),
                 )
                 .await
                 .map(|r| r.map(|_| 1u64).map_err(|e| e.to_string())),
-                (_, Statements::V1(stmt)) => {
+                Statements::V1(stmt) => {
                     tokio::time::timeout_at(
                         hard_stop,
-                        record_v1(&self.client, stmt, &inputs[0], policy),
+                        record_v1(&self.client, stmt, &input, policy),
                     )
                     .await
                 }
@@ -636,14 +541,14 @@ impl Writer {
                     t.latencies_us.push(us);
                 }
                 Ok(Err(message)) => {
-                    t.fail(n as u64, message);
+                    t.fail(1, message);
                     if self.client.is_closed() {
                         break;
                     }
                 }
                 Err(_) => {
                     t.fail(
-                        n as u64,
+                        1,
                         format!(
                             "a call was still running {} s after the end",
                             GRACE.as_secs()

@@ -296,10 +296,6 @@ pub struct BenchWriteArgs {
     /// How long to write, in seconds.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub seconds: u32,
-    /// Bulk mode: each connection backfills N trails per call instead of recording one trail at a
-    /// time (latency is then per call).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub batch: Option<u32>,
     #[command(flatten)]
     pub out: Output,
 }

@@ -61,7 +61,7 @@ async fn archive_deletes_only_through_its_function_and_verify_stays_green() {
     assert_eq!(report.decision_streams, 3);
     assert_eq!(report.execution_streams, 3);
     assert_eq!(report.rows["trade_decisions"], 3);
-    assert_eq!(report.rows["decision_events"], 4);
+    assert_eq!(report.rows["decision_events"], 7);
     assert_eq!(report.rows["execution_events"], 4);
 
     let left: Vec<uuid::Uuid> = owner
@@ -100,7 +100,7 @@ async fn archive_deletes_only_through_its_function_and_verify_stays_green() {
 
     let v = archive::verify_archive(&mut admin, &dir).await.unwrap();
     assert!(v.ok, "{v:?}");
-    assert_eq!(v.rows_checked, 3 + 4 + 3 + 3 + 4);
+    assert_eq!(v.rows_checked, 3 + 7 + 3 + 3 + 4);
     assert_eq!(v.streams_checked, 6);
 
     // Nothing is old enough any more: nothing happens.

@@ -1,8 +1,7 @@
-//! Audit integrity through a real PostgreSQL: enforcement as the runtime role and as the owner,
+//! Audit integrity through a real PostgreSQL: capture and refusals as the runtime role and as the owner,
 //! tamper detection by `verify`, checkpoints and archival.
 
 mod archive;
 mod enforcement;
 mod support;
 mod tamper;
-mod writer_seal;

@@ -3,7 +3,7 @@ use tokio_postgres::Client;
 use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
 use torghut_store::review::NewReview;
 use torghut_store::strategy::{self, NewStrategy};
-use torghut_store::trail::{self, TrailInput, TrailStatements};
+use torghut_store::trail::{self, TrailInput};
 use torghut_store::JsonPolicy;
 use torghut_testdb::TestDb;
 use uuid::Uuid;
@@ -133,56 +133,14 @@ pub async fn seed(client: &mut Client, strategy_id: Uuid, n: u64) -> Seeded {
     s
 }
 
-/// [`seed`] through the store's single-step writes only (ensure, append, upsert, transition),
-/// which need no column added after `0006_audit_events`: for databases at older revisions.
-pub async fn seed_stepwise(client: &mut Client, strategy_id: Uuid, n: u64) -> Seeded {
-    let p = policy();
-    let d = torghut_store::decision::ensure(client, "paper", &decision(strategy_id, n), &p)
-        .await
-        .expect("ensure");
-    torghut_store::review::append(client, d.id, &review(), &p)
-        .await
-        .expect("review");
-    let order_id = format!("order-{}", Uuid::now_v7());
-    let mut execution_id = None;
-    for (filled, status) in [("0", "new"), ("0.5", "partially_filled")] {
-        let x = torghut_store::execution::upsert(
-            client,
-            &order(&order_id, &d.decision_hash, filled, status),
-            &p,
-        )
-        .await
-        .expect("upsert");
-        execution_id = Some(x.id);
-    }
-    for to in ["submitted", "partially_filled"] {
-        torghut_store::decision::transition(
-            client,
-            d.id,
-            &torghut_store::decision::Transition::to(to),
-            &p,
-        )
-        .await
-        .expect("transition");
-    }
-    Seeded {
-        decision_id: d.id,
-        decision_hash: d.decision_hash,
-        execution_id: execution_id.expect("execution"),
-        order_id,
-    }
-}
-
-/// One trail recorded and nothing after: a submitted decision with a review and a new
-/// execution, no event rows (their initial state is sealed into the rows).
+/// One trail recorded and nothing after: a submitted decision (one status event) with a review
+/// and a new execution (sealed into its row, no event).
 pub async fn record(client: &mut Client, strategy_id: Uuid, n: u64) -> Seeded {
-    let stmts = TrailStatements::prepare(client).await.unwrap();
     let order_id = format!("order-{}", Uuid::now_v7());
     let prepared =
         torghut_store::decision::prepare("paper", &decision(strategy_id, n), &policy()).unwrap();
     let ids = trail::record_trail(
         client,
-        &stmts,
         &TrailInput {
             strategy_id,
             account_label: "paper".into(),

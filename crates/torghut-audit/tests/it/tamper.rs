@@ -28,7 +28,7 @@ async fn world() -> World {
     let report = torghut_audit::verify(&mut admin).await.unwrap();
     assert!(report.ok, "{}", report.render());
     assert_eq!(report.rows_by_table["trade_decisions"], 3);
-    assert_eq!(report.rows_by_table["decision_events"], 6);
+    assert_eq!(report.rows_by_table["decision_events"], 9);
     assert_eq!(report.rows_by_table["execution_events"], 6);
     World { db, admin, trails }
 }
@@ -173,10 +173,11 @@ async fn projections_must_equal_the_replay_of_their_events() {
     assert_eq!(r.findings.len(), 3, "{}", r.render());
 }
 
-/// A decision and an execution without events: the state they were created in is sealed into
-/// their rows, so changing it (or the current state without an event) is found.
+/// The values a root row was created with are sealed into it, and every later change is an
+/// event: a change made without one is found whether or not the row had events before, and so
+/// is a change slipped in between two recorded ones.
 #[tokio::test]
-async fn the_state_a_row_was_created_in_is_sealed() {
+async fn changes_without_an_event_are_found() {
     let mut w = world().await;
     let mut rt = connect_as(&w.db, RUNTIME).await;
     let sid = strategy(&mut rt).await;
@@ -187,28 +188,8 @@ async fn the_state_a_row_was_created_in_is_sealed() {
     );
     let r = w.verify().await;
     assert!(r.ok, "{}", r.render());
-    // The order's payload is its initial payload, kept in place (0013).
-    let row = w
-        .admin
-        .query_one(
-            "SELECT d.initial_status, x.initial_is_raw_order AND x.initial_raw_order IS NULL, \
-               (SELECT count(*) FROM decision_events WHERE decision_id = d.id), \
-               (SELECT count(*) FROM execution_events WHERE execution_id = x.id) \
-             FROM trade_decisions d JOIN executions x ON x.trade_decision_id = d.id WHERE d.id = $1",
-            &[&x.decision_id],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        row.get::<_, Option<String>>(0).as_deref(),
-        Some("submitted")
-    );
-    assert!(row.get::<_, bool>(1));
-    assert_eq!(row.get::<_, i64>(2), 0);
-    assert_eq!(row.get::<_, i64>(3), 0);
-
-    // The current state changed without an event: a projection problem; an order's payload
-    // changed while it is still its initial payload, kept in place: the root's seal covers it.
+    // x: its status (changed once, recorded) and its execution's payload (never changed, no
+    // event) rewritten behind the service's back.
     w.behind_the_back(&format!(
         "UPDATE trade_decisions SET status = 'canceled' WHERE id = '{}'; \
          UPDATE executions SET raw_order = raw_order || '{{\"filled_qty\":\"1\"}}', filled_qty = 1 \
@@ -216,23 +197,33 @@ async fn the_state_a_row_was_created_in_is_sealed() {
         x.decision_id, x.execution_id
     ))
     .await;
-    // The initial state rewritten (with the current state, so the projections agree), or the
-    // initial payload no longer marked in place, or a second copy beside the one in place: the
-    // root rows no longer match their hashes.
+    // y: a column no event ever changed (its decision_json), and a strategy's settings.
     w.behind_the_back(&format!(
-        "UPDATE trade_decisions SET status = 'canceled', initial_status = 'canceled' WHERE id = '{}'; \
-         UPDATE executions SET initial_is_raw_order = NULL WHERE id = '{}'; \
-         UPDATE executions SET initial_raw_order = raw_order WHERE id = '{}'",
-        y.decision_id, y.execution_id, z.execution_id
+        "UPDATE trade_decisions SET decision_json = '{{}}' WHERE id = '{}'; \
+         UPDATE strategies SET max_notional_per_trade = 1 WHERE id = '{sid}'",
+        y.decision_id
     ))
     .await;
+    // z: a status slipped in behind the back, then a recorded change on top of it: the last
+    // recorded value matches the row, but the recorded history has a hole.
+    w.behind_the_back(&format!(
+        "UPDATE trade_decisions SET status = 'accepted' WHERE id = '{}'",
+        z.decision_id
+    ))
+    .await;
+    rt.batch_execute(&format!(
+        "UPDATE trade_decisions SET status = 'filled' WHERE id = '{}'",
+        z.decision_id
+    ))
+    .await
+    .unwrap();
     let r = w.verify().await;
     for (problem, table, id) in [
         (Problem::Projection, "trade_decisions", x.decision_id),
         (Problem::Modified, "executions", x.execution_id),
         (Problem::Modified, "trade_decisions", y.decision_id),
-        (Problem::Modified, "executions", y.execution_id),
-        (Problem::Modified, "executions", z.execution_id),
+        (Problem::Modified, "strategies", sid),
+        (Problem::Projection, "trade_decisions", z.decision_id),
     ] {
         assert!(
             has(&r, problem, table, Some(id)),
@@ -246,8 +237,8 @@ async fn the_state_a_row_was_created_in_is_sealed() {
                 x.decision_id,
                 x.execution_id,
                 y.decision_id,
-                y.execution_id,
-                z.execution_id
+                z.decision_id,
+                sid
             ]
             .contains(&f.stream_id.unwrap_or_default()),
             "{f}"
@@ -266,7 +257,7 @@ async fn deleted_rows_are_found_in_the_middle_at_the_end_and_whole_streams() {
     // A checkpoint commits to every stream head.
     let cp = torghut_audit::chain::checkpoint(&w.admin).await.unwrap();
     assert_eq!(cp.id, 1);
-    assert_eq!(cp.streams, 6);
+    assert_eq!(cp.streams, 7);
     // Middle of a stream: the review (seq 2 of decision a: decision, review, its events).
     w.behind_the_back(&format!(
         "DELETE FROM llm_decision_reviews WHERE trade_decision_id = '{}'",
@@ -317,10 +308,10 @@ async fn verify_says_how_many_streams_no_checkpoint_has_recorded() {
     let mut w = world().await;
     let r = w.verify().await;
     assert!(r.ok, "{}", r.render());
-    assert_eq!(r.streams_not_checkpointed, 6, "{}", r.render());
+    assert_eq!(r.streams_not_checkpointed, 7, "{}", r.render());
     assert!(
         r.render()
-            .contains("note: 6 stream(s) not recorded by any checkpoint yet"),
+            .contains("note: 7 stream(s) not recorded by any checkpoint yet"),
         "{}",
         r.render()
     );
@@ -402,7 +393,7 @@ async fn rows_inserted_out_of_band_are_named() {
         .batch_execute(&format!(
             "ALTER TABLE decision_events DISABLE TRIGGER audit_seal; \
              INSERT INTO decision_events (id, decision_id, seq, kind, payload) \
-               VALUES ('{forged}', '{d}', 3, 'status', '{{\"from\":\"partially_filled\",\"to\":\"partially_filled\"}}'); \
+               VALUES ('{forged}', '{d}', 99, 'status', '{{\"from\":\"partially_filled\",\"to\":\"partially_filled\"}}'); \
              ALTER TABLE decision_events ENABLE TRIGGER audit_seal",
             d = t.decision_id
         ))
@@ -452,8 +443,8 @@ async fn an_intact_database_verifies_after_a_checkpoint_and_more_writes() {
     seed(&mut rt, sid, 7).await;
     let cp = torghut_audit::chain::checkpoint(&rt).await.unwrap();
     assert_eq!(cp.id, 2);
-    // Only the new streams and the ones that moved are in the second checkpoint.
-    assert_eq!(cp.streams, 2);
+    // Only the new streams (strategy, decision, execution) are in the second checkpoint.
+    assert_eq!(cp.streams, 3);
     let r = w.verify().await;
     assert!(r.ok, "{}", r.render());
     assert_eq!(r.checkpoints_checked, 2);
@@ -472,6 +463,9 @@ async fn an_intact_database_verifies_after_a_checkpoint_and_more_writes() {
     );
 }
 
+/// A database carried forward from v1: the rows the original service left (decisions in any
+/// status, several reviews, executions with payloads) are sealed by the migration with the values
+/// they have, and the chains go on from there.
 #[tokio::test]
 async fn rows_written_before_the_chain_are_sealed_by_the_migration() {
     use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
@@ -481,19 +475,24 @@ async fn rows_written_before_the_chain_are_sealed_by_the_migration() {
         MigrationSet::embedded(),
         MigrateOptions::default(),
     );
-    m.up(Some("0006_audit_events")).await.unwrap();
-    let mut c = m.into_client();
-    let sid = strategy(&mut c).await;
-    let s = seed_stepwise(&mut c, sid, 1).await;
-    // Rows as the old service left them: a filled decision without events, an execution with
-    // its payload and no event.
+    m.up(Some("0005_trade_cursor_symbol")).await.unwrap();
+    let c = m.into_client();
+    let sid = Uuid::now_v7();
     let legacy = Uuid::now_v7();
     let legacy_x = Uuid::now_v7();
     c.batch_execute(&format!(
-        "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, \
-           decision_json, status) VALUES ('{legacy}', '{sid}', 'paper', 'AAPL', '1Min', '{{}}', 'filled'); \
+        "SET TimeZone = 'America/New_York'; \
+         INSERT INTO strategies (id, name, base_timeframe, universe_type, max_notional_per_trade) \
+           VALUES ('{sid}', 'legacy', '1Min', 'static', 1000); \
+         INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, \
+           decision_json, status, executed_at) VALUES ('{legacy}', '{sid}', 'paper', 'AAPL', '1Min', \
+           '{{\"qty\": \"1.50\", \"n\": 1e2}}', 'filled', now()); \
+         INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json, \
+           response_json, verdict, confidence, created_at) VALUES \
+           (gen_random_uuid(), '{legacy}', 'm', 'v1', '{{}}', '{{}}', 'approve', 0.9, now() - interval '1 minute'), \
+           (gen_random_uuid(), '{legacy}', 'm', 'v1', '{{}}', '{{}}', 'reject', 0.1, now()); \
          INSERT INTO executions (id, trade_decision_id, alpaca_order_id, symbol, side, order_type, \
-           time_in_force, submitted_qty, filled_qty, status, raw_order) VALUES ('{legacy_x}', NULL, \
+           time_in_force, submitted_qty, filled_qty, status, raw_order) VALUES ('{legacy_x}', '{legacy}', \
            'legacy-1', 'AAPL', 'buy', 'market', 'day', 1, 1, 'filled', '{{\"legacy\":true}}')"
     ))
     .await
@@ -503,11 +502,13 @@ async fn rows_written_before_the_chain_are_sealed_by_the_migration() {
     let mut c = m.into_client();
     let r = torghut_audit::verify(&mut c).await.unwrap();
     assert!(r.ok, "{}", r.render());
-    assert_eq!(r.rows_by_table["trade_decisions"], 2);
-    // The adopted state is an event; the earlier events keep their places.
-    let kinds: Vec<String> = c
+    assert_eq!(r.rows_by_table["trade_decisions"], 1);
+    assert_eq!(r.rows_by_table["llm_decision_reviews"], 2);
+    // Nothing was written but the chain columns: no event for the state they were found in.
+    assert_eq!(r.rows_by_table["decision_events"], 0);
+    let seqs: Vec<i64> = c
         .query(
-            &format!("SELECT kind FROM decision_events WHERE decision_id IN ('{legacy}', '{}') ORDER BY decision_id, seq", s.decision_id),
+            &format!("SELECT chain_seq FROM llm_decision_reviews WHERE trade_decision_id = '{legacy}' ORDER BY created_at"),
             &[],
         )
         .await
@@ -515,231 +516,20 @@ async fn rows_written_before_the_chain_are_sealed_by_the_migration() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(
-        kinds.iter().filter(|k| *k == "adopted").count(),
-        1,
-        "{kinds:?}"
-    );
-    // And the chain goes on from there.
-    seed(&mut c, sid, 2).await;
-    let r = torghut_audit::verify(&mut c).await.unwrap();
-    assert!(r.ok, "{}", r.render());
-}
-
-/// Reverting the initial-state sealing once rows carry it would leave root hashes that cover a
-/// dropped column: refused, and nothing changes.
-#[tokio::test]
-async fn the_initial_state_migration_is_not_reverted_over_sealed_rows() {
-    use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
-    let mut w = world().await;
-    let mut m = Migrator::new(
-        w.db.connect().await,
-        MigrationSet::embedded(),
-        MigrateOptions::default(),
-    );
-    let err = m
-        .down("0010_read_indexes", false, false, None)
-        .await
-        .expect_err("revert over sealed rows");
-    let text = err.to_string();
-    assert!(text.contains("sealed with their initial state"), "{text}");
-    assert!(
-        text.contains(torghut_audit::SQLSTATE_REVERT_REFUSED),
-        "{text}"
-    );
-    // The later migrations were reverted (0013 put a copy of each payload kept in place back
-    // into initial_raw_order) before 0011 refused; up again, everything still verifies.
-    m.up(None).await.expect("up again");
-    drop(m.into_client());
-    let still: bool = w
-        .admin
-        .query_one(
-            "SELECT count(*) = 3 FROM trade_decisions WHERE initial_status IS NOT NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert!(still);
-    let r = w.verify().await;
-    assert!(r.ok, "{}", r.render());
-}
-
-/// On a database without rows, the migration goes down and up again.
-#[tokio::test]
-async fn the_initial_state_migration_reverts_on_an_empty_database() {
-    use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
-    let db = torghut_testdb::empty_db().await;
-    let mut m = Migrator::new(
-        db.connect().await,
-        MigrationSet::embedded(),
-        MigrateOptions::default(),
-    );
-    m.up(None).await.unwrap();
-    m.down("0010_read_indexes", false, false, None)
-        .await
-        .unwrap();
-    m.up(None).await.unwrap();
-}
-
-/// A trail's decision and review open their stream together (`initial_chain_rows` 2): no head
-/// row until a later row, and the review's deletion is still found, before and after a
-/// checkpoint.
-#[tokio::test]
-async fn a_trail_opens_its_stream_with_its_review_and_no_head_row() {
-    let mut w = world().await;
-    let mut rt = connect_as(&w.db, RUNTIME).await;
-    let sid = strategy(&mut rt).await;
-    let (x, y, z) = (
-        record(&mut rt, sid, 20).await,
-        record(&mut rt, sid, 21).await,
-        record(&mut rt, sid, 22).await,
-    );
-    let heads = |d: Uuid| {
-        format!("SELECT count(*) FROM audit_chain_heads WHERE stream = 'decision' AND stream_id = '{d}'")
-    };
-    let n: i64 = w
-        .admin
-        .query_one(&heads(x.decision_id), &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 0, "no head row for a stream opened with its review");
-    // Only a review can open a stream with its root.
-    let (code, message) = refused(
-        &rt,
-        &format!(
-            "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, \
-               decision_json, status, initial_chain_rows) \
-             VALUES (gen_random_uuid(), '{sid}', 'paper', 'AAPL', '1Min', '{{}}', 'planned', 3)"
-        ),
-    )
-    .await;
-    assert_eq!(code, torghut_audit::SQLSTATE_REFUSED, "{message}");
-    let seq: i64 = w
-        .admin
-        .query_one(
-            "SELECT chain_seq FROM llm_decision_reviews WHERE trade_decision_id = $1",
-            &[&x.decision_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(seq, 2);
-    // A later row creates the head at row 3, from the review's hash.
-    torghut_store::decision::transition(
-        &mut rt,
-        y.decision_id,
-        &torghut_store::decision::Transition::to("accepted"),
-        &policy(),
-    )
+    assert_eq!(seqs, vec![2, 3]);
+    // The chains go on: the original service's updates, the store's writes, a checkpoint.
+    c.batch_execute(&format!(
+        "UPDATE trade_decisions SET status = 'canceled' WHERE id = '{legacy}'; \
+         UPDATE executions SET filled_qty = 0.5, raw_order = '{{}}' WHERE id = '{legacy_x}'; \
+         UPDATE strategies SET description = 'x', updated_at = now() WHERE id = '{sid}'"
+    ))
     .await
     .unwrap();
-    let n: i64 = w
-        .admin
-        .query_one(&heads(y.decision_id), &[])
+    torghut_store::review::append(&mut c, legacy, &review(), &policy())
         .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 1);
-    let r = w.verify().await;
+        .unwrap();
+    seed(&mut c, sid, 2).await;
+    torghut_audit::chain::checkpoint(&c).await.unwrap();
+    let r = torghut_audit::verify(&mut c).await.unwrap();
     assert!(r.ok, "{}", r.render());
-    let cp = torghut_audit::chain::checkpoint(&w.admin).await.unwrap();
-    assert!(cp.streams >= 12, "{}", cp.streams);
-    assert!(w.verify().await.ok);
-
-    // The opening review deleted: found (the root says the stream has two rows). And z's
-    // opening count rewritten: its root no longer matches its hash.
-    w.behind_the_back(&format!(
-        "DELETE FROM llm_decision_reviews WHERE trade_decision_id = '{}'; \
-         UPDATE trade_decisions SET initial_chain_rows = NULL WHERE id = '{}'",
-        x.decision_id, z.decision_id
-    ))
-    .await;
-    let r = w.verify().await;
-    assert!(
-        in_stream(&r, Problem::Deleted, x.decision_id),
-        "{}",
-        r.render()
-    );
-    assert!(
-        has(
-            &r,
-            Problem::Modified,
-            "trade_decisions",
-            Some(z.decision_id)
-        ),
-        "{}",
-        r.render()
-    );
-    for f in &r.findings {
-        assert!(
-            [x.decision_id, z.decision_id].contains(&f.stream_id.unwrap_or_default()),
-            "{f}"
-        );
-    }
-}
-
-/// An execution's initial payload is kept in place (`initial_is_raw_order`) until its payload
-/// first changes; that change moves it into `initial_raw_order` (0013), and everything still
-/// verifies; the store reads the initial payload either way.
-#[tokio::test]
-async fn the_initial_payload_moves_out_of_place_on_the_first_change() {
-    let mut w = world().await;
-    let mut rt = connect_as(&w.db, RUNTIME).await;
-    let sid = strategy(&mut rt).await;
-    let s = record(&mut rt, sid, 30).await;
-    let state = |id: Uuid| {
-        format!(
-            "SELECT initial_is_raw_order, initial_raw_order ->> 'status', raw_order ->> 'status' \
-             FROM executions WHERE id = '{id}'"
-        )
-    };
-    let row = w
-        .admin
-        .query_one(&state(s.execution_id), &[])
-        .await
-        .unwrap();
-    assert_eq!(row.get::<_, Option<bool>>(0), Some(true));
-    assert_eq!(row.get::<_, Option<String>>(1), None);
-    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("new"));
-    // The same payload again changes nothing; a new one moves the initial payload.
-    for (filled, status) in [("0", "new"), ("0.5", "partially_filled"), ("1.5", "filled")] {
-        torghut_store::execution::upsert(
-            &mut rt,
-            &order(&s.order_id, &s.decision_hash, filled, status),
-            &policy(),
-        )
-        .await
-        .unwrap();
-    }
-    let row = w
-        .admin
-        .query_one(&state(s.execution_id), &[])
-        .await
-        .unwrap();
-    assert_eq!(row.get::<_, Option<bool>>(0), None);
-    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("new"));
-    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("filled"));
-    let trail = torghut_store::trail::get(&rt, s.decision_id)
-        .await
-        .unwrap()
-        .unwrap();
-    let x = &trail.executions[0];
-    assert_eq!(x.initial_raw_order.as_ref().unwrap()["status"], "new");
-    assert_eq!(x.raw_order.as_ref().unwrap()["status"], "filled");
-    let r = w.verify().await;
-    assert!(r.ok, "{}", r.render());
-    // Moved back behind the service's back: the seal no longer matches.
-    w.behind_the_back(&format!(
-        "UPDATE executions SET initial_is_raw_order = true, initial_raw_order = NULL WHERE id = '{}'",
-        s.execution_id
-    ))
-    .await;
-    let r = w.verify().await;
-    assert!(
-        has(&r, Problem::Modified, "executions", Some(s.execution_id)),
-        "{}",
-        r.render()
-    );
 }

@@ -24,7 +24,7 @@ async fn upsert_links_by_client_order_id_and_never_lowers_filled_qty() {
     assert!(first.created);
     assert_eq!(first.trade_decision_id, Some(d.id));
     // The creating payload is sealed into the row, not an event.
-    assert_eq!(first.event_seq, 0);
+    assert_eq!(first.event_seq, None);
 
     // A number, then a string; a stale update does not lower filled_qty.
     let u = execution::upsert(
@@ -49,16 +49,27 @@ async fn upsert_links_by_client_order_id_and_never_lowers_filled_qty() {
     let u = execution::upsert(&mut c, &stale, &p).await.unwrap();
     assert_eq!(u.filled_qty.to_string(), "1.50000000");
     assert_eq!(u.status, "filled");
-    assert_eq!(u.event_seq, 3);
+    assert_eq!(u.event_seq, Some(3));
     let e = execution::get(&c, first.id).await.unwrap().unwrap();
     assert_eq!(e.filled_qty.to_string(), "1.50000000");
     assert_eq!(e.avg_fill_price.unwrap().to_string(), "187.25000000");
     assert_eq!(e.raw_order.as_ref().unwrap()["filled_qty"], "0.5");
-    assert_eq!(e.initial_raw_order.as_ref().unwrap()["status"], "accepted");
     let events = execution::events(&c, first.id).await.unwrap();
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
-    assert_eq!(events[0].payload["status"], "partially_filled");
-    assert_eq!(events[2].payload["status"], "partially_filled");
+    // Each event says what changed; the first one keeps the creating payload as its "from".
+    let raw = |i: usize| &events[i].payload["changes"]["raw_order"];
+    assert_eq!(raw(0)["from"]["status"], "accepted");
+    assert_eq!(raw(0)["to"]["status"], "partially_filled");
+    assert_eq!(raw(2)["to"]["status"], "partially_filled");
+    // The stale payload changed raw_order only.
+    assert!(events[2].payload["changes"].get("filled_qty").is_none());
+    // The same payload again changes nothing and records nothing.
+    let again = execution::upsert(&mut c, &stale, &p).await.unwrap();
+    assert_eq!(
+        (again.id, again.created, again.event_seq),
+        (first.id, false, None)
+    );
+    assert_eq!(execution::events(&c, first.id).await.unwrap().len(), 3);
     assert_eq!(count(&c, "executions").await, 1);
 }
 
@@ -87,7 +98,8 @@ async fn keyed_by_client_order_id_until_the_broker_id_is_known() {
         .unwrap();
     assert_eq!(e.id, a.id);
     assert_eq!(e.client_order_id.as_deref(), Some("c-9"));
-    assert_eq!(cc.event_seq, 2);
+    // The broker id replaced the provisional one (event 2), then the payload (event 3).
+    assert_eq!(cc.event_seq, Some(3));
     assert_eq!(count(&c, "executions").await, 1);
 
     // Another broker order with the same client order id is refused, typed.

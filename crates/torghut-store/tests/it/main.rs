@@ -1,6 +1,5 @@
 //! Store API against a real PostgreSQL: each test gets a freshly migrated database.
 
-mod bulk;
 mod cursors;
 mod decisions;
 mod executions;

@@ -25,59 +25,6 @@ CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_archive_log
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_archive_log
   FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
 
--- A checkpoint of kind k; the streams in archived_* are recorded as archived (seq 0, their head
--- as it is now) and may be missing.
-CREATE FUNCTION audit_take_checkpoint(k text, archived_decisions uuid[], archived_executions uuid[])
-RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-DECLARE
-  prev record;
-  new_id bigint;
-  missing record;
-  n bigint;
-  body text;
-BEGIN
-  LOCK TABLE audit_checkpoints IN SHARE ROW EXCLUSIVE MODE;
-  SELECT id, hash INTO prev FROM audit_checkpoints ORDER BY id DESC LIMIT 1;
-  new_id := coalesce(prev.id, 0) + 1;
-  SELECT l.stream, l.stream_id, l.seq INTO missing
-  FROM (SELECT DISTINCT ON (c.stream, c.stream_id) c.stream, c.stream_id, c.seq FROM audit_checkpoint_heads c
-        ORDER BY c.stream, c.stream_id, c.checkpoint_id DESC) l
-  LEFT JOIN audit_stream_heads() h ON h.stream = l.stream AND h.stream_id = l.stream_id
-  WHERE l.seq > 0 AND (h.seq IS NULL OR h.seq < l.seq)
-    AND NOT (l.stream = 'decision' AND l.stream_id = ANY (archived_decisions))
-    AND NOT (l.stream = 'execution' AND l.stream_id = ANY (archived_executions))
-  LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'audit checkpoint refused: stream % % was at seq % at an earlier checkpoint and is now shorter or missing', missing.stream, missing.stream_id, missing.seq
-      USING ERRCODE = 'TA002', HINT = 'run torghut audit verify';
-  END IF;
-  INSERT INTO audit_checkpoint_heads (checkpoint_id, stream, stream_id, seq, head)
-  SELECT new_id, h.stream, h.stream_id,
-         CASE WHEN (h.stream = 'decision' AND h.stream_id = ANY (archived_decisions))
-                OR (h.stream = 'execution' AND h.stream_id = ANY (archived_executions))
-              THEN 0 ELSE h.seq END,
-         h.head
-  FROM audit_stream_heads() h
-  LEFT JOIN LATERAL (SELECT c.seq, c.head FROM audit_checkpoint_heads c
-                     WHERE c.stream = h.stream AND c.stream_id = h.stream_id
-                     ORDER BY c.checkpoint_id DESC LIMIT 1) l ON true
-  WHERE l.seq IS DISTINCT FROM h.seq OR l.head IS DISTINCT FROM h.head
-     OR (h.stream = 'decision' AND h.stream_id = ANY (archived_decisions))
-     OR (h.stream = 'execution' AND h.stream_id = ANY (archived_executions));
-  GET DIAGNOSTICS n = ROW_COUNT;
-  body := audit_checkpoint_text(new_id, k);
-  INSERT INTO audit_checkpoints (id, kind, streams, prev_hash, hash)
-  VALUES (new_id, k, n, prev.hash, sha256(coalesce(prev.hash, '\x'::bytea) || convert_to(body, 'UTF8')));
-  RETURN new_id;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION audit_checkpoint() RETURNS bigint
-LANGUAGE sql SECURITY DEFINER AS $$
-  SELECT audit_take_checkpoint('checkpoint', '{}', '{}')
-$$;
-
 -- Deletes the given whole streams, after checking that every row of them is older than
 -- before and that the row counts are the archive's; then an archive checkpoint and the
 -- governance log row. Returns the log row's id.
@@ -85,7 +32,7 @@ CREATE FUNCTION audit_archive_delete(
     p_before timestamptz, p_reason text, p_approved_by text, p_manifest_sha256 text,
     p_file_digests jsonb, p_decisions uuid[], p_executions uuid[], p_row_counts jsonb)
 RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   counts jsonb;
   cp bigint;
@@ -146,7 +93,6 @@ BEGIN
 END
 $$;
 REVOKE EXECUTE ON FUNCTION audit_archive_delete(timestamptz, text, text, text, jsonb, uuid[], uuid[], jsonb) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION audit_take_checkpoint(text, uuid[], uuid[]) FROM PUBLIC;
 
 DO $$
 DECLARE

@@ -1,0 +1,533 @@
+-- Audit by capture: every change of an audited row is recorded by the database itself, in the
+-- writer's transaction, as a chained event; nothing a writer of these tables legitimately does is
+-- refused (see ARCHITECTURE.md, "Audit integrity").
+--
+-- Streams: one per strategy (its strategies row, its strategy_events), one per decision (its
+-- trade_decisions row, decision_events, llm_decision_reviews) and one per execution (its
+-- executions row, execution_events). Every row of these tables gets, when inserted,
+-- chain_seq (1, 2, ... within its stream) and
+--   chain_hash = sha256(previous row's chain_hash || sha256(table || ' ' || content))
+-- where content is the text of to_jsonb(row) without chain_seq, chain_hash and updated_at,
+-- rendered with TimeZone UTC. A root row (strategy, decision, execution) is sealed with the
+-- values it was created with; every later UPDATE that changes one of its columns (other than
+-- updated_at, bookkeeping) inserts an event whose payload says what changed:
+--   {"changes": {"<column>": {"from": <old>, "to": <new>}, ...}}
+-- with the role (current_user), application_name and time of the change. So the history that an
+-- UPDATE overwrites is kept, the values a root was created with can be rebuilt from its row and
+-- its events (and checked against its seal), and the current row must equal the replay of its
+-- events.
+--
+-- Refused, for everyone outside audit maintenance (SQLSTATE TA001): DELETE and TRUNCATE of any
+-- audit table (rows leave only through torghut audit archive), UPDATE of the append-only tables
+-- (reviews, events, checkpoints), changes of identity (id, created_at, a decision's
+-- decision_hash, the chain columns), and events written by anything but the capture trigger.
+--
+-- Rows already there (a database carried forward) are sealed here in stream order, with the
+-- values they have now; nothing is rewritten but their chain columns.
+
+-- Who changed a row, beside when (created_at).
+ALTER TABLE decision_events ADD COLUMN actor text;
+ALTER TABLE decision_events ADD COLUMN application_name text;
+ALTER TABLE execution_events ADD COLUMN actor text;
+ALTER TABLE execution_events ADD COLUMN application_name text;
+
+-- torghut-lint: allow prefer-bigint-over-int reason: seq counts edits of one strategy, far below 2^31
+CREATE TABLE strategy_events (
+    id uuid NOT NULL,
+    strategy_id uuid NOT NULL,
+    seq integer NOT NULL,
+    payload jsonb NOT NULL,
+    actor text,
+    application_name text,
+    created_at timestamptz DEFAULT now() NOT NULL,
+    CONSTRAINT pk_strategy_events PRIMARY KEY (id),
+    CONSTRAINT fk_strategy_events_strategy_id_strategies FOREIGN KEY (strategy_id)
+        REFERENCES strategies (id),
+    CONSTRAINT uq_strategy_events_strategy_id_seq UNIQUE (strategy_id, seq)
+);
+
+ALTER TABLE strategies ADD COLUMN chain_seq bigint;
+ALTER TABLE strategies ADD COLUMN chain_hash bytea;
+ALTER TABLE strategy_events ADD COLUMN chain_seq bigint;
+ALTER TABLE strategy_events ADD COLUMN chain_hash bytea;
+ALTER TABLE trade_decisions ADD COLUMN chain_seq bigint;
+ALTER TABLE trade_decisions ADD COLUMN chain_hash bytea;
+ALTER TABLE decision_events ADD COLUMN chain_seq bigint;
+ALTER TABLE decision_events ADD COLUMN chain_hash bytea;
+ALTER TABLE llm_decision_reviews ADD COLUMN chain_seq bigint;
+ALTER TABLE llm_decision_reviews ADD COLUMN chain_hash bytea;
+ALTER TABLE executions ADD COLUMN chain_seq bigint;
+ALTER TABLE executions ADD COLUMN chain_hash bytea;
+ALTER TABLE execution_events ADD COLUMN chain_seq bigint;
+ALTER TABLE execution_events ADD COLUMN chain_hash bytea;
+
+-- The head of every stream longer than its root row.
+CREATE TABLE audit_chain_heads (
+    stream text NOT NULL,
+    stream_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    head bytea NOT NULL,
+    CONSTRAINT pk_audit_chain_heads PRIMARY KEY (stream, stream_id)
+);
+
+-- Checkpoints, chained: hash = sha256(prev_hash || text), text = id, kind and the heads that
+-- changed since the previous checkpoint (audit_checkpoint_heads), one line each, sorted.
+CREATE TABLE audit_checkpoints (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    created_at timestamptz DEFAULT now() NOT NULL,
+    created_by text DEFAULT current_user NOT NULL,
+    streams bigint NOT NULL,
+    prev_hash bytea,
+    hash bytea NOT NULL,
+    CONSTRAINT pk_audit_checkpoints PRIMARY KEY (id),
+    CONSTRAINT ck_audit_checkpoints_kind CHECK (kind IN ('checkpoint', 'archive'))
+);
+
+-- seq 0: the stream was archived (deleted through torghut audit archive); head is its last hash.
+CREATE TABLE audit_checkpoint_heads (
+    checkpoint_id bigint NOT NULL,
+    stream text NOT NULL,
+    stream_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    head bytea,
+    CONSTRAINT pk_audit_checkpoint_heads PRIMARY KEY (checkpoint_id, stream, stream_id)
+);
+CREATE INDEX ix_audit_checkpoint_heads_stream ON audit_checkpoint_heads (stream, stream_id, checkpoint_id);
+
+-- The key/value table the original service creates at start-up (SQLAlchemy create_all of its
+-- app.db metadata), created here when missing so that the service's start-up needs no CREATE
+-- privilege. Same definition as the service's.
+CREATE TABLE IF NOT EXISTS torghut_meta (
+    id serial NOT NULL,
+    key varchar(64) NOT NULL,
+    value varchar(255) NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE (key)
+);
+
+-- Audit maintenance: a transaction that sets torghut.audit_maintenance = 'on' while its current
+-- user is a member of the table's owner. Only audit_archive_delete uses it.
+CREATE FUNCTION audit_maintenance(rel oid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(current_setting('torghut.audit_maintenance', true), '') = 'on'
+     AND pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE')
+$$;
+
+-- UPDATE, DELETE and TRUNCATE of an append-only table, DELETE and TRUNCATE of a root table
+-- (statement level: refused even when no row matches).
+CREATE FUNCTION audit_refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF audit_maintenance(TG_RELID) THEN
+    RETURN NULL;
+  END IF;
+  RAISE EXCEPTION '% on % refused: audit rows are never changed or deleted', TG_OP, TG_TABLE_NAME
+    USING ERRCODE = 'TA001',
+          HINT = 'changes of strategies, decisions and executions are recorded as events; old rows leave only through torghut audit archive';
+END
+$$;
+
+-- UPDATE of an identity column (id, created_at, a decision's decision_hash) or of the chain
+-- columns of a root row.
+CREATE FUNCTION audit_refuse_identity() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF audit_maintenance(TG_RELID) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'UPDATE on % refused: the identity of row % never changes (%)', TG_TABLE_NAME, OLD.id, TG_ARGV[0]
+    USING ERRCODE = 'TA001';
+END
+$$;
+
+-- The content a row is sealed with.
+CREATE FUNCTION audit_content(tbl text, j jsonb) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT sha256(convert_to(tbl || ' ' || (j - 'chain_seq' - 'chain_hash' - 'updated_at')::text, 'UTF8'))
+$$;
+
+-- The values a root row was created with: the row as it is now (j, its to_jsonb), with every
+-- column an event changed set back to the "from" of the first event that changed it. changes:
+-- its events' payload -> 'changes', in seq order. torghut audit verify and the archive check
+-- a root's seal against this.
+CREATE FUNCTION audit_initial(j jsonb, changes jsonb[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT j || coalesce((
+    SELECT jsonb_object_agg(s.k, s.f) FROM (
+      SELECT DISTINCT ON (c.key) c.key AS k, c.value -> 'from' AS f
+      FROM unnest(changes) WITH ORDINALITY AS e(ch, i),
+           jsonb_each(CASE WHEN jsonb_typeof(e.ch) = 'object' THEN e.ch ELSE '{}'::jsonb END) AS c
+      ORDER BY c.key, e.i) s), '{}'::jsonb)
+$$;
+
+-- One step of a chain: sha256(prev || digest); from the empty value: the root's hash.
+CREATE FUNCTION audit_chain_step(prev bytea, digest bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT sha256(prev || digest)
+$$;
+CREATE AGGREGATE audit_chain_fold(bytea) (SFUNC = audit_chain_step, STYPE = bytea, INITCOND = '');
+
+-- Seals a root row (strategies, trade_decisions, executions) with the values it is created with:
+-- chain_seq 1, chain_hash = sha256(content digest). Whatever the writer gave for the chain
+-- columns is replaced. Needs no table access; runs as the inserting role.
+CREATE FUNCTION audit_seal_root() RETURNS trigger
+LANGUAGE plpgsql SET "TimeZone" = 'UTC' AS $$
+BEGIN
+  NEW.chain_seq := 1;
+  NEW.chain_hash := sha256(audit_content(TG_TABLE_NAME, to_jsonb(NEW)));
+  RETURN NEW;
+END
+$$;
+
+-- Seals a row appended to a stream (TG_ARGV[0]: the stream): one statement moves the stream's
+-- head row, or creates it from the root's hash. Only that head row is locked: writers of other
+-- streams never wait. A review first locks its decision row (FOR NO KEY UPDATE, as an UPDATE of
+-- the decision does; not needed when this transaction inserted the decision), so that all
+-- writers of one decision lock the decision before its head and cannot deadlock. Event rows
+-- are written only by the capture trigger (pg_trigger_depth() 2: this trigger inside it), for
+-- everyone: there is no maintenance exception (inside this security definer function,
+-- current_user is the owner, whoever inserts).
+CREATE FUNCTION audit_seal() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET "TimeZone" = 'UTC' AS $$
+DECLARE
+  c bytea;
+  sid uuid;
+  mine boolean;
+BEGIN
+  IF TG_TABLE_NAME = 'llm_decision_reviews' THEN
+    sid := NEW.trade_decision_id;
+    SELECT d.xmin = pg_current_xact_id()::xid INTO mine FROM trade_decisions d WHERE d.id = sid;
+    IF NOT coalesce(mine, true) THEN
+      PERFORM 1 FROM trade_decisions d WHERE d.id = sid FOR NO KEY UPDATE;
+    END IF;
+  ELSE
+    IF pg_trigger_depth() < 2 THEN
+      RAISE EXCEPTION 'INSERT on % refused: events are recorded by the database when a row changes', TG_TABLE_NAME
+        USING ERRCODE = 'TA001', HINT = 'update the row instead; its change is recorded as an event';
+    END IF;
+    IF TG_TABLE_NAME = 'decision_events' THEN
+      sid := NEW.decision_id;
+    ELSIF TG_TABLE_NAME = 'execution_events' THEN
+      sid := NEW.execution_id;
+    ELSE
+      sid := NEW.strategy_id;
+    END IF;
+  END IF;
+  c := audit_content(TG_TABLE_NAME, to_jsonb(NEW));
+  -- No root, or an unsealed one: nothing is returned, the row stays unsealed and the foreign
+  -- key or verify reports it.
+  IF TG_ARGV[0] = 'decision' THEN
+    INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
+    SELECT 'decision', sid, 2, sha256(r.chain_hash || c) FROM trade_decisions r
+    WHERE r.id = sid AND r.chain_hash IS NOT NULL
+    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
+    RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
+  ELSIF TG_ARGV[0] = 'execution' THEN
+    INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
+    SELECT 'execution', sid, 2, sha256(r.chain_hash || c) FROM executions r
+    WHERE r.id = sid AND r.chain_hash IS NOT NULL
+    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
+    RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
+  ELSE
+    INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
+    SELECT 'strategy', sid, 2, sha256(r.chain_hash || c) FROM strategies r
+    WHERE r.id = sid AND r.chain_hash IS NOT NULL
+    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
+    RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
+  END IF;
+  RETURN NEW;
+END
+$$;
+
+-- Records the change of a root row as an event of its stream (AFTER UPDATE, so the event is
+-- chained behind the row's seal, under the row lock the UPDATE holds). A change is a column
+-- whose jsonb text changed (so 1.0 becoming 1.00 in a payload is a change, as it is to the
+-- seal); an UPDATE that changes nothing but updated_at records nothing. Runs as the updating
+-- role: the event names current_user and application_name. A decision's event carries the
+-- reason codes and detail a writer set for it in its transaction (torghut.event_reason_codes,
+-- a JSON array of strings, and torghut.event_detail, JSON), which are then cleared.
+CREATE FUNCTION audit_capture() RETURNS trigger
+LANGUAGE plpgsql SET "TimeZone" = 'UTC' AS $$
+DECLARE
+  o jsonb := to_jsonb(OLD);
+  ev_changes jsonb;
+  ev_payload jsonb;
+  ev_detail text;
+  ev_codes text;
+BEGIN
+  SELECT jsonb_object_agg(k, jsonb_build_object('from', o -> k, 'to', v)) INTO ev_changes
+  FROM jsonb_each(to_jsonb(NEW) - 'chain_seq' - 'chain_hash' - 'updated_at') AS x(k, v)
+  WHERE (o -> k)::text IS DISTINCT FROM v::text;
+  IF ev_changes IS NULL THEN
+    RETURN NULL;
+  END IF;
+  ev_payload := jsonb_build_object('changes', ev_changes);
+  IF TG_TABLE_NAME = 'trade_decisions' THEN
+    ev_detail := nullif(current_setting('torghut.event_detail', true), '');
+    ev_codes := nullif(current_setting('torghut.event_reason_codes', true), '');
+    IF ev_detail IS NOT NULL THEN
+      ev_payload := ev_payload || jsonb_build_object('detail', ev_detail::jsonb);
+      PERFORM set_config('torghut.event_detail', '', true);
+    END IF;
+    IF ev_codes IS NOT NULL THEN
+      PERFORM set_config('torghut.event_reason_codes', '', true);
+    END IF;
+    INSERT INTO decision_events (id, decision_id, seq, kind, payload, reason_codes, actor, application_name)
+    SELECT gen_random_uuid(), NEW.id, coalesce(max(e.seq), 0) + 1,
+           CASE WHEN ev_changes ? 'status' THEN 'status' ELSE 'update' END, ev_payload,
+           coalesce(ARRAY(SELECT jsonb_array_elements_text(ev_codes::jsonb)), '{}'), current_user,
+           current_setting('application_name')
+    FROM decision_events e WHERE e.decision_id = NEW.id;
+  ELSIF TG_TABLE_NAME = 'executions' THEN
+    INSERT INTO execution_events (id, execution_id, seq, payload, actor, application_name)
+    SELECT gen_random_uuid(), NEW.id, coalesce(max(e.seq), 0) + 1, ev_payload,
+           current_user, current_setting('application_name')
+    FROM execution_events e WHERE e.execution_id = NEW.id;
+  ELSE
+    INSERT INTO strategy_events (id, strategy_id, seq, payload, actor, application_name)
+    SELECT gen_random_uuid(), NEW.id, coalesce(max(e.seq), 0) + 1, ev_payload,
+           current_user, current_setting('application_name')
+    FROM strategy_events e WHERE e.strategy_id = NEW.id;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+-- Rows already there are sealed in stream order (root, events by seq, reviews by creation),
+-- with the values they have now: one statement per table, the chains folded by a window.
+SET LOCAL "TimeZone" = 'UTC';
+UPDATE strategies t SET chain_seq = 1, chain_hash = sha256(audit_content('strategies', to_jsonb(t)));
+CREATE TEMPORARY TABLE audit_legacy_chain ON COMMIT DROP AS
+SELECT tbl, id, stream, sid,
+       row_number() OVER w AS seq, audit_chain_fold(c) OVER w AS hash
+FROM (
+  SELECT 'trade_decisions' AS tbl, t.id, 'decision' AS stream, t.id AS sid, 0 AS o, 0::bigint AS k,
+         t.created_at AS at, audit_content('trade_decisions', to_jsonb(t)) AS c FROM trade_decisions t
+  UNION ALL SELECT 'decision_events', e.id, 'decision', e.decision_id, 1, e.seq, e.created_at,
+         audit_content('decision_events', to_jsonb(e)) FROM decision_events e
+  UNION ALL SELECT 'llm_decision_reviews', v.id, 'decision', v.trade_decision_id, 2, 0, v.created_at,
+         audit_content('llm_decision_reviews', to_jsonb(v)) FROM llm_decision_reviews v
+  UNION ALL SELECT 'executions', x.id, 'execution', x.id, 0, 0, x.created_at,
+         audit_content('executions', to_jsonb(x)) FROM executions x
+  UNION ALL SELECT 'execution_events', e.id, 'execution', e.execution_id, 1, e.seq, e.created_at,
+         audit_content('execution_events', to_jsonb(e)) FROM execution_events e
+) r
+WINDOW w AS (PARTITION BY stream, sid ORDER BY o, k, at, id ROWS UNBOUNDED PRECEDING);
+UPDATE trade_decisions t SET chain_seq = l.seq, chain_hash = l.hash
+  FROM audit_legacy_chain l WHERE l.tbl = 'trade_decisions' AND l.id = t.id;
+UPDATE decision_events t SET chain_seq = l.seq, chain_hash = l.hash
+  FROM audit_legacy_chain l WHERE l.tbl = 'decision_events' AND l.id = t.id;
+UPDATE llm_decision_reviews t SET chain_seq = l.seq, chain_hash = l.hash
+  FROM audit_legacy_chain l WHERE l.tbl = 'llm_decision_reviews' AND l.id = t.id;
+UPDATE executions t SET chain_seq = l.seq, chain_hash = l.hash
+  FROM audit_legacy_chain l WHERE l.tbl = 'executions' AND l.id = t.id;
+UPDATE execution_events t SET chain_seq = l.seq, chain_hash = l.hash
+  FROM audit_legacy_chain l WHERE l.tbl = 'execution_events' AND l.id = t.id;
+INSERT INTO audit_chain_heads (stream, stream_id, seq, head)
+SELECT DISTINCT ON (stream, sid) stream, sid, seq, hash FROM audit_legacy_chain
+WHERE seq > 1 ORDER BY stream, sid, seq DESC;
+DROP TABLE audit_legacy_chain;
+RESET "TimeZone";
+
+-- Sealing.
+CREATE TRIGGER audit_seal BEFORE INSERT ON strategies
+  FOR EACH ROW EXECUTE FUNCTION audit_seal_root();
+CREATE TRIGGER audit_seal BEFORE INSERT ON trade_decisions
+  FOR EACH ROW EXECUTE FUNCTION audit_seal_root();
+CREATE TRIGGER audit_seal BEFORE INSERT ON executions
+  FOR EACH ROW EXECUTE FUNCTION audit_seal_root();
+CREATE TRIGGER audit_seal BEFORE INSERT ON strategy_events
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('strategy');
+CREATE TRIGGER audit_seal BEFORE INSERT ON decision_events
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('decision');
+CREATE TRIGGER audit_seal BEFORE INSERT ON llm_decision_reviews
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('decision');
+CREATE TRIGGER audit_seal BEFORE INSERT ON execution_events
+  FOR EACH ROW EXECUTE FUNCTION audit_seal('execution');
+
+-- Capture.
+CREATE TRIGGER audit_capture AFTER UPDATE ON strategies
+  FOR EACH ROW EXECUTE FUNCTION audit_capture();
+CREATE TRIGGER audit_capture AFTER UPDATE ON trade_decisions
+  FOR EACH ROW EXECUTE FUNCTION audit_capture();
+CREATE TRIGGER audit_capture AFTER UPDATE ON executions
+  FOR EACH ROW EXECUTE FUNCTION audit_capture();
+
+-- Identity.
+CREATE TRIGGER audit_identity BEFORE UPDATE ON strategies
+  FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.created_at IS DISTINCT FROM NEW.created_at
+                     OR OLD.chain_seq IS DISTINCT FROM NEW.chain_seq OR OLD.chain_hash IS DISTINCT FROM NEW.chain_hash)
+  EXECUTE FUNCTION audit_refuse_identity('id, created_at and the chain columns');
+CREATE TRIGGER audit_identity BEFORE UPDATE ON trade_decisions
+  FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.created_at IS DISTINCT FROM NEW.created_at
+                     OR OLD.decision_hash IS DISTINCT FROM NEW.decision_hash
+                     OR OLD.chain_seq IS DISTINCT FROM NEW.chain_seq OR OLD.chain_hash IS DISTINCT FROM NEW.chain_hash)
+  EXECUTE FUNCTION audit_refuse_identity('id, created_at, decision_hash and the chain columns');
+CREATE TRIGGER audit_identity BEFORE UPDATE ON executions
+  FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.created_at IS DISTINCT FROM NEW.created_at
+                     OR OLD.chain_seq IS DISTINCT FROM NEW.chain_seq OR OLD.chain_hash IS DISTINCT FROM NEW.chain_hash)
+  EXECUTE FUNCTION audit_refuse_identity('id, created_at and the chain columns');
+
+-- Deletion.
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON strategies
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON strategies
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON trade_decisions
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON trade_decisions
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON executions
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON executions
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+
+-- Append-only.
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON strategy_events
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON strategy_events
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON decision_events
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON decision_events
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON llm_decision_reviews
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON llm_decision_reviews
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON execution_events
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON execution_events
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_checkpoint_heads
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_checkpoint_heads
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+
+-- Every stream's head: its head row, or its root row while it has no other row.
+CREATE FUNCTION audit_stream_heads() RETURNS TABLE (stream text, stream_id uuid, seq bigint, head bytea)
+LANGUAGE sql STABLE AS $$
+  SELECT h.stream, h.stream_id, h.seq, h.head FROM audit_chain_heads h
+  UNION ALL
+  SELECT 'strategy', s.id, s.chain_seq, s.chain_hash FROM strategies s
+  WHERE s.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
+    WHERE h.stream = 'strategy' AND h.stream_id = s.id)
+  UNION ALL
+  SELECT 'decision', d.id, d.chain_seq, d.chain_hash FROM trade_decisions d
+  WHERE d.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
+    WHERE h.stream = 'decision' AND h.stream_id = d.id)
+  UNION ALL
+  SELECT 'execution', x.id, x.chain_seq, x.chain_hash FROM executions x
+  WHERE x.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
+    WHERE h.stream = 'execution' AND h.stream_id = x.id)
+$$;
+
+-- The text a checkpoint's hash covers.
+CREATE FUNCTION audit_checkpoint_text(cp bigint, kind text) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT cp::text || E'\n' || kind || E'\n' || coalesce(string_agg(
+    stream || ' ' || stream_id::text || ' ' || seq::text || ' ' || coalesce(encode(head, 'hex'), '') || E'\n',
+    '' ORDER BY stream COLLATE "C", stream_id), '')
+  FROM audit_checkpoint_heads WHERE checkpoint_id = cp
+$$;
+
+-- A checkpoint of kind k: records the heads that changed since the last checkpoint and chains
+-- it. A stream recorded by an earlier checkpoint and shorter or missing now is refused (TA002),
+-- except the streams in archived_* (recorded as archived: seq 0, their head as it is now).
+CREATE FUNCTION audit_take_checkpoint(k text, archived_decisions uuid[], archived_executions uuid[])
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  prev record;
+  new_id bigint;
+  missing record;
+  n bigint;
+BEGIN
+  LOCK TABLE audit_checkpoints IN SHARE ROW EXCLUSIVE MODE;
+  SELECT id, hash INTO prev FROM audit_checkpoints ORDER BY id DESC LIMIT 1;
+  new_id := coalesce(prev.id, 0) + 1;
+  SELECT l.stream, l.stream_id, l.seq INTO missing
+  FROM (SELECT DISTINCT ON (c.stream, c.stream_id) c.stream, c.stream_id, c.seq FROM audit_checkpoint_heads c
+        ORDER BY c.stream, c.stream_id, c.checkpoint_id DESC) l
+  LEFT JOIN audit_stream_heads() h ON h.stream = l.stream AND h.stream_id = l.stream_id
+  WHERE l.seq > 0 AND (h.seq IS NULL OR h.seq < l.seq)
+    AND NOT (l.stream = 'decision' AND l.stream_id = ANY (archived_decisions))
+    AND NOT (l.stream = 'execution' AND l.stream_id = ANY (archived_executions))
+  LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'audit checkpoint refused: stream % % was at seq % at an earlier checkpoint and is now shorter or missing', missing.stream, missing.stream_id, missing.seq
+      USING ERRCODE = 'TA002', HINT = 'run torghut audit verify';
+  END IF;
+  INSERT INTO audit_checkpoint_heads (checkpoint_id, stream, stream_id, seq, head)
+  SELECT new_id, h.stream, h.stream_id,
+         CASE WHEN (h.stream = 'decision' AND h.stream_id = ANY (archived_decisions))
+                OR (h.stream = 'execution' AND h.stream_id = ANY (archived_executions))
+              THEN 0 ELSE h.seq END,
+         h.head
+  FROM audit_stream_heads() h
+  LEFT JOIN LATERAL (SELECT c.seq, c.head FROM audit_checkpoint_heads c
+                     WHERE c.stream = h.stream AND c.stream_id = h.stream_id
+                     ORDER BY c.checkpoint_id DESC LIMIT 1) l ON true
+  WHERE l.seq IS DISTINCT FROM h.seq OR l.head IS DISTINCT FROM h.head
+     OR (h.stream = 'decision' AND h.stream_id = ANY (archived_decisions))
+     OR (h.stream = 'execution' AND h.stream_id = ANY (archived_executions));
+  GET DIAGNOSTICS n = ROW_COUNT;
+  INSERT INTO audit_checkpoints (id, kind, streams, prev_hash, hash)
+  VALUES (new_id, k, n, prev.hash,
+          sha256(coalesce(prev.hash, '\x'::bytea) || convert_to(audit_checkpoint_text(new_id, k), 'UTF8')));
+  RETURN new_id;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION audit_take_checkpoint(text, uuid[], uuid[]) FROM PUBLIC;
+
+CREATE FUNCTION audit_checkpoint() RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT audit_take_checkpoint('checkpoint', '{}', '{}')
+$$;
+
+-- The runtime role: a NOLOGIN group role the service's login user is made a member of. Its name is
+-- the custom setting torghut.runtime_role (default torghut_runtime), read when this migration runs.
+-- Roles are cluster-wide: an existing role is reused; a missing one is created when the migrating
+-- user may. It gets what the original service's statements and this store's service need:
+-- SELECT and INSERT on the trading tables, UPDATE of every column a writer changes (not the
+-- identity or chain columns), INSERT on the event tables (only the capture trigger may write
+-- them), SELECT on the chain, checkpoint and schema history tables, and its own use of the
+-- original service's key/value table. No DELETE, no TRUNCATE, no DDL.
+DO $$
+DECLARE
+  r text := coalesce(nullif(current_setting('torghut.runtime_role', true), ''), 'torghut_runtime');
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+    BEGIN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+    EXCEPTION
+      WHEN duplicate_object OR unique_violation THEN
+        NULL; -- created meanwhile by a migration of another database of the cluster
+      WHEN insufficient_privilege THEN
+        RAISE EXCEPTION 'the runtime role % does not exist and % may not create it', r, current_user
+          USING HINT = format('create it first (CREATE ROLE %I NOLOGIN) or set torghut.runtime_role', r);
+    END;
+  END IF;
+  EXECUTE format('GRANT SELECT, INSERT ON strategies, trade_decisions, executions, '
+    'position_snapshots, tool_run_logs, trade_cursor, llm_decision_reviews, strategy_events, '
+    'decision_events, execution_events, torghut_meta TO %I', r);
+  EXECUTE format('GRANT UPDATE (name, description, enabled, base_timeframe, universe_type, '
+    'universe_symbols, max_position_pct_equity, max_notional_per_trade, updated_at) ON strategies TO %I', r);
+  EXECUTE format('GRANT UPDATE (strategy_id, alpaca_account_label, symbol, timeframe, decision_json, '
+    'rationale, status, executed_at) ON trade_decisions TO %I', r);
+  EXECUTE format('GRANT UPDATE (trade_decision_id, alpaca_order_id, client_order_id, symbol, side, '
+    'order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, raw_order, '
+    'updated_at, last_update_at) ON executions TO %I', r);
+  EXECUTE format('GRANT UPDATE (cursor_at, cursor_seq, cursor_symbol, updated_at) ON trade_cursor TO %I', r);
+  EXECUTE format('GRANT UPDATE (key, value) ON torghut_meta TO %I', r);
+  EXECUTE format('GRANT USAGE ON SEQUENCE torghut_meta_id_seq TO %I', r);
+  EXECUTE format('GRANT SELECT ON audit_chain_heads, audit_checkpoints, audit_checkpoint_heads TO %I', r);
+  EXECUTE format('GRANT USAGE ON SCHEMA torghut_meta TO %I', r);
+  EXECUTE format('GRANT SELECT ON torghut_meta.schema_history TO %I', r);
+END
+$$;
