@@ -476,6 +476,9 @@ impl From<ExecutionError> for Problem {
             ExecutionError::AlpacaOrderIdTaken { .. } => {
                 Problem::conflict("order-conflict", e.to_string()).with_field("id")
             }
+            ExecutionError::OrderChanged { field, .. } => {
+                Problem::conflict("order-conflict", e.to_string()).with_field(*field)
+            }
             ExecutionError::UnknownDecision { .. } => Problem::not_found(e.to_string()),
             ExecutionError::DecisionWithoutHash { .. } => {
                 Problem::conflict("decision-without-hash", e.to_string())

@@ -127,6 +127,10 @@ pub enum ExecutionError {
     /// Another execution already has this broker order id.
     #[error("order field \"id\": another execution already has this broker order id")]
     AlpacaOrderIdTaken { alpaca_order_id: String },
+    /// The stored order has another symbol or side: an order's symbol and side never change
+    /// (a rule of the store; other writers' changes are recorded, not refused).
+    #[error("order field \"{field}\": the stored order has {stored:?}; an order's {field} never changes")]
+    OrderChanged { field: &'static str, stored: String },
     /// The client order id of the payload is not the decision's hash.
     #[error("order field \"client_order_id\": does not match the decision's hash {decision_hash}")]
     ClientOrderIdMismatch { decision_hash: String },
@@ -151,6 +155,7 @@ impl ExecutionError {
                 Some("client_order_id")
             }
             Self::AlpacaOrderIdTaken { .. } => Some("id"),
+            Self::OrderChanged { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -376,9 +381,10 @@ const UPSERT_SET: &str = "trade_decision_id = coalesce(EXCLUDED.trade_decision_i
         THEN coalesce(EXCLUDED.avg_fill_price, e.avg_fill_price) ELSE e.avg_fill_price END, \
     status = CASE WHEN EXCLUDED.filled_qty >= e.filled_qty THEN EXCLUDED.status ELSE e.status END, \
     raw_order = EXCLUDED.raw_order, last_update_at = now(), updated_at = now() \
-    WHERE e.raw_order::text IS DISTINCT FROM EXCLUDED.raw_order::text \
-       OR (EXCLUDED.trade_decision_id IS NOT NULL \
-           AND e.trade_decision_id IS DISTINCT FROM EXCLUDED.trade_decision_id) \
+    WHERE e.symbol = EXCLUDED.symbol AND e.side = EXCLUDED.side \
+      AND (e.raw_order::text IS DISTINCT FROM EXCLUDED.raw_order::text \
+           OR (EXCLUDED.trade_decision_id IS NOT NULL \
+               AND e.trade_decision_id IS DISTINCT FROM EXCLUDED.trade_decision_id)) \
     RETURNING id, (xmax = 0) AS created, trade_decision_id, filled_qty, status";
 
 /// The upsert itself; `decision_id` links to that decision instead of looking the client order
@@ -422,8 +428,8 @@ pub(crate) async fn upsert_parsed(
         &order.raw_order,
     ];
     let Some(row) = db.query_opt(&sql, &params).await.map_err(map)? else {
-        // The stored execution already has this payload (and link): nothing to change. The
-        // upsert locked the row, so it reads as it is.
+        // The stored execution has another symbol or side (refused), or already has this
+        // payload and link (nothing to change). The upsert locked the row: it reads as it is.
         let key_column = if order.alpaca_order_id.is_some() {
             "alpaca_order_id"
         } else {
@@ -432,13 +438,19 @@ pub(crate) async fn upsert_parsed(
         let row = db
             .query_one(
                 &format!(
-                    "SELECT id, false, trade_decision_id, filled_qty, status FROM executions \
-                     WHERE {key_column} = $1"
+                    "SELECT id, false, trade_decision_id, filled_qty, status, symbol, side \
+                     FROM executions WHERE {key_column} = $1"
                 ),
                 &[&order.key()],
             )
             .await
             .map_err(map)?;
+        for (field, i, given) in [("symbol", 5, &order.symbol), ("side", 6, &order.side)] {
+            let stored: String = row.get(i);
+            if &stored != given {
+                return Err(ExecutionError::OrderChanged { field, stored });
+            }
+        }
         return Ok(UpsertedExecution {
             id: row.get(0),
             created: false,

@@ -306,10 +306,14 @@ async fn the_trail_of_a_decision_and_its_writes() {
     assert_eq!(x2.status, StatusCode::OK, "{}", x2.text);
     assert_eq!(x2.json()["id"], x.json()["id"]);
     assert_eq!(x2.json()["filled_qty"], "1.50000000");
-    // The same order with another side: identity columns never change (an audit rule, 409).
+    // The same order with another side: an order's side never changes (a store rule, 409).
     let flipped = filled.replace(r#""side":"buy""#, r#""side":"sell""#);
     let p = post(&app, "/v1/executions", &flipped).await.problem(409);
-    assert!(p["type"].as_str().unwrap().contains("audit-rule"), "{p}");
+    assert!(
+        p["type"].as_str().unwrap().contains("order-conflict"),
+        "{p}"
+    );
+    assert_eq!(p["field"], "side", "{p}");
     let t2 = post(
         &app,
         &format!("/v1/decisions/{id}/transitions"),
@@ -330,32 +334,26 @@ async fn the_trail_of_a_decision_and_its_writes() {
     let v = trail.json();
     assert_eq!(
         keys(&v),
-        vec![
-            "decision",
-            "events",
-            "executions",
-            "initial_status",
-            "reviews"
-        ]
+        vec!["decision", "events", "executions", "reviews"]
     );
-    // Created planned (POST /v1/decisions), then two transitions.
-    assert_eq!(v["initial_status"], "planned");
+    // Created planned (POST /v1/decisions), then two transitions, each an event with its
+    // values before and after.
+    assert_eq!(
+        v["events"][0]["payload"]["changes"]["status"]["from"],
+        "planned"
+    );
     assert_eq!(keys(&v["decision"]), sorted(&DECISION_COLUMNS));
     assert_eq!(v["decision"]["status"], "filled");
     assert_eq!(v["events"].as_array().unwrap().len(), 2);
     assert_eq!(v["reviews"][0]["response_json"]["api_key"], "[REDACTED]");
     assert_eq!(v["reviews"][0]["confidence"], "0.9000");
     assert_eq!(v["executions"][0]["avg_fill_price"], "187.25000000");
-    // The first payload created the execution and is sealed into its row; the second is event 1.
-    assert_eq!(
-        v["executions"][0]["initial_raw_order"]["status"],
-        "accepted"
-    );
+    // The first payload created the execution and is sealed into its row; the second is event 1,
+    // which keeps the first as its "from".
     assert_eq!(v["executions"][0]["events"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        v["executions"][0]["events"][0]["payload"]["status"],
-        "filled"
-    );
+    let raw = &v["executions"][0]["events"][0]["payload"]["changes"]["raw_order"];
+    assert_eq!(raw["from"]["status"], "accepted");
+    assert_eq!(raw["to"]["status"], "filled");
 
     let ex = get(&app, "/trading/executions?symbol=AAPL").await.json();
     assert_eq!(keys(&ex[0]), sorted(&EXECUTION_COLUMNS));
