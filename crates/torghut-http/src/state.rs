@@ -74,7 +74,8 @@ pub struct ReadinessReport {
     /// Applied migrations this binary does not know.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_applied: Vec<String>,
-    /// Whether the schema was read and does not match (as opposed to an unreachable database).
+    /// Whether the database answers and its schema does not serve, or its history cannot be
+    /// read (as opposed to an unreachable database): API requests are answered 503.
     #[serde(skip)]
     #[schema(ignore)]
     pub schema_mismatch: bool,
@@ -216,8 +217,17 @@ impl AppState {
                 }
             }
             Ok(Err(e)) => {
-                tracing::debug!(error = %e, "readiness: cannot read the schema history");
-                ReadinessReport::not_ready("cannot read the schema history", expected)
+                // The database answers but its schema history cannot be read (e.g. the role
+                // lacks the privileges the migrations grant the runtime role): nothing says the
+                // schema serves, so API requests are refused too.
+                tracing::warn!(error = %e, "readiness: cannot read the schema history");
+                ReadinessReport {
+                    schema_mismatch: true,
+                    ..ReadinessReport::not_ready(
+                        &format!("cannot read the schema history: {e}"),
+                        expected,
+                    )
+                }
             }
             Err(_) => ReadinessReport::not_ready("database unavailable (timeout)", expected),
         }

@@ -170,3 +170,53 @@ async fn an_unreachable_database_answers_503_fast() {
     assert_eq!(d.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(d.json()["ok"], false);
 }
+
+/// The README's recipe: a login role that is a member of the runtime role is all an operator
+/// creates; the service is then ready and writes. A login role without it cannot read the
+/// schema history: not ready, and API requests answer 503 (nothing is written).
+#[tokio::test]
+async fn a_member_of_the_runtime_role_is_ready_and_an_outsider_is_refused() {
+    let db = db().await;
+    let admin = db.connect().await;
+    for sql in [
+        "CREATE ROLE readyz_app LOGIN IN ROLE torghut_runtime",
+        "CREATE ROLE readyz_outsider LOGIN",
+    ] {
+        if let Err(e) = admin.batch_execute(sql).await {
+            // Roles are cluster-wide: another test process may have created it.
+            let code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
+            assert!(code == "42710" || code == "23505", "{sql}: {e}");
+        }
+    }
+    let as_user = |user: &str| {
+        let dsn = db.dsn();
+        let rest: Vec<&str> = dsn
+            .split_whitespace()
+            .filter(|kv| !kv.starts_with("user=") && !kv.starts_with("password="))
+            .collect();
+        format!("{} user={user}", rest.join(" "))
+    };
+    let body = r#"{"name":"x","base_timeframe":"1Min","universe_type":"static"}"#;
+
+    let (_, app) = app_on(&as_user("readyz_app"), config()).await;
+    let r = get(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let w = post(&app, "/v1/strategies", body).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{}", w.text);
+
+    let (_, app) = app_on(&as_user("readyz_outsider"), config()).await;
+    let r = get(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    let reason = r.json()["reason"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        reason.contains("cannot read the schema history"),
+        "{reason}"
+    );
+    post(&app, "/v1/strategies", body).await.problem(503);
+    let n: i64 = admin
+        .query_one("SELECT count(*) FROM strategies", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
