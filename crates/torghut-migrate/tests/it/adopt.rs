@@ -217,3 +217,31 @@ async fn adopt_refuses_unknown_revisions_and_non_alembic_databases() {
     let e = m.adopt(None).await.unwrap_err();
     assert!(e.to_string().contains("0006_autonomy_ledger"), "{e}");
 }
+
+/// The original service creates a key/value table `torghut_meta` at start-up (SQLAlchemy
+/// `create_all`), which its Alembic chain does not: adopt accepts it, `up` keeps it and its rows,
+/// and the schema verifies clean (the migrations create the same table when it is missing).
+#[tokio::test]
+async fn adopt_accepts_the_original_services_key_value_table() {
+    let db = legacy_db("0005_trade_cursor_symbol").await;
+    let c = db.connect().await;
+    // The DDL SQLAlchemy 2 emits for the service's table, and a row.
+    c.batch_execute(
+        "CREATE TABLE torghut_meta (id SERIAL NOT NULL, key VARCHAR(64) NOT NULL, \
+           value VARCHAR(255) NOT NULL, PRIMARY KEY (id), UNIQUE (key)); \
+         INSERT INTO torghut_meta (key, value) VALUES ('schema', 'v1')",
+    )
+    .await
+    .unwrap();
+    let mut m = migrator(&db, MigrationSet::embedded()).await;
+    m.adopt(Some("cut-over")).await.unwrap();
+    m.up(None).await.unwrap();
+    let v = m.verify().await.unwrap();
+    assert!(v.clean, "{}", torghut_migrate::render_diff(&v.catalog));
+    let value: String = c
+        .query_one("SELECT value FROM torghut_meta WHERE key = 'schema'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(value, "v1");
+}
