@@ -203,10 +203,33 @@ impl AppState {
         let status = tokio::time::timeout(self.config.pool_wait * 2, m.status()).await;
         match status {
             Ok(Ok(st)) => {
-                let ready = schema_serves(&st);
+                let mut ready = schema_serves(&st);
+                let mut reason = (!ready).then(|| not_ready_reason(&st));
+                if ready {
+                    // A disabled audit trigger: writes would go unaudited.
+                    match m.audit_triggers_not_enabled().await {
+                        Ok(off) if off.is_empty() => {}
+                        Ok(off) => {
+                            ready = false;
+                            let list: Vec<String> = off
+                                .iter()
+                                .map(|t| format!("{} on {} is {}", t.trigger, t.table, t.state))
+                                .collect();
+                            tracing::warn!(triggers = %list.join(", "), "audit trigger not enabled");
+                            reason = Some(format!(
+                                "audit trigger not enabled, writes would go unaudited: {}",
+                                list.join(", ")
+                            ));
+                        }
+                        Err(e) => {
+                            ready = false;
+                            reason = Some(format!("cannot read the audit triggers: {e}"));
+                        }
+                    }
+                }
                 ReadinessReport {
                     ready,
-                    reason: (!ready).then(|| not_ready_reason(&st)),
+                    reason,
                     revision: st.current,
                     expected: st.expected,
                     pending: st.pending,

@@ -119,7 +119,7 @@ pub async fn read_catalog<C: GenericClient>(
     }
     let rows = client
         .query(
-            "SELECT c.relname::text, g.tgname::text, pg_get_triggerdef(g.oid) \
+            "SELECT c.relname::text, g.tgname::text, pg_get_triggerdef(g.oid), g.tgenabled::text \
              FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND NOT g.tgisinternal",
             &[&schema],
@@ -128,8 +128,11 @@ pub async fn read_catalog<C: GenericClient>(
     for r in rows {
         let table: String = r.get(0);
         if let Some(t) = cat.tables.get_mut(&table) {
-            t.triggers
-                .insert(r.get(1), unqualify(&r.get::<_, String>(2), schema));
+            // The definition and when it fires: a disabled trigger (or one set to fire only on
+            // replicas, or always) is drift, even though its definition is unchanged.
+            let def = unqualify(&r.get::<_, String>(2), schema);
+            let state = trigger_state(&r.get::<_, String>(3));
+            t.triggers.insert(r.get(1), format!("{def} [{state}]"));
         }
     }
     let rows = client
@@ -228,6 +231,54 @@ fn diff_maps(
                 found: Some(f.clone()),
             });
         }
+    }
+}
+
+/// A trigger of the managed schema that does not fire as created (`ALTER TABLE ... DISABLE
+/// TRIGGER`, or set to fire only on replicas or always).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerNotEnabled {
+    pub table: String,
+    pub trigger: String,
+    /// `disabled`, `enabled on replicas only` or `enabled always`.
+    pub state: &'static str,
+}
+
+/// The triggers of `schema` whose names start with `prefix` that are not enabled as created.
+pub async fn triggers_not_enabled(
+    client: &tokio_postgres::Client,
+    schema: &str,
+    prefix: &str,
+) -> Result<Vec<TriggerNotEnabled>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text, g.tgname::text, g.tgenabled::text \
+             FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND NOT g.tgisinternal AND g.tgenabled <> 'O' \
+               AND starts_with(g.tgname::text, $2) \
+             ORDER BY 1, 2",
+            &[&schema, &prefix],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| TriggerNotEnabled {
+            table: r.get(0),
+            trigger: r.get(1),
+            state: trigger_state(&r.get::<_, String>(2)),
+        })
+        .collect())
+}
+
+/// What `pg_trigger.tgenabled` says, in words.
+fn trigger_state(tgenabled: &str) -> &'static str {
+    match tgenabled {
+        "O" => "enabled",
+        "D" => "disabled",
+        "R" => "enabled on replicas only",
+        "A" => "enabled always",
+        _ => "unknown state",
     }
 }
 

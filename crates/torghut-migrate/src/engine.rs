@@ -383,6 +383,14 @@ impl Migrator {
         })
     }
 
+    /// The audit triggers (`audit_*`) of the managed schema that do not fire as created: while
+    /// one is disabled, writes go unaudited.
+    pub async fn audit_triggers_not_enabled(
+        &self,
+    ) -> Result<Vec<catalog::TriggerNotEnabled>, MigrateError> {
+        Ok(catalog::triggers_not_enabled(&self.client, MANAGED_SCHEMA, "audit_").await?)
+    }
+
     /// Reads the state of the database. Changes nothing.
     pub async fn status(&self) -> Result<Status, MigrateError> {
         let applied = history::read_applied(&self.client).await?;

@@ -21,7 +21,7 @@ pub mod history;
 pub mod source;
 pub mod split;
 
-pub use catalog::{Catalog, CatalogDiff, Difference};
+pub use catalog::{Catalog, CatalogDiff, Difference, TriggerNotEnabled};
 pub use engine::{
     render_diff, AdoptReport, DbFailure, DownReport, MigrateError, MigrateOptions, Migrator,
     Mismatch, PlanStep, RepairAction, RepairReport, Status, UpReport, VerifyReport, TOOL_VERSION,

@@ -220,3 +220,33 @@ async fn a_member_of_the_runtime_role_is_ready_and_an_outsider_is_refused() {
         .get(0);
     assert_eq!(n, 1);
 }
+
+/// A disabled audit trigger would let writes go unaudited: not ready, naming it, and API
+/// writes answer 503 until it is enabled again.
+#[tokio::test]
+async fn a_disabled_audit_trigger_is_not_ready() {
+    let db = db().await;
+    let admin = db.connect().await;
+    admin
+        .batch_execute("ALTER TABLE trade_decisions DISABLE TRIGGER audit_capture")
+        .await
+        .unwrap();
+    let (state, app) = app(&db).await;
+    let r = get(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    let reason = r.json()["reason"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        reason.contains("audit_capture on trade_decisions is disabled"),
+        "{reason}"
+    );
+    let body = r#"{"name":"x","base_timeframe":"1Min","universe_type":"static"}"#;
+    post(&app, "/v1/strategies", body).await.problem(503);
+    admin
+        .batch_execute("ALTER TABLE trade_decisions ENABLE TRIGGER audit_capture")
+        .await
+        .unwrap();
+    state.check_readiness().await;
+    assert_eq!(get(&app, "/readyz").await.status, StatusCode::OK);
+    let w = post(&app, "/v1/strategies", body).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{}", w.text);
+}

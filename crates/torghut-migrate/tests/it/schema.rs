@@ -377,3 +377,54 @@ async fn duplicate_order_index_is_kept_when_the_unique_constraint_is_missing() {
         .await
         .contains("ix_executions_alpaca_order_id"));
 }
+
+/// A trigger disabled (or set to fire only on replicas) is drift, though its definition is the
+/// migrations': `verify` names it and how it fires.
+#[tokio::test]
+async fn a_disabled_trigger_is_drift() {
+    let db = empty_db().await;
+    let mut m = migrator(&db, MigrationSet::embedded()).await;
+    m.up(None).await.unwrap();
+    assert!(m.verify().await.unwrap().clean);
+    let c = db.connect().await;
+    for (sql, state) in [
+        (
+            "ALTER TABLE decision_events DISABLE TRIGGER audit_append_only",
+            "[disabled]",
+        ),
+        (
+            "ALTER TABLE decision_events ENABLE REPLICA TRIGGER audit_append_only",
+            "[enabled on replicas only]",
+        ),
+        (
+            "ALTER TABLE decision_events ENABLE ALWAYS TRIGGER audit_append_only",
+            "[enabled always]",
+        ),
+    ] {
+        c.batch_execute(sql).await.unwrap();
+        let v = m.verify().await.unwrap();
+        assert!(!v.clean, "{sql}");
+        let d = v
+            .catalog
+            .differences
+            .iter()
+            .find(|d| d.object.contains("trigger audit_append_only"))
+            .unwrap_or_else(|| panic!("{sql}: {:?}", v.catalog.differences));
+        assert!(d.found.as_deref().unwrap_or("").ends_with(state), "{d:?}");
+        assert!(
+            d.expected.as_deref().unwrap_or("").ends_with("[enabled]"),
+            "{d:?}"
+        );
+        let off = m.audit_triggers_not_enabled().await.unwrap();
+        assert_eq!(off.len(), 1, "{off:?}");
+        assert_eq!(
+            (off[0].table.as_str(), off[0].trigger.as_str()),
+            ("decision_events", "audit_append_only")
+        );
+    }
+    c.batch_execute("ALTER TABLE decision_events ENABLE TRIGGER audit_append_only")
+        .await
+        .unwrap();
+    assert!(m.verify().await.unwrap().clean);
+    assert!(m.audit_triggers_not_enabled().await.unwrap().is_empty());
+}
