@@ -31,9 +31,10 @@ pub(crate) enum DateTimeError {
     OutOfRange,
 }
 
-/// A Python `datetime` as the old service's model builds it.
+/// A Python `datetime` as pydantic builds it from a string (the old service's model and its
+/// `datetime` query parameters). `Display` is `datetime.isoformat()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PyDateTime {
+pub struct PyDateTime {
     year: i64,
     month: u32,
     day: u32,
@@ -46,6 +47,47 @@ pub(crate) struct PyDateTime {
 }
 
 impl PyDateTime {
+    /// The year (1 to 9999).
+    pub fn year(&self) -> i32 {
+        // Validation keeps the year in 1..=9999.
+        self.year as i32
+    }
+
+    /// The month (1 to 12).
+    pub fn month(&self) -> u32 {
+        self.month
+    }
+
+    /// The day of the month.
+    pub fn day(&self) -> u32 {
+        self.day
+    }
+
+    /// The hour (0 to 23).
+    pub fn hour(&self) -> u32 {
+        self.hour
+    }
+
+    /// The minute (0 to 59).
+    pub fn minute(&self) -> u32 {
+        self.minute
+    }
+
+    /// The second (0 to 59).
+    pub fn second(&self) -> u32 {
+        self.second
+    }
+
+    /// The microsecond (0 to 999999).
+    pub fn microsecond(&self) -> u32 {
+        self.microsecond
+    }
+
+    /// The UTC offset in seconds, or `None` for a naive date-time.
+    pub fn offset_seconds(&self) -> Option<i32> {
+        self.offset
+    }
+
     /// Validates a JSON string.
     pub(crate) fn from_text(s: &PyStr) -> Result<Self, DateTimeError> {
         let text = s.as_str().ok_or(DateTimeError::Invalid)?;

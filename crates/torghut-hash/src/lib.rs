@@ -59,6 +59,7 @@ use std::io::{self, BufRead, Write};
 
 use sha2::{Digest, Sha256};
 
+pub use datetime::PyDateTime;
 pub use error::HashError;
 pub use json::MAX_DEPTH;
 
@@ -72,6 +73,37 @@ pub use json::MAX_DEPTH;
 pub fn decision_hash_from_json(text: &str) -> Result<String, HashError> {
     let canonical = canonical_text(text)?;
     Ok(hex::encode(Sha256::digest(canonical.as_bytes())))
+}
+
+/// A string validated as pydantic v2 validates a `datetime` from a Python string in lax mode
+/// (the rules of `event_ts` above; the old service's `datetime` query parameters too), or
+/// `None` when pydantic refuses it.
+///
+/// ```
+/// let dt = torghut_hash::parse_datetime("2026-02-10T14:30:00.25+05:30").unwrap();
+/// assert_eq!(dt.offset_seconds(), Some(19_800));
+/// assert_eq!(dt.to_string(), "2026-02-10T14:30:00.250000+05:30");
+/// let date = torghut_hash::parse_datetime("2026-02-10").unwrap();
+/// assert_eq!((date.hour(), date.offset_seconds()), (0, None));
+/// let unix = torghut_hash::parse_datetime("1770733800123").unwrap();
+/// assert_eq!(unix.to_string(), "2026-02-10T14:30:00.123000+00:00");
+/// assert!(torghut_hash::parse_datetime("2026-02-10T14:30:00+05").is_none());
+/// ```
+pub fn parse_datetime(text: &str) -> Option<PyDateTime> {
+    PyDateTime::from_text(&pystr::PyStr::from(text)).ok()
+}
+
+/// Appends Python's `repr(x)` of a float (`1.5`, `100.0`, `1e-05`, `1.2345678901234568e+29`),
+/// which is also how `json.dumps` writes a finite float; non-finite values are written as
+/// `repr` writes them (`nan`, `inf`, `-inf`).
+///
+/// ```
+/// let mut out = String::new();
+/// torghut_hash::write_float_repr(&mut out, 0.00001);
+/// assert_eq!(out, "1e-05");
+/// ```
+pub fn write_float_repr(out: &mut String, x: f64) {
+    float_repr::write_repr(out, x);
 }
 
 /// The exact text whose SHA-256 is the decision hash (printable ASCII only), for debugging.

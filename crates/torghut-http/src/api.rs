@@ -16,18 +16,19 @@ use torghut_store::review::{self, NewReview};
 use torghut_store::strategy::{self, NewStrategy};
 use torghut_store::trail;
 
-use crate::body::{parse_rfc3339, path_uuid, JsonObject, PathParam, QueryParams};
+use crate::body::{path_uuid, JsonObject, PathParam, QueryParams};
 use crate::model::*;
+use crate::old_service::{self, OldDecisionRow, OldExecutionRow};
 use crate::problem::{Problem, ProblemDetails};
 use crate::state::{AppState, ReadinessReport};
 
 type ApiResult<T> = Result<T, Problem>;
 
-/// Liveness: the process answers.
+/// Liveness: the process answers (the old service's body).
 #[utoipa::path(get, path = "/healthz", tag = "health",
-    responses((status = 200, description = "The process is alive", body = Object, example = json!({"status": "ok"}))))]
+    responses((status = 200, description = "The process is alive", body = Object, example = json!({"status": "ok", "service": "torghut"}))))]
 pub async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+    Json(json!({ "status": "ok", "service": "torghut" }))
 }
 
 /// Readiness: 200 when the schema is at the revision this binary expects with matching
@@ -46,30 +47,21 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(r)).into_response()
 }
 
-/// The old service's database check: `{"ok": true}` when a query succeeds.
+/// The old service's database check: `{"ok": true}` when a query succeeds, else 503 with
+/// `detail` `database unavailable` (as the old service's body) in a problem.
 #[utoipa::path(get, path = "/db-check", tag = "health",
     responses(
         (status = 200, description = "The database answers", body = Object, example = json!({"ok": true})),
-        (status = 503, description = "The database does not answer", body = Object, example = json!({"ok": false, "detail": "database unavailable"}))))]
-pub async fn db_check(State(state): State<Arc<AppState>>) -> Response {
-    let unavailable = |detail: &str| {
-        let mut res = (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "ok": false, "detail": detail })),
-        )
-            .into_response();
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(1u32));
-        res
-    };
-    let client = match state.pool.get().await {
-        Ok(c) => c,
-        Err(_) => return unavailable("database unavailable"),
-    };
-    match client.simple_query("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, Json(json!({ "ok": true }))).into_response(),
-        Err(_) => unavailable("database query failed"),
-    }
+        (status = 503, description = "The database does not answer", body = ProblemDetails, content_type = "application/problem+json",
+            example = json!({"type": "urn:torghut:problem:unavailable", "title": "Service unavailable", "status": 503, "detail": "database unavailable"}))))]
+pub async fn db_check(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
+    let unavailable = || Problem::unavailable("database unavailable");
+    let client = state.pool.get().await.map_err(|_| unavailable())?;
+    client
+        .simple_query("SELECT 1")
+        .await
+        .map_err(|_| unavailable())?;
+    Ok(Json(json!({ "ok": true })))
 }
 
 /// Prometheus metrics (text exposition format).
@@ -104,77 +96,90 @@ pub async fn openapi_json(State(state): State<Arc<AppState>>) -> Response {
 
 const MAX_LIMIT: i64 = 500;
 
-fn recent_filter(q: &QueryParams) -> ApiResult<RecentFilter> {
+/// The query parameters of the old service's listings, read as FastAPI read them: the last
+/// value of a repeated parameter; `symbol` empty is no filter; `since` as pydantic reads a
+/// `datetime`; `limit` as pydantic reads an `int`, 1 to 500. A value that does not validate is
+/// 422 naming the parameter.
+fn old_service_filter(q: &QueryParams) -> ApiResult<RecentFilter> {
     let mut f = RecentFilter::default();
-    if let Some(s) = q.one("symbol")? {
+    if let Some(s) = q.last("symbol") {
         if s.contains('\0') {
-            return Err(
-                Problem::bad_request("symbol: contains a NUL character").with_param("symbol")
-            );
+            return Err(Problem::invalid_param(
+                "symbol",
+                "symbol: contains a NUL character",
+            ));
         }
-        if s.chars().count() > 16 {
-            return Err(Problem::bad_request("symbol: at most 16 characters").with_param("symbol"));
+        if !s.is_empty() {
+            f.symbol = Some(s.to_owned());
         }
-        f.symbol = Some(s.to_owned());
     }
-    if let Some(s) = q.one("since")? {
-        f.since = Some(parse_rfc3339(s).ok_or_else(|| {
-            Problem::bad_request("since: not an RFC 3339 date-time (e.g. 2026-02-10T14:30:00Z)")
-                .with_param("since")
+    if let Some(s) = q.last("since") {
+        f.since = Some(old_service::since_param(s).ok_or_else(|| {
+            Problem::invalid_param(
+                "since",
+                "since: not a date-time (e.g. 2026-02-10T14:30:00Z), a date or a unix timestamp",
+            )
         })?);
     }
-    if let Some(s) = q.one("limit")? {
-        f.limit = s
-            .trim()
-            .parse::<i64>()
-            .ok()
+    if let Some(s) = q.last("limit") {
+        f.limit = old_service::int_param(s)
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                Problem::bad_request(format!("limit: an integer from 1 to {MAX_LIMIT}"))
-                    .with_param("limit")
+                Problem::invalid_param("limit", format!("limit: an integer from 1 to {MAX_LIMIT}"))
             })?;
     }
     Ok(f)
 }
 
-/// Recent decisions, newest first (the old service's route and field names).
+/// Recent decisions, newest first, as the old service answered them (its keys, order and
+/// formats; `decision` is `decision_json`).
 #[utoipa::path(get, path = "/trading/decisions", tag = "trading",
     params(
-        ("symbol" = Option<String>, Query, description = "Only this symbol"),
-        ("since" = Option<String>, Query, description = "Only decisions created at or after this RFC 3339 date-time"),
+        ("symbol" = Option<String>, Query, description = "Only this symbol (empty: all)"),
+        ("since" = Option<String>, Query, description = "Only decisions created at or after this: an RFC 3339 date-time (without an offset: in the database session's time zone), a date, or a unix timestamp in seconds (milliseconds above 2e10)"),
         ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
     responses(
-        (status = 200, description = "Decisions, newest first", body = Vec<DecisionRow>),
-        (status = 400, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "Decisions, newest first", body = Vec<OldDecisionRow>),
+        (status = 422, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn trading_decisions(
     State(state): State<Arc<AppState>>,
     q: QueryParams,
-) -> ApiResult<Json<Vec<listing::RecentDecision>>> {
-    let f = recent_filter(&q)?;
+) -> ApiResult<Json<Vec<OldDecisionRow>>> {
+    let f = old_service_filter(&q)?;
     let client = state.conn().await?;
-    // The rows of `DecisionRow`, `decision_json` passed through as stored (not parsed and
-    // written again: the bulk of this route's work, and exact for any number).
-    Ok(Json(listing::recent_decision_rows(&**client, &f).await?))
+    let rows = listing::old_service_decisions(&**client, &f).await?;
+    let rows = rows
+        .into_iter()
+        .map(|d| {
+            let id = d.id;
+            OldDecisionRow::try_from(d).map_err(|e| {
+                tracing::error!(decision = %id, error = %e, "stored decision_json unreadable");
+                Problem::internal()
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(rows))
 }
 
-/// Recent executions, newest first (the old service's route and field names).
+/// Recent executions, newest first, as the old service answered them (its keys, order and
+/// formats; decimals as numbers).
 #[utoipa::path(get, path = "/trading/executions", tag = "trading",
     params(
-        ("symbol" = Option<String>, Query, description = "Only this symbol"),
-        ("since" = Option<String>, Query, description = "Only executions created at or after this RFC 3339 date-time"),
+        ("symbol" = Option<String>, Query, description = "Only this symbol (empty: all)"),
+        ("since" = Option<String>, Query, description = "Only executions created at or after this: an RFC 3339 date-time (without an offset: in the database session's time zone), a date, or a unix timestamp in seconds (milliseconds above 2e10)"),
         ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
     responses(
-        (status = 200, description = "Executions, newest first", body = Vec<ExecutionRow>),
-        (status = 400, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "Executions, newest first", body = Vec<OldExecutionRow>),
+        (status = 422, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn trading_executions(
     State(state): State<Arc<AppState>>,
     q: QueryParams,
-) -> ApiResult<Json<Vec<ExecutionRow>>> {
-    let f = recent_filter(&q)?;
+) -> ApiResult<Json<Vec<OldExecutionRow>>> {
+    let f = old_service_filter(&q)?;
     let client = state.conn().await?;
-    let rows = listing::recent_executions(&**client, &f).await?;
+    let rows = listing::old_service_executions(&**client, &f).await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 

@@ -358,16 +358,13 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 impl QueryParams {
-    /// The single value of `name`; given twice is a 400.
-    pub fn one(&self, name: &str) -> Result<Option<&str>, Problem> {
-        let mut it = self.0.iter().filter(|(k, _)| k == name);
-        let first = it.next().map(|(_, v)| v.as_str());
-        if it.next().is_some() {
-            return Err(
-                Problem::bad_request(format!("{name}: given more than once")).with_param(name),
-            );
-        }
-        Ok(first)
+    /// The last value of `name`, as Starlette's query parameters give it.
+    pub fn last(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

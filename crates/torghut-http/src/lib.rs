@@ -18,6 +18,7 @@ mod api;
 mod body;
 mod metrics;
 mod model;
+mod old_service;
 mod problem;
 mod state;
 

@@ -170,6 +170,18 @@ impl Problem {
         .with_field(field)
     }
 
+    /// 422: a query parameter is not acceptable (FastAPI's status for a query parameter that
+    /// does not validate).
+    pub fn invalid_param(name: &str, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-parameter",
+            "Invalid query parameter",
+            detail,
+        )
+        .with_param(name)
+    }
+
     /// 503 with `Retry-After`: the database cannot be reached or is not ready.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut p = Self::new(

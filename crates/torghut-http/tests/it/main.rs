@@ -2,6 +2,7 @@
 //! OpenAPI, metrics, and recovery after the database restarts.
 
 mod hostile;
+mod old_routes;
 mod openapi;
 mod outage;
 mod readiness;

@@ -86,6 +86,33 @@ async fn the_document_and_the_routes_agree() {
         }
     }
     assert_eq!(documented, 16);
+    // The old routes document what they return: the old service's keys, decimals as numbers
+    // (null for NaN), every key present.
+    let schemas = &doc["components"]["schemas"];
+    let row = &schemas["OldExecutionRow"];
+    assert_eq!(
+        row["properties"]["submitted_qty"]["type"],
+        serde_json::json!(["number", "null"])
+    );
+    assert_eq!(row["properties"]["created_at"]["format"], "date-time");
+    assert_eq!(
+        row["required"].as_array().unwrap().len(),
+        row["properties"].as_object().unwrap().len()
+    );
+    let row = &schemas["OldDecisionRow"];
+    assert!(row["properties"]["decision"].get("type").is_none(), "{row}");
+    assert!(row["properties"].get("decision_json").is_none(), "{row}");
+    assert_eq!(
+        row["required"].as_array().unwrap().len(),
+        row["properties"].as_object().unwrap().len()
+    );
+    for path in ["/trading/decisions", "/trading/executions"] {
+        let responses = &paths[path]["get"]["responses"];
+        assert!(
+            responses.get("422").is_some() && responses.get("400").is_none(),
+            "{path}"
+        );
+    }
     // A path nobody documented is not routed either.
     let a = get(&app, "/v1/orders").await;
     assert!(a.text.contains("no-route"), "{}", a.text);

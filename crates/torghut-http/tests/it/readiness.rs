@@ -166,9 +166,10 @@ async fn an_unreachable_database_answers_503_fast() {
         !a.text.contains("secret") && !a.text.contains("127.0.0.1"),
         "{p}"
     );
+    // The old service's `{"detail": "database unavailable"}`, as a problem.
     let d = get(&app, "/db-check").await;
-    assert_eq!(d.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(d.json()["ok"], false);
+    assert_eq!(d.problem(503)["detail"], "database unavailable");
+    assert_eq!(d.headers["retry-after"], "1");
 }
 
 /// The README's recipe: a login role that is a member of the runtime role is all an operator

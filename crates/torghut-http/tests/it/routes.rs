@@ -17,11 +17,24 @@ const DECISION_COLUMNS: [&str; 11] = [
     "executed_at",
 ];
 
-const EXECUTION_COLUMNS: [&str; 16] = [
+/// The keys of the old service's `/trading/decisions` rows, in its order.
+const OLD_DECISION_KEYS: [&str; 10] = [
+    "id",
+    "strategy_id",
+    "symbol",
+    "timeframe",
+    "status",
+    "rationale",
+    "decision",
+    "created_at",
+    "executed_at",
+    "alpaca_account_label",
+];
+
+/// The keys of the old service's `/trading/executions` rows, in its order.
+const OLD_EXECUTION_KEYS: [&str; 13] = [
     "id",
     "trade_decision_id",
-    "alpaca_order_id",
-    "client_order_id",
     "symbol",
     "side",
     "order_type",
@@ -30,10 +43,9 @@ const EXECUTION_COLUMNS: [&str; 16] = [
     "filled_qty",
     "avg_fill_price",
     "status",
-    "raw_order",
     "created_at",
-    "updated_at",
     "last_update_at",
+    "alpaca_order_id",
 ];
 
 fn keys(v: &Value) -> Vec<String> {
@@ -198,17 +210,31 @@ async fn trading_decisions_is_compatible_newest_first_filtered_and_bounded() {
     let v = all.json();
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 3);
-    assert_eq!(keys(&rows[0]), sorted(&DECISION_COLUMNS));
+    // The old service's keys, in its order.
+    assert_eq!(
+        rows[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+        OLD_DECISION_KEYS
+    );
     let got: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(
         got,
         vec![ids[2].as_str(), ids[1].as_str(), ids[0].as_str()],
         "newest first"
     );
-    assert_eq!(rows[0]["decision_json"]["qty"], "1.50");
-    // decision_json is the same document as the trail's (passed through as stored).
+    // `decision` is decision_json as the old service wrote it: strings as they are, integers
+    // with every digit, other numbers as floats.
+    let d = &rows[0]["decision"];
+    assert_eq!(d["qty"], "1.50");
+    assert_eq!(d["limit_price"], "187.5");
+    assert_eq!(d["params"]["f"], 1.1);
+    assert!(
+        all.text
+            .contains(r#""big":123456789012345678901234567890,"#),
+        "{}",
+        all.text
+    );
     let trail = get(&app, &format!("/v1/decisions/{}", ids[2])).await.json();
-    assert_eq!(rows[0]["decision_json"], trail["decision"]["decision_json"]);
+    assert_eq!(trail["decision"]["decision_json"]["qty"], d["qty"]);
 
     let aapl = get(&app, "/trading/decisions?symbol=AAPL&limit=1")
         .await
@@ -234,40 +260,44 @@ async fn trading_decisions_is_compatible_newest_first_filtered_and_bounded() {
         "limit=-1",
         "limit=1e2",
         "limit=",
-        "limit=1&limit=2",
     ] {
         let a = get(&app, &format!("/trading/decisions?{q}")).await;
-        assert_eq!(a.problem(400)["field"], "limit", "{q}");
+        assert_eq!(a.problem(422)["field"], "limit", "{q}");
     }
-    for q in ["since=yesterday", "since=2026-02-10", "since=%FF"] {
+    for q in ["since=yesterday", "since=2026-02-30", "since=%FF"] {
         let a = get(&app, &format!("/trading/decisions?{q}")).await;
-        assert_eq!(a.problem(400)["field"], "since", "{q}");
+        assert_eq!(a.problem(422)["field"], "since", "{q}");
     }
     let a = get(&app, "/trading/decisions?symbol=%00").await;
-    assert_eq!(a.problem(400)["field"], "symbol");
-    let a = get(
-        &app,
-        "/trading/executions?symbol=ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    )
-    .await;
-    assert_eq!(a.problem(400)["field"], "symbol");
-    // A number beyond f64 in params keeps every digit on the way out.
+    assert_eq!(a.problem(422)["field"], "symbol");
+    // A number beyond f64 is the old service's float on the way out; the row keeps every digit.
     let big = decision(&sid, 99, "AAPL").replace(
         r#""params":{"#,
         r#""params":{"huge":123456789012345678901234567890.000000000000000000001,"#,
     );
     assert!(big.contains("\"huge\""), "{big}");
-    assert_eq!(
-        post(&app, "/v1/decisions", &big).await.status,
-        StatusCode::CREATED
-    );
+    let created = post(&app, "/v1/decisions", &big).await;
+    assert_eq!(created.status, StatusCode::CREATED);
     let newest = get(&app, "/trading/decisions?limit=1").await;
     assert!(
-        newest
-            .text
-            .contains("123456789012345678901234567890.000000000000000000001"),
+        newest.text.contains(r#""huge":1.2345678901234568e+29"#),
         "{}",
         newest.text
+    );
+    let id: uuid::Uuid = created.json()["id"].as_str().unwrap().parse().unwrap();
+    let stored: String = db
+        .connect()
+        .await
+        .query_one(
+            "SELECT decision_json->'params'->>'huge' FROM trade_decisions WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        stored,
+        "123456789012345678901234567890.000000000000000000001"
     );
 }
 
@@ -355,9 +385,20 @@ async fn the_trail_of_a_decision_and_its_writes() {
     assert_eq!(raw["from"]["status"], "accepted");
     assert_eq!(raw["to"]["status"], "filled");
 
-    let ex = get(&app, "/trading/executions?symbol=AAPL").await.json();
-    assert_eq!(keys(&ex[0]), sorted(&EXECUTION_COLUMNS));
-    assert_eq!(ex[0]["submitted_qty"], "1.50000000");
+    let ex = get(&app, "/trading/executions?symbol=AAPL").await;
+    let v = ex.json();
+    assert_eq!(
+        v[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+        OLD_EXECUTION_KEYS
+    );
+    // Decimals as the old service's floats: 1.50000000 is 1.5, 187.25000000 is 187.25.
+    assert!(
+        ex.text.contains(
+            r#""submitted_qty":1.5,"filled_qty":1.5,"avg_fill_price":187.25,"status":"filled""#
+        ),
+        "{}",
+        ex.text
+    );
 
     // Unknown and malformed ids.
     let unknown = "0190b9a0-0000-7000-8000-0000000000ff";

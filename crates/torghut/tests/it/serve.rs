@@ -193,7 +193,7 @@ async fn serve_logs_never_show_the_password_even_at_debug() {
             415
         );
         assert_eq!(s.get("/v1/decisions/nope").0, 404);
-        assert_eq!(s.get("/trading/decisions?limit=0").0, 400);
+        assert_eq!(s.get("/trading/decisions?limit=0").0, 422);
         assert_eq!(
             s.request("GET", "/healthz", &[("x-request-id", "trace-me-42")], "")
                 .0,
