@@ -186,6 +186,9 @@ def main() -> int:
     elif not setup_failed:
         fail("audit verify", "did not run")
 
+    if not setup_failed and not os.path.exists(os.path.join(res, "finished")):
+        fail("run", "the run did not finish (time limit or crash); the checks above are all that ran")
+
     n = sum(failures.values())
     out.append("")
     if n:
