@@ -161,10 +161,12 @@ def main() -> int:
                 out.extend(f"      database error during the test: {e}" for e in new_errors)
             elif new_errors and t["outcome"] != "failed":
                 notes.append(f"  note: {node} passes, but the database refused: " + "; ".join(new_errors))
-        out.extend(notes)
+            elif t["outcome"] == "failed" and clean(t["error"]) != clean(b.get("error", "")):
+                notes.append(f"  note: {node} fails on v1 too, here otherwise: {clean(t['error'])}")
         for node in sorted(set(base) - set(tests)):
             if base[node]["outcome"] == "passed":
                 fail("pytest", f"{node}: passes on v1, did not run here")
+        out.extend(notes)
 
     # audit verify
     db_test = {}
