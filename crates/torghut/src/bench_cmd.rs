@@ -6,13 +6,12 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
-use torghut_config::tokio_postgres::types::Type;
-use torghut_config::tokio_postgres::{Client, Statement};
-use torghut_json::{AuditJson, JsonPolicy};
+use torghut_config::tokio_postgres::Client;
+use torghut_json::JsonPolicy;
 use torghut_store::review::NewReview;
 use torghut_store::strategy::{self, NewStrategy};
 use torghut_store::trail::{self, TrailInput};
-use torghut_store::{decision, execution};
+use torghut_store::{decision, execution, review};
 use uuid::Uuid;
 
 use crate::cli::{BenchArgs, BenchCommand, BenchWriteArgs};
@@ -21,7 +20,7 @@ use crate::db;
 /// The migration the trail tables are complete at (0003: reviews).
 const REQUIRED_VERSION: i32 = 3;
 const REQUIRED_ID: &str = "0003_llm_decision_reviews";
-/// Below this migration (0006: event tables) trails are written by [`V1_TRAIL_SQL`] (the v1
+/// Below this migration (0006: event tables) trails are written by [`record_v1`] (the v1
 /// schema, for comparison); the store's `record_trail` needs [`STORE_VERSION`].
 const EVENTS_VERSION: i32 = 6;
 /// From this migration on (0007: audit by capture) trails are written by the store.
@@ -96,9 +95,8 @@ struct Report {
     database: String,
     /// The latest migration applied to the database.
     schema: String,
-    /// `store` (`record_trail` / `backfill`), or `v1-no-events` below 0006: the same decision,
-    /// review and execution rows in one statement, without event rows (there are no event
-    /// tables).
+    /// `store` (`record_trail`), or `v1-no-events` below 0006: the same statements, without the
+    /// status event's read back (there are no event tables).
     path: &'static str,
     strategy_id: Uuid,
     clients: u32,
@@ -169,19 +167,10 @@ async fn execute(args: &BenchWriteArgs) -> Result<Report, Failure> {
             .await
             .map_err(Failure::config)?;
         let stmts = if v1 {
-            client
-                .prepare_typed(V1_TRAIL_SQL, &V1_TRAIL_TYPES)
-                .await
-                .map(Statements::V1)
+            Statements::V1
         } else {
-            Ok(Statements::Store)
-        }
-        .map_err(|e| {
-            let why = e
-                .as_db_error()
-                .map_or_else(|| e.to_string(), |d| d.message().to_owned());
-            Failure::config(format!("cannot prepare the trail statements: {why}"))
-        })?;
+            Statements::Store
+        };
         let mut gen = TrailGen::new(strategy_id, i);
         // The inputs are generated before the clock starts (what the caller would have in
         // hand), so the timed loop runs record_trail alone; a writer that uses them up
@@ -354,135 +343,55 @@ impl Tally {
 enum Statements {
     /// The store's `record_trail`.
     Store,
-    /// [`V1_TRAIL_SQL`], on a database without event tables.
-    V1(Statement),
+    /// [`record_v1`], on a database without event tables.
+    V1,
 }
 
-/// A trail on a database before 0006 (no event tables): the decision (in its final status),
-/// its review and its execution, in one statement, as the store's single-statement path writes
-/// them without the audit columns. Only for comparing with databases without the audit schema.
-const V1_TRAIL_SQL: &str = "\
-WITH d AS (
-  INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe,
-    decision_json, rationale, status, decision_hash)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-  ON CONFLICT (decision_hash) DO NOTHING
-  RETURNING id),
-r AS (
-  INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json,
-    response_json, verdict, confidence, rationale, risk_flags, tokens_prompt, tokens_completion)
-  SELECT $10, d.id, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 FROM d),
-x AS (
-  INSERT INTO executions (id, trade_decision_id, alpaca_order_id, client_order_id, symbol, side,
-    order_type, time_in_force, submitted_qty, filled_qty, avg_fill_price, status, raw_order,
-    last_update_at)
-  SELECT $21, d.id, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, now() FROM d)
-SELECT count(*)::int4 FROM d";
-
-const V1_TRAIL_TYPES: [Type; 32] = [
-    Type::UUID,
-    Type::UUID,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::JSONB,
-    Type::TEXT,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::UUID,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::JSONB,
-    Type::JSONB,
-    Type::VARCHAR,
-    Type::NUMERIC,
-    Type::TEXT,
-    Type::JSONB,
-    Type::INT4,
-    Type::INT4,
-    Type::UUID,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::VARCHAR,
-    Type::NUMERIC,
-    Type::NUMERIC,
-    Type::NUMERIC,
-    Type::VARCHAR,
-    Type::JSONB,
-];
-
-/// Records one trail with [`V1_TRAIL_SQL`]; the inputs are checked and normalised by the store's
-/// own functions, as `record_trail` does.
+/// Records one trail on a database before 0006 (no event tables) with the statements the
+/// store's `record_trail` sends, in one transaction: the decision ensured by hash, its review,
+/// its execution upserted, and its status updated under the decision's row lock; less the read
+/// of the status event, which the database records only from `0007_audit_capture` on. Only for
+/// comparing with databases without the audit schema.
 async fn record_v1(
-    client: &Client,
-    stmt: &Statement,
+    client: &mut Client,
     input: &TrailInput,
     policy: &JsonPolicy,
 ) -> Result<u64, String> {
-    let d = decision::prepare(&input.account_label, &input.decision_json_text, policy)
+    let tx = client.transaction().await.map_err(|e| e.to_string())?;
+    let d = decision::ensure_in_tx(&tx, &input.account_label, &input.decision_json_text, policy)
+        .await
         .map_err(|e| e.to_string())?;
-    let r = input.review.as_ref().ok_or("a bench trail has a review")?;
-    let json = |text: &str| {
-        AuditJson::from_text(text, policy)
-            .map(|(j, _)| j)
-            .map_err(|e| e.to_string())
-    };
-    let (input_json, response_json) = (json(&r.input_json)?, json(&r.response_json)?);
-    let risk_flags = r.risk_flags.as_deref().map(json).transpose()?;
-    let o = execution::parse_order(
-        input
-            .execution
-            .as_deref()
-            .ok_or("a bench trail has an execution")?,
-        policy,
-    )
-    .map_err(|e| e.to_string())?;
-    let status = input.status.as_deref().unwrap_or(decision::INITIAL_STATUS);
-    let (review_id, execution_id) = (Uuid::now_v7(), Uuid::now_v7());
-    let row = client
-        .query_one(
-            stmt,
-            &[
-                &d.id,
-                &d.strategy_id,
-                &d.account_label,
-                &d.symbol,
-                &d.timeframe,
-                &d.decision_json,
-                &d.rationale,
-                &status,
-                &d.decision_hash,
-                &review_id,
-                &r.model,
-                &r.prompt_version,
-                &input_json,
-                &response_json,
-                &r.verdict,
-                &r.confidence,
-                &r.rationale,
-                &risk_flags,
-                &r.tokens_prompt,
-                &r.tokens_completion,
-                &execution_id,
-                &o.key(),
-                &o.client_order_id,
-                &o.symbol,
-                &o.side,
-                &o.order_type,
-                &o.time_in_force,
-                &o.qty,
-                &o.filled_qty,
-                &o.filled_avg_price,
-                &o.status,
-                &o.raw_order,
-            ],
+    if let Some(r) = &input.review {
+        review::append_in_tx(&tx, d.id, r, policy)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    if let Some(o) = &input.execution {
+        execution::upsert_in_tx(&tx, o, policy)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    if let Some(to) = input
+        .status
+        .as_deref()
+        .filter(|s| *s != decision::INITIAL_STATUS)
+    {
+        tx.query_one(
+            "SELECT status FROM trade_decisions WHERE id = $1 FOR NO KEY UPDATE",
+            &[&d.id],
         )
         .await
         .map_err(|e| e.to_string())?;
-    Ok(u64::try_from(row.get::<_, i32>(0)).unwrap_or(0))
+        tx.execute(
+            "UPDATE trade_decisions SET status = $2, executed_at = CASE WHEN $3 \
+             THEN coalesce(executed_at, now()) ELSE executed_at END WHERE id = $1",
+            &[&d.id, &to, &(to == "filled")],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(u64::from(d.created))
 }
 
 /// One connection writing in a loop.
@@ -526,12 +435,9 @@ impl Writer {
                 )
                 .await
                 .map(|r| r.map(|_| 1u64).map_err(|e| e.to_string())),
-                Statements::V1(stmt) => {
-                    tokio::time::timeout_at(
-                        hard_stop,
-                        record_v1(&self.client, stmt, &input, policy),
-                    )
-                    .await
+                Statements::V1 => {
+                    tokio::time::timeout_at(hard_stop, record_v1(&mut self.client, &input, policy))
+                        .await
                 }
             };
             let us = u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX);
