@@ -30,7 +30,9 @@ pub const TOOL_VERSION: &str = concat!("torghut ", env!("CARGO_PKG_VERSION"));
 pub struct MigrateOptions {
     /// How long to wait for another run's lock before giving up.
     pub lock_wait: Duration,
-    /// `lock_timeout` for every statement of a migration.
+    /// `lock_timeout` for every statement of a migration. Below PostgreSQL's `deadlock_timeout`
+    /// (1 s by default), so that a migration waiting for a table lock gives up before a writer
+    /// waiting behind it would be chosen as a deadlock victim.
     pub lock_timeout: Duration,
     /// `statement_timeout` for every statement of a migration.
     pub statement_timeout: Duration,
@@ -44,9 +46,9 @@ impl Default for MigrateOptions {
     fn default() -> Self {
         Self {
             lock_wait: Duration::from_secs(60),
-            lock_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_millis(500),
             statement_timeout: Duration::from_secs(600),
-            lock_retries: 3,
+            lock_retries: 5,
             host: hostname(),
         }
     }
@@ -336,8 +338,11 @@ fn ms(d: Duration) -> String {
     format!("{}ms", d.as_millis().max(1))
 }
 
+/// A lock not had within `lock_timeout`, or a deadlock with a writer found by this session:
+/// either way the migration's transaction rolled back whole, and it is worth trying again.
 fn is_lock_timeout(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
+        || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
 }
 
 impl Migrator {

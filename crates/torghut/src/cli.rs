@@ -166,14 +166,16 @@ pub struct MigrateArgs {
     #[arg(long, global = true, default_value = "60s", value_parser = parse_duration, env = "TORGHUT_LOCK_WAIT")]
     pub lock_wait: Duration,
     /// `lock_timeout` for every migration statement, so a migration never queues behind a long
-    /// transaction.
-    #[arg(long, global = true, default_value = "5s", value_parser = parse_duration, env = "TORGHUT_LOCK_TIMEOUT")]
+    /// transaction; keep it below the server's deadlock_timeout (1s by default), so that a
+    /// migration gives up its lock wait before a writer queued behind it could be chosen as a
+    /// deadlock victim.
+    #[arg(long, global = true, default_value = "500ms", value_parser = parse_duration, env = "TORGHUT_LOCK_TIMEOUT")]
     pub lock_timeout: Duration,
     /// `statement_timeout` for every migration statement.
     #[arg(long, global = true, default_value = "10m", value_parser = parse_duration, env = "TORGHUT_STATEMENT_TIMEOUT")]
     pub statement_timeout: Duration,
-    /// How many times a migration is retried after hitting lock_timeout.
-    #[arg(long, global = true, default_value_t = 3, env = "TORGHUT_LOCK_RETRIES")]
+    /// How many times a migration is retried after hitting lock_timeout (or a deadlock).
+    #[arg(long, global = true, default_value_t = 5, env = "TORGHUT_LOCK_RETRIES")]
     pub lock_retries: u32,
     /// Read migrations from this directory instead of the ones built into the binary
     /// (development and tests).

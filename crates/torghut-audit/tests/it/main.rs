@@ -5,3 +5,4 @@ mod archive;
 mod enforcement;
 mod support;
 mod tamper;
+mod upgrade;
