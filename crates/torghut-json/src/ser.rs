@@ -365,6 +365,9 @@ impl ser::SerializeTupleVariant for SeqSer<'_> {
     }
 }
 
+/// The token `serde_json` serializes an exact number under (`arbitrary_precision`).
+const SERDE_JSON_NUMBER: &str = "$serde_json::private::Number";
+
 struct MapSer<'s> {
     st: &'s mut State,
     members: Vec<(String, AuditValue)>,
@@ -381,7 +384,21 @@ impl MapSer<'_> {
         Ok(())
     }
 
-    fn finish(self) -> AuditValue {
+    fn finish(mut self) -> AuditValue {
+        // A `serde_json::Number` (exact: the workspace builds serde_json with
+        // `arbitrary_precision`) serializes as a struct of one field holding the number's text.
+        if self.variant.is_none()
+            && self.members.len() == 1
+            && self.members[0].0 == SERDE_JSON_NUMBER
+        {
+            if let AuditValue::String(text) = &self.members[0].1 {
+                if let Some(n) = AuditNumber::parse(text) {
+                    self.members.clear();
+                    self.st.leave();
+                    return AuditValue::Number(n);
+                }
+            }
+        }
         let object = AuditValue::Object(self.members);
         self.st.leave();
         match self.variant {

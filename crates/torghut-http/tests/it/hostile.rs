@@ -1,7 +1,7 @@
 //! Hostile input: every answer is a 4xx problem, never a 5xx.
 
 use axum::body::Body;
-use axum::http::{Method, Request};
+use axum::http::{Method, Request, StatusCode};
 
 use crate::support::*;
 
@@ -248,4 +248,62 @@ async fn mutated_valid_bodies_never_answer_5xx() {
         counts[round % seeds.len()] += 1;
     }
     assert!(counts.iter().all(|c| *c == 200));
+}
+
+/// Numbers beyond f64 (and integers beyond i64), accepted and stored exactly, read back exactly
+/// from every route that returns them: the trail, its events, the executions; the service never
+/// fails to read what it stored.
+#[tokio::test]
+async fn numbers_beyond_f64_read_back_as_stored() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let sid = strategy(&app).await;
+    let big = "123456789012345678901234567890123";
+    let d = decision(&sid, 77, "AAPL").replace(
+        r#""signal":"macd""#,
+        &format!(r#""signal":"macd","huge":1e309,"low":-1.7976931348623157e308,"tiny":1e-400,"wide":{big}"#),
+    );
+    let r = post(&app, "/v1/decisions", &d).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let t = post(
+        &app,
+        &format!("/v1/decisions/{id}/transitions"),
+        r#"{"to":"submitted","detail":{"n":-1e400,"m":1e309}}"#,
+    )
+    .await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.text);
+    let hash = r.json()["decision_hash"].as_str().unwrap().to_owned();
+    let order = format!(
+        r#"{{"id":"o-big","client_order_id":"{hash}","symbol":"AAPL","side":"buy","type":"market","time_in_force":"day","qty":"1.5","filled_qty":"0","status":"accepted","extra":1e309}}"#
+    );
+    let x = post(&app, "/v1/executions", &order).await;
+    assert_eq!(x.status, StatusCode::CREATED, "{}", x.text);
+
+    // What PostgreSQL stored, as its jsonb text.
+    let c = db.connect().await;
+    let stored: String = c
+        .query_one(
+            "SELECT (decision_json -> 'params' -> 'huge')::text FROM trade_decisions WHERE id = $1::text::uuid",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        stored.starts_with("1000000000") && stored.len() == 310,
+        "{stored}"
+    );
+
+    for _ in 0..2 {
+        let g = get(&app, &format!("/v1/decisions/{id}")).await;
+        assert_eq!(g.status, StatusCode::OK, "{}", g.text);
+        assert!(g.text.contains(&format!("\"huge\":{stored}")), "{}", g.text);
+        assert!(g.text.contains(&format!("\"wide\":{big}")), "{}", g.text);
+        assert!(g.text.contains("\"o-big\""), "{}", g.text);
+    }
+    let ex = get(&app, "/trading/executions").await;
+    assert_eq!(ex.status, StatusCode::OK, "{}", ex.text);
+    let ds = get(&app, "/trading/decisions").await;
+    assert_eq!(ds.status, StatusCode::OK, "{}", ds.text);
 }
