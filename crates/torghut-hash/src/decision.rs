@@ -15,8 +15,31 @@ const ACTIONS: &[&str] = &["buy", "sell"];
 const ORDER_TYPES: &[&str] = &["market", "limit", "stop", "stop_limit"];
 const TIMES_IN_FORCE: &[&str] = &["day", "gtc", "ioc", "fok"];
 
+/// The hashed fields of a decision, as the hash wrote them (strings that are not valid UTF-8,
+/// i.e. hold a lone surrogate, are `None`): for a store that keeps them exactly as hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashedFields {
+    pub strategy_id: Option<String>,
+    pub symbol: Option<String>,
+    /// `datetime.isoformat()` of the decision's time.
+    pub event_ts: String,
+    pub timeframe: Option<String>,
+    pub action: String,
+    /// `str(Decimal)` of the quantity.
+    pub qty: String,
+    pub order_type: String,
+    pub time_in_force: String,
+    pub limit_price: Option<String>,
+    pub stop_price: Option<String>,
+}
+
 /// The exact text that is hashed for the decision given as JSON `text`.
 pub(crate) fn canonical_text(text: &str) -> Result<String, HashError> {
+    canonical(text).map(|(text, _)| text)
+}
+
+/// The hashed text and the hashed fields of the decision given as JSON `text`.
+pub(crate) fn canonical(text: &str) -> Result<(String, HashedFields), HashError> {
     let document = json::parse(text)?;
     let Value::Object(mut members) = document else {
         return Err(HashError::NotAnObject {
@@ -30,7 +53,7 @@ pub(crate) fn canonical_text(text: &str) -> Result<String, HashError> {
 
     // Fields in the model's order, so that the first problem reported is the first one the
     // model reports.
-    let strategy_id = string_field("strategy_id", take("strategy_id"))?;
+    let strategy_id = canonical_strategy_id(string_field("strategy_id", take("strategy_id"))?);
     let symbol = string_field("symbol", take("symbol"))?;
     let event_ts = event_ts_field(take("event_ts"))?;
     let timeframe = string_field("timeframe", take("timeframe"))?;
@@ -70,6 +93,18 @@ pub(crate) fn canonical_text(text: &str) -> Result<String, HashError> {
         }
     };
 
+    let fields = HashedFields {
+        strategy_id: strategy_id.as_str().map(str::to_owned),
+        symbol: symbol.as_str().map(str::to_owned),
+        event_ts: event_ts.to_string(),
+        timeframe: timeframe.as_str().map(str::to_owned),
+        action: action.to_owned(),
+        qty: qty.to_string(),
+        order_type: order_type.to_owned(),
+        time_in_force: time_in_force.to_owned(),
+        limit_price: limit_price.as_ref().map(ToString::to_string),
+        stop_price: stop_price.as_ref().map(ToString::to_string),
+    };
     let text_value = |s: String| Value::Str(PyStr::from(s.as_str()));
     let decimal_value = |d: Option<PyDecimal>| d.map_or(Value::Null, |d| text_value(d.to_string()));
     let hashed: BTreeMap<PyStr, Value> = [
@@ -90,7 +125,7 @@ pub(crate) fn canonical_text(text: &str) -> Result<String, HashError> {
     .collect();
     let mut out = String::new();
     write_value(&mut out, &Value::Object(hashed));
-    Ok(out)
+    Ok((out, fields))
 }
 
 fn missing(field: &'static str) -> HashError {
@@ -98,6 +133,21 @@ fn missing(field: &'static str) -> HashError {
 }
 
 /// A required `str` field.
+/// The original service hashes its strategy's id as Python's `str(uuid.UUID)` writes it:
+/// lower-case and hyphenated. Any other spelling of a UUID (upper case, braces, `urn:uuid:`, no
+/// hyphens) names the same strategy, so it is hashed in that form: one decision, one hash.
+/// Anything else is hashed as given.
+fn canonical_strategy_id(s: PyStr) -> PyStr {
+    match s.as_str().map(uuid::Uuid::try_parse) {
+        Some(Ok(u)) => {
+            let mut c = PyStr::new();
+            c.push_str(&u.hyphenated().to_string());
+            c
+        }
+        _ => s,
+    }
+}
+
 fn string_field(field: &'static str, value: Option<Value>) -> Result<PyStr, HashError> {
     match value {
         Some(Value::Str(s)) => Ok(s),

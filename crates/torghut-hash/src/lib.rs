@@ -60,6 +60,7 @@ use std::io::{self, BufRead, Write};
 use sha2::{Digest, Sha256};
 
 pub use datetime::PyDateTime;
+pub use decision::HashedFields;
 pub use error::HashError;
 pub use json::MAX_DEPTH;
 
@@ -125,6 +126,16 @@ pub fn write_float_repr(out: &mut String, x: f64) {
 /// As for [`decision_hash_from_json`].
 pub fn canonical_text(text: &str) -> Result<String, HashError> {
     decision::canonical_text(text)
+}
+
+/// [`canonical_text`] and the hashed fields as it wrote them (one pass: the store keeps the
+/// fields exactly as they were hashed without reading the text back).
+///
+/// # Errors
+///
+/// As for [`decision_hash_from_json`].
+pub fn canonical(text: &str) -> Result<(String, HashedFields), HashError> {
+    decision::canonical(text)
 }
 
 /// Hashes JSON Lines: one decision per line of `input`.

@@ -271,7 +271,7 @@ pub async fn create_decision(
     body: JsonObject,
 ) -> ApiResult<(StatusCode, Json<DecisionRecorded>)> {
     let account_label = body.str("account_label")?;
-    let text = body.text_without("account_label")?;
+    let text = body.text_without("account_label");
     let prepared = decision::prepare(&account_label, &text, state.policy())?;
     let client = state.conn().await?;
     // One autocommitted statement (INSERT ... ON CONFLICT DO NOTHING, then a read of the

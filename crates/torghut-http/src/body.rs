@@ -67,9 +67,13 @@ impl FromRequest<Arc<AppState>> for JsonObject {
         let text = std::str::from_utf8(&bytes).map_err(|e| {
             Problem::bad_request(format!("the body is not UTF-8 (byte {})", e.valid_up_to()))
         })?;
-        let (json, _) = AuditJson::from_text(text, &envelope_policy(limit))
+        let policy = envelope_policy(limit);
+        AuditJson::from_text(text, &policy).map_err(|e| Problem::json_refusal(None, "$", &e))?;
+        // The members as the request wrote them (numbers keep their spelling: a decision is
+        // hashed from them); the checks above passed on the same text.
+        let raw = AuditValue::from_json_text(text, policy.effective_max_depth())
             .map_err(|e| Problem::json_refusal(None, "$", &e))?;
-        match json.to_value() {
+        match raw {
             AuditValue::Object(members) => Ok(JsonObject { members }),
             other => Err(Problem::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -268,15 +272,63 @@ impl JsonObject {
         value_text(&AuditValue::Object(self.members.clone()), "")
     }
 
-    /// The object without `name`, as canonical JSON text.
-    pub fn text_without(&self, name: &str) -> Result<String, Problem> {
-        let members: Vec<(String, AuditValue)> = self
-            .members
-            .iter()
-            .filter(|(k, _)| k != name)
-            .cloned()
-            .collect();
-        value_text(&AuditValue::Object(members), "")
+    /// The object without `name`, as JSON text with every number spelled as the request spelled
+    /// it (`1e2` stays `1e2`, `-0.0` stays `-0.0`): the text a decision is hashed from, as
+    /// `torghut decision-hash` reads its input. (Canonical text would rewrite numbers as jsonb
+    /// does, which the hash must not see.)
+    pub fn text_without(&self, name: &str) -> String {
+        let mut out = String::new();
+        out.push('{');
+        let mut first = true;
+        for (k, v) in self.members.iter().filter(|(k, _)| k != name) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            push_string(&mut out, k);
+            out.push(':');
+            push_as_written(&mut out, v);
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// A JSON string literal of `s`.
+fn push_string(out: &mut String, s: &str) {
+    out.push_str(&serde_json::Value::from(s).to_string());
+}
+
+/// `v` as JSON text, numbers as they were written (the request's parser keeps their text; a
+/// non-finite number cannot come from a parsed request and is written as `null`).
+fn push_as_written(out: &mut String, v: &AuditValue) {
+    match v {
+        AuditValue::Null => out.push_str("null"),
+        AuditValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        AuditValue::Number(n) => out.push_str(n.as_text().unwrap_or("null")),
+        AuditValue::String(s) => push_string(out, s),
+        AuditValue::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_as_written(out, item);
+            }
+            out.push(']');
+        }
+        AuditValue::Object(members) => {
+            out.push('{');
+            for (i, (k, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_string(out, k);
+                out.push(':');
+                push_as_written(out, item);
+            }
+            out.push('}');
+        }
     }
 }
 

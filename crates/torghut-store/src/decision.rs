@@ -241,9 +241,7 @@ const HASHED_FIELDS: [&str; 10] = [
     "stop_price",
 ];
 
-/// The hashed fields as the hash crate wrote them in its canonical text (an object with sorted
-/// members: these strings or null, and `params`, skipped here).
-#[derive(serde::Deserialize)]
+/// The hashed fields as the hash crate wrote them (strings; the prices null when absent).
 struct HashedFields {
     strategy_id: String,
     symbol: String,
@@ -258,40 +256,27 @@ struct HashedFields {
 }
 
 impl HashedFields {
-    fn read(canonical: &str) -> Result<Self, DecisionError> {
-        let invalid = |message: String| DecisionError::InvalidField {
-            field: "decision_json",
-            message,
+    /// The hash's fields; a string field holding a lone surrogate (which the hash accepts, as
+    /// Python does) cannot be stored: refused, naming it.
+    fn from_hash(f: torghut_hash::HashedFields) -> Result<Self, DecisionError> {
+        let text = |field: &'static str, v: Option<String>| {
+            v.ok_or_else(|| DecisionError::InvalidField {
+                field,
+                message: "holds a lone surrogate, which PostgreSQL cannot store".into(),
+            })
         };
-        match serde_json::from_str(canonical) {
-            Ok(fields) => Ok(fields),
-            // `params` nested beyond serde_json's recursion limit (128): read it with the
-            // boundary's reader instead (no limits, no redaction: this is the hash's own text).
-            Err(_) => {
-                let unlimited = JsonPolicy::with_redact_keys(Vec::<String>::new())
-                    .depth_limit(torghut_json::MAX_DEPTH_CEILING)
-                    .size_limit(torghut_json::MAX_BYTES_CEILING);
-                let (json, _) = AuditJson::from_text(canonical, &unlimited)
-                    .map_err(|e| invalid(format!("cannot read the hashed fields back: {e}")))?;
-                let AuditValue::Object(members) = json.to_value() else {
-                    return Err(invalid("the hashed fields are not an object".into()));
-                };
-                let mut object = serde_json::Map::new();
-                for (k, v) in members {
-                    match v {
-                        AuditValue::String(s) => {
-                            object.insert(k, serde_json::Value::String(s));
-                        }
-                        AuditValue::Null => {
-                            object.insert(k, serde_json::Value::Null);
-                        }
-                        _ => {}
-                    }
-                }
-                serde_json::from_value(serde_json::Value::Object(object))
-                    .map_err(|e| invalid(format!("cannot read the hashed fields back: {e}")))
-            }
-        }
+        Ok(Self {
+            strategy_id: text("strategy_id", f.strategy_id)?,
+            symbol: text("symbol", f.symbol)?,
+            event_ts: f.event_ts,
+            timeframe: text("timeframe", f.timeframe)?,
+            action: f.action,
+            qty: f.qty,
+            order_type: f.order_type,
+            time_in_force: f.time_in_force,
+            limit_price: f.limit_price,
+            stop_price: f.stop_price,
+        })
     }
 
     fn value(&self, name: &str) -> AuditValue {
@@ -330,7 +315,7 @@ pub fn prepare(
     policy: &JsonPolicy,
 ) -> Result<PreparedDecision, DecisionError> {
     check::varchar("account_label", account_label, 64, true)?;
-    let canonical = torghut_hash::canonical_text(decision_json_text)?;
+    let (canonical, fields) = torghut_hash::canonical(decision_json_text)?;
     let decision_hash = hex::encode(Sha256::digest(canonical.as_bytes()));
 
     let json_error = |source| DecisionError::Json {
@@ -347,7 +332,7 @@ pub fn prepare(
             message: "a JSON object is required".into(),
         });
     };
-    let hashed = HashedFields::read(&canonical)?;
+    let hashed = HashedFields::from_hash(fields)?;
     let hashed_value = |name: &str| hashed.value(name);
 
     let mut out: Vec<(String, AuditValue)> = Vec::with_capacity(members.len() + 6);

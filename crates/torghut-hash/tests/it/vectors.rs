@@ -5,8 +5,8 @@ use torghut_hash::{decision_hash_from_json, hash_lines};
 
 use crate::support::{read_vectors, Expected, Vector};
 
-/// The contract's vectors, beside the repository (`shared/spec`). A missing file fails the test.
-const SHARED_VECTORS: &str = "../../../shared/spec/decision-hash-vectors.jsonl";
+/// The contract's vectors (the specification's, copied into `tests/data`).
+const SHARED_VECTORS: &str = "tests/data/spec-vectors.jsonl";
 /// Vectors generated with the old service's model and `json` module.
 const PYTHON_VECTORS: &str = "tests/data/python-vectors.jsonl";
 

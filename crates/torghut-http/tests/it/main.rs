@@ -1,6 +1,7 @@
 //! The HTTP service against a real PostgreSQL: routes, problems, hostile payloads, readiness,
 //! OpenAPI, metrics, and recovery after the database restarts.
 
+mod hashes;
 mod hostile;
 mod old_routes;
 mod openapi;

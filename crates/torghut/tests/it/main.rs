@@ -364,7 +364,7 @@ fn decision_hash_reads_json_lines_and_reports_bad_lines() {
     use std::io::Write;
     let vectors = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/spec/decision-hash-vectors.jsonl"),
+            .join("../torghut-hash/tests/data/spec-vectors.jsonl"),
     )
     .unwrap();
     let mut input = String::new();
