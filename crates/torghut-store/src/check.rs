@@ -53,19 +53,27 @@ pub(crate) fn text(field: &'static str, value: &str) -> Result<(), FieldProblem>
     Ok(())
 }
 
-/// A value for a `numeric(precision, scale)` column: the integer part must fit (the fraction
-/// is rounded by PostgreSQL to `scale` digits, as the column type says).
+/// A value for a `numeric(precision, scale)` column, which must hold it exactly: at most `scale`
+/// decimal places (trailing zeros aside: `1.500000000` is `1.5`) and `precision - scale` integer
+/// digits. PostgreSQL would round the fraction silently; nothing is rounded here, the value is
+/// refused, naming the column's limit.
 pub(crate) fn numeric(
     field: &'static str,
     value: &Decimal,
     precision: u32,
     scale: u32,
 ) -> Result<(), FieldProblem> {
-    let limit = Decimal::from(10u64.pow(precision - scale));
-    // PostgreSQL rounds to the scale first, then checks the integer digits.
-    let rounded =
-        value.round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    if rounded.abs() >= limit {
+    let exact = value.normalize();
+    if exact.scale() > scale {
+        return Err(FieldProblem::new(
+            field,
+            format!(
+                "{value} has more than {scale} decimal places: numeric({precision},{scale}) cannot \
+                 hold it exactly"
+            ),
+        ));
+    }
+    if exact.abs() >= Decimal::from(10u64.pow(precision - scale)) {
         return Err(FieldProblem::new(
             field,
             format!(
@@ -147,9 +155,17 @@ mod tests {
         assert!(numeric("x", &ok, 20, 8).is_ok());
         let too_big = Decimal::from_str_exact("1000000000000").unwrap();
         assert_eq!(numeric("x", &too_big, 20, 8).unwrap_err().field, "x");
-        let rounds_up = Decimal::from_str_exact("0.99995").unwrap();
-        assert!(numeric("c", &rounds_up, 6, 4).is_ok());
-        let rounds_over = Decimal::from_str_exact("99.99995").unwrap();
-        assert!(numeric("c", &rounds_over, 6, 4).is_err());
+        // Never rounded: more decimal places than the column has are refused.
+        let too_fine = Decimal::from_str_exact("0.99995").unwrap();
+        assert!(numeric("c", &too_fine, 6, 4)
+            .unwrap_err()
+            .message
+            .contains("more than 4 decimal places"));
+        let nine = Decimal::from_str_exact("0.123456789").unwrap();
+        assert!(numeric("qty", &nine, 20, 8).is_err());
+        // Trailing zeros are not digits the column would lose.
+        let zeros = Decimal::from_str_exact("1.500000000000").unwrap();
+        assert!(numeric("qty", &zeros, 20, 8).is_ok());
+        assert!(numeric("c", &Decimal::from_str_exact("0.9999").unwrap(), 6, 4).is_ok());
     }
 }

@@ -343,6 +343,22 @@ pub fn prepare(
         if let Some(i) = HASHED_FIELDS.iter().position(|f| *f == name) {
             seen[i] = true;
             let v = hashed_value(&name);
+            // A decimal sent as a JSON number is a float to the decision hash (as to the original
+            // service): when that changes its value, refuse it rather than store the float's.
+            if let (AuditValue::Number(n), AuditValue::String(hashed_text)) = (&value, &v) {
+                let given = n.as_text().and_then(check::parse_decimal);
+                let as_hashed = check::parse_decimal(hashed_text);
+                if given.is_some() && as_hashed.is_some() && given != as_hashed {
+                    return Err(DecisionError::InvalidField {
+                        field: HASHED_FIELDS[i],
+                        message: format!(
+                            "{} as a JSON number is read as the float {hashed_text}; send it as a \
+                             string to keep every digit",
+                            n.as_text().unwrap_or_default()
+                        ),
+                    });
+                }
+            }
             out.push((name, v));
             continue;
         }
@@ -377,6 +393,32 @@ pub fn prepare(
             field: "strategy_id",
             message: "not a UUID".into(),
         })?;
+    // The order a decision becomes carries its quantity and prices in numeric(20,8) columns: a
+    // quantity must be positive and both must fit them exactly.
+    for (field, value, positive) in [
+        ("qty", Some(&hashed.qty), true),
+        ("limit_price", hashed.limit_price.as_ref(), false),
+        ("stop_price", hashed.stop_price.as_ref(), false),
+    ] {
+        let Some(text) = value else { continue };
+        let d = check::parse_decimal(text).ok_or_else(|| DecisionError::InvalidField {
+            field,
+            message: format!("{text} is not a decimal an order can carry (numeric(20,8))"),
+        })?;
+        if positive && d <= rust_decimal::Decimal::ZERO {
+            return Err(DecisionError::InvalidField {
+                field,
+                message: format!("must be positive, not {text}"),
+            });
+        }
+        if !positive && d.is_sign_negative() && !d.is_zero() {
+            return Err(DecisionError::InvalidField {
+                field,
+                message: format!("must not be negative, not {text}"),
+            });
+        }
+        check::numeric(field, &d, 20, 8).map_err(DecisionError::from)?;
+    }
     let HashedFields {
         symbol, timeframe, ..
     } = hashed;

@@ -24,7 +24,7 @@ pub struct NewReview {
     pub response_json: String,
     /// One of [`VERDICTS`].
     pub verdict: String,
-    /// Between 0 and 1 inclusive (`numeric(6,4)`: rounded to 4 decimal places).
+    /// Between 0 and 1 inclusive, at most 4 decimal places (`numeric(6,4)`; never rounded).
     pub confidence: Option<Decimal>,
     /// The quantity an `adjust` verdict proposes.
     pub adjusted_qty: Option<Decimal>,
@@ -158,6 +158,7 @@ pub(crate) fn prepare(r: &NewReview, policy: &JsonPolicy) -> Result<PreparedRevi
                 message: format!("{c} is outside 0..=1"),
             });
         }
+        check::numeric("confidence", c, 6, 4)?;
     }
     if let Some(q) = &r.adjusted_qty {
         check::numeric("adjusted_qty", q, 20, 8)?;

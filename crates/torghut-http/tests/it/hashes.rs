@@ -107,7 +107,8 @@ async fn every_spelling_of_a_number_or_a_strategy_id_hashes_as_the_cli_does() {
     let db = db().await;
     let (_, app) = app(&db).await;
     let sid = strategy(&app).await;
-    let spellings = [
+    // Numbers in params, as written: every spelling, whatever a float makes of it.
+    let params = [
         "1e2",
         "-0.0",
         "1e+16",
@@ -117,27 +118,43 @@ async fn every_spelling_of_a_number_or_a_strategy_id_hashes_as_the_cli_does() {
         "0.1",
         "2.50",
         "123456789012345678901234567890",
+        "1e400",
     ];
-    for n in spellings {
-        for (qty, param) in [
-            (format!("\"{n}\""), n.to_owned()),
-            (n.to_owned(), n.to_owned()),
-        ] {
-            let d = format!(
-                r#"{{"strategy_id":"{sid}","symbol":"AAPL","event_ts":"2026-02-10T14:30:00Z","timeframe":"1Min","action":"buy","qty":{qty},"params":{{"x":{param},"l":[{param}]}}}}"#
-            );
-            let cli = torghut_hash::decision_hash_from_json(&d);
-            let r = post(&app, "/v1/decisions", &body(&d)).await;
-            match cli {
-                Ok(hash) => {
-                    assert!(r.status.is_success(), "{d}: {}", r.text);
-                    assert_eq!(r.json()["decision_hash"], hash.as_str(), "{d}");
-                }
-                // A qty the decision refuses (e.g. a negative zero as a number is refused by the
-                // hash's model as by the service) is refused over HTTP too.
-                Err(_) => assert!(r.status.is_client_error(), "{d}: {}", r.text),
-            }
-        }
+    // Quantities an order can carry, as strings and as numbers.
+    let quantities = ["1e2", "100", "1E2", "2.50", "0.1", "100.0", "1E-8"];
+    let mut cases = Vec::new();
+    for p in params {
+        cases.push(("\"1\"".to_owned(), p.to_owned()));
+    }
+    for q in quantities {
+        cases.push((format!("\"{q}\""), "1".to_owned()));
+        cases.push((q.to_owned(), "1".to_owned()));
+    }
+    for (qty, param) in cases {
+        let d = format!(
+            r#"{{"strategy_id":"{sid}","symbol":"AAPL","event_ts":"2026-02-10T14:30:00Z","timeframe":"1Min","action":"buy","qty":{qty},"params":{{"x":{param},"l":[{param}]}}}}"#
+        );
+        let hash = torghut_hash::decision_hash_from_json(&d).unwrap();
+        let r = post(&app, "/v1/decisions", &body(&d)).await;
+        assert!(r.status.is_success(), "{d}: {}", r.text);
+        assert_eq!(r.json()["decision_hash"], hash.as_str(), "{d}");
+    }
+    // Quantities no order can carry, or that a float would change, are refused naming qty.
+    for qty in [
+        "\"-1\"",
+        "0",
+        "\"0\"",
+        "-0.0",
+        "\"1e400\"",
+        "\"0.123456789\"",
+        "99999999999.99999999",
+        "\"1000000000000\"",
+    ] {
+        let d = format!(
+            r#"{{"strategy_id":"{sid}","symbol":"AAPL","event_ts":"2026-02-10T14:30:00Z","timeframe":"1Min","action":"buy","qty":{qty}}}"#
+        );
+        let p = post(&app, "/v1/decisions", &body(&d)).await.problem(422);
+        assert_eq!(p["field"], "qty", "{qty}: {p}");
     }
 
     // Every spelling of the strategy's id is the same strategy: one decision, one row.

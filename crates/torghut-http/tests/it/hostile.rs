@@ -307,3 +307,33 @@ async fn numbers_beyond_f64_read_back_as_stored() {
     let ds = get(&app, "/trading/decisions").await;
     assert_eq!(ds.status, StatusCode::OK, "{}", ds.text);
 }
+
+/// A decimal a column cannot hold exactly is refused naming the field and the column's limit,
+/// never rounded.
+#[tokio::test]
+async fn decimals_are_never_rounded() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let sid = strategy(&app).await;
+    let r = post(&app, "/v1/decisions", &decision(&sid, 5, "AAPL")).await;
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let order = r#"{"id":"o-fine","client_order_id":"c-fine","symbol":"AAPL","side":"buy","type":"market","time_in_force":"day","qty":"0.123456789","filled_qty":"0","status":"accepted"}"#;
+    let p = post(&app, "/v1/executions", order).await.problem(422);
+    assert_eq!(p["field"], "qty", "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("numeric(20,8)"),
+        "{p}"
+    );
+    let review = r#"{"model":"m","prompt_version":"v1","input_json":{},"response_json":{},"verdict":"approve","confidence":0.99999}"#;
+    let p = post(&app, &format!("/v1/decisions/{id}/reviews"), review)
+        .await
+        .problem(422);
+    assert_eq!(p["field"], "confidence", "{p}");
+    // Trailing zeros are not lost digits.
+    let ok = order
+        .replace("0.123456789", "1.500000000000")
+        .replace("o-fine", "o-ok")
+        .replace("c-fine", "c-ok");
+    let x = post(&app, "/v1/executions", &ok).await;
+    assert_eq!(x.status, StatusCode::CREATED, "{}", x.text);
+}
