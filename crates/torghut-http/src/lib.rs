@@ -25,10 +25,12 @@ mod state;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::FutureExt;
+
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tracing::Instrument;
 use utoipa::OpenApi;
@@ -168,7 +170,24 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
     let method = method_label(req.method());
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %rid, method, path = %path);
-    let mut res = next.run(req).instrument(span.clone()).await;
+    // The last resort: a handler that panics is answered with a logged 500 problem (and
+    // counted), never a dropped connection.
+    let run = std::panic::AssertUnwindSafe(next.run(req).instrument(span.clone()))
+        .catch_unwind()
+        .await;
+    let mut res = match run {
+        Ok(res) => res,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            span.in_scope(|| tracing::error!(panic = %what, "handler panicked; answered 500"));
+            state.metrics.panic();
+            problem::Problem::internal().into_response()
+        }
+    };
     let elapsed = start.elapsed();
     let route = res
         .extensions()
@@ -195,4 +214,57 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
             .insert(HeaderName::from_static(REQUEST_ID), v);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    /// A handler that panics is answered 500 with a problem, logged and counted; the
+    /// connection is not dropped.
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_500() {
+        let db =
+            torghut_config::DbConfig::parse("postgresql://nobody@127.0.0.1:1/none").expect("a DSN");
+        let state = AppState::new(
+            &db,
+            torghut_migrate::MigrationSet::embedded(),
+            ServiceConfig::default(),
+        )
+        .expect("state");
+        let app = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("boom");
+                    }
+                    "unreachable"
+                }),
+            )
+            .layer(middleware::from_fn_with_state(state.clone(), observe))
+            .with_state(state.clone());
+        let res = app
+            .oneshot(
+                Request::get("/boom")
+                    .body(Body::empty())
+                    .expect("a request"),
+            )
+            .await
+            .expect("an answer");
+        assert_eq!(res.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            res.headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        assert!(state
+            .metrics
+            .render(&state)
+            .contains("torghut_http_panics_total 1"));
+    }
 }

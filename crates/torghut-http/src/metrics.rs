@@ -26,6 +26,7 @@ struct Inner {
     latency: BTreeMap<(String, String), Histogram>,
     writes: BTreeMap<&'static str, u64>,
     refusals: BTreeMap<String, u64>,
+    panics: u64,
 }
 
 /// The service's counters.
@@ -66,6 +67,11 @@ impl Metrics {
     /// Counts a committed write to `table`.
     pub fn write(&self, table: &'static str) {
         self.with(|m| *m.writes.entry(table).or_default() += 1);
+    }
+
+    /// Counts a handler that panicked (answered 500 by the last-resort layer).
+    pub fn panic(&self) {
+        self.with(|m| m.panics += 1);
     }
 
     /// Counts a payload refused by the JSON boundary.
@@ -111,6 +117,9 @@ impl Metrics {
             for (table, n) in &m.writes {
                 let _ = writeln!(out, "torghut_store_writes_total{{table=\"{table}\"}} {n}");
             }
+            out.push_str("# HELP torghut_http_panics_total Requests whose handler panicked (answered 500).\n");
+            out.push_str("# TYPE torghut_http_panics_total counter\n");
+            let _ = writeln!(out, "torghut_http_panics_total {}", m.panics);
             out.push_str("# HELP torghut_json_refusals_total Payloads refused by the JSON boundary, by reason.\n");
             out.push_str("# TYPE torghut_json_refusals_total counter\n");
             for (reason, n) in &m.refusals {
