@@ -55,8 +55,20 @@ impl FromRequest<Arc<AppState>> for JsonObject {
             return Err(Problem::unsupported_media_type());
         }
         let limit = state.config.max_body_bytes;
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
+        // A body announced larger than the limit is refused before any of it is read.
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if announced.is_some_and(|n| n > limit as u64) {
+            return Err(Problem::too_large(limit));
+        }
+        // A client that stalls while sending its body holds a connection no longer than this.
+        let timeout = state.config.body_timeout;
+        let bytes = tokio::time::timeout(timeout, axum::body::to_bytes(req.into_body(), limit))
             .await
+            .map_err(|_| Problem::body_timeout(timeout))?
             .map_err(|e| {
                 if is_length_limit(&e) {
                     Problem::too_large(limit)

@@ -21,8 +21,10 @@ pub struct ServiceConfig {
     /// How long a request waits for a connection (and a new connection may take) before it
     /// is answered 503.
     pub pool_wait: Duration,
-    /// Largest request body, in bytes (413 above).
+    /// Largest request body, in bytes (413 above; at once when `Content-Length` says so).
     pub max_body_bytes: usize,
+    /// How long reading a request body may take (408 after).
+    pub body_timeout: Duration,
     /// How often the schema is checked for readiness.
     pub readiness_interval: Duration,
     /// The JSON boundary policy for stored payloads.
@@ -35,6 +37,7 @@ impl Default for ServiceConfig {
             pool_size: 16,
             pool_wait: Duration::from_secs(2),
             max_body_bytes: 1024 * 1024,
+            body_timeout: Duration::from_secs(10),
             readiness_interval: Duration::from_secs(5),
             json_policy: JsonPolicy::default(),
         }

@@ -150,9 +150,18 @@ pub struct ServeArgs {
     /// How long a request waits for a database connection before it is answered 503.
     #[arg(long, default_value = "2s", value_parser = parse_duration, env = "TORGHUT_POOL_WAIT")]
     pub pool_wait: Duration,
-    /// Largest request body in bytes (larger bodies are answered 413).
+    /// Largest request body in bytes (larger bodies are answered 413, at once when the request's
+    /// Content-Length announces one).
     #[arg(long, default_value_t = 1_048_576, env = "TORGHUT_MAX_BODY", value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
     pub max_body: u64,
+    /// How long reading a request body may take; a client that stalls is answered 408 and its
+    /// connection freed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, env = "TORGHUT_BODY_TIMEOUT")]
+    pub body_timeout: Duration,
+    /// After SIGTERM or Ctrl-C, how long in-flight requests may finish before the remaining
+    /// connections are closed and the service exits.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, env = "TORGHUT_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Duration,
     /// How often readiness re-reads the schema history.
     #[arg(long, default_value = "5s", value_parser = parse_duration, env = "TORGHUT_READINESS_INTERVAL")]
     pub readiness_interval: Duration,

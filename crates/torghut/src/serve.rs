@@ -97,6 +97,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         pool_size: args.pool_size as usize,
         pool_wait: args.pool_wait,
         max_body_bytes: usize::try_from(args.max_body).unwrap_or(usize::MAX),
+        body_timeout: args.body_timeout,
         readiness_interval: args.readiness_interval,
         json_policy: JsonPolicy::default(),
     };
@@ -131,13 +132,31 @@ pub async fn run(args: ServeArgs) -> u8 {
         .unwrap_or_else(|_| args.bind.clone());
     eprintln!("listening on http://{shown}");
     let draining = Arc::clone(&state);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            draining.mark_shutting_down();
-            tracing::info!("shutting down: finishing in-flight requests");
-        })
-        .await;
+    let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
+    let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        draining.mark_shutting_down();
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = signalled.send(true);
+    });
+    // In-flight requests get the grace period; then the remaining connections are closed.
+    let grace = args.shutdown_grace;
+    let deadline = async move {
+        while !*on_signal.borrow_and_update() {
+            if on_signal.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        tokio::time::sleep(grace).await;
+    };
+    let served = tokio::select! {
+        r = served => r,
+        () = deadline => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown grace elapsed: closing the remaining connections");
+            eprintln!("shutdown grace of {grace:?} elapsed: closing the remaining connections");
+            Ok(())
+        }
+    };
     readiness.abort();
     state.pool().close();
     drop(local);

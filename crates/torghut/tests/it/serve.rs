@@ -325,3 +325,80 @@ fn dev_serve_without_a_dsn_starts_local_postgres_and_migrates() {
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("migrations applied"), "{log}");
 }
+
+/// A client that announces a large body and stalls: answered 413 at once from its
+/// Content-Length; one that stalls within the limit is answered 408 after the body timeout; and a
+/// stalled upload does not keep SIGTERM from finishing past the shutdown grace.
+#[tokio::test]
+async fn slow_clients_are_bounded_and_do_not_hold_shutdown() {
+    use std::io::{Read, Write};
+    let db = empty_db().await;
+    let url = db.url();
+    migrate(&url);
+    let s = Server::start(
+        &[
+            "--dsn",
+            &url,
+            "--body-timeout",
+            "500ms",
+            "--shutdown-grace",
+            "1s",
+        ],
+        &[("APP_ENV", "prod")],
+    );
+    wait_ready(&s);
+    let send = |head: &str| {
+        let mut c = std::net::TcpStream::connect(&s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(head.as_bytes()).unwrap();
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        let n = c.read(&mut buf).unwrap_or(0);
+        (
+            String::from_utf8_lossy(&buf[..n]).into_owned(),
+            start.elapsed(),
+        )
+    };
+    let (answer, took) = send(
+        "POST /v1/strategies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 52428800\r\n\r\n{}",
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let (answer, took) = send(
+        "POST /v1/strategies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{}",
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    // A stalled upload in flight (no body timeout can end it in time: it is longer than the
+    // grace), then SIGTERM: the service exits once the grace has passed.
+    let s = {
+        drop(s);
+        Server::start(
+            &[
+                "--dsn",
+                &url,
+                "--body-timeout",
+                "60s",
+                "--shutdown-grace",
+                "1s",
+            ],
+            &[("APP_ENV", "prod")],
+        )
+    };
+    wait_ready(&s);
+    let mut stalled = std::net::TcpStream::connect(&s.addr).unwrap();
+    stalled
+        .write_all(b"POST /v1/strategies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{}")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    let (code, log) = s.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(log.contains("shutdown grace"), "{log}");
+}
