@@ -199,6 +199,18 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
     if let Some(m) = res.extensions().get::<problem::ProblemMarker>() {
         if let Some(r) = &m.refusal {
             state.metrics.refusal(r);
+            // The detection line of a serialization regression: where and why, never the value.
+            span.in_scope(|| {
+                tracing::warn!(
+                    request_id = %rid,
+                    status,
+                    route = %route,
+                    reason = %r,
+                    field = m.field.as_deref().unwrap_or(""),
+                    json_path = m.pointer.as_deref().unwrap_or("$"),
+                    "JSON payload refused"
+                )
+            });
         }
     }
     span.in_scope(|| {

@@ -265,15 +265,20 @@ impl IntoResponse for Problem {
         }
         res.extensions_mut().insert(ProblemMarker {
             refusal: self.reason.clone(),
+            pointer: self.pointer.clone(),
+            field: self.field.clone(),
         });
         res
     }
 }
 
-/// Attached to problem responses so the metrics layer can count boundary refusals.
+/// Attached to problem responses so the metrics and log layer can count and log boundary
+/// refusals (reason, field, JSONPath; never the refused value).
 #[derive(Debug, Clone)]
 pub(crate) struct ProblemMarker {
     pub refusal: Option<String>,
+    pub pointer: Option<String>,
+    pub field: Option<String>,
 }
 
 /// The stable slug of a refusal reason (a metrics label and the problem's `reason`).

@@ -209,7 +209,7 @@ async fn serve_logs_never_show_the_password_even_at_debug() {
                 let v: serde_json::Value =
                     serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
                 if v["fields"]["message"] == "request answered" {
-                    assert!(v["span"]["request_id"].is_string(), "{line}");
+                    assert!(v["fields"]["request_id"].is_string(), "{line}");
                     requests += 1;
                 }
             }
@@ -401,4 +401,45 @@ async fn slow_clients_are_bounded_and_do_not_hold_shutdown() {
         start.elapsed()
     );
     assert!(log.contains("shutdown grace"), "{log}");
+}
+
+/// A payload refused by the JSON boundary is logged with the request id, the route, the reason
+/// and the JSONPath of the refused value, never the value itself (the runbook's detection line).
+#[tokio::test]
+async fn a_refused_payload_is_logged_with_its_path_and_never_its_value() {
+    let db = empty_db().await;
+    let url = db.url();
+    migrate(&url);
+    let s = Server::start(
+        &["--dsn", &url],
+        &[("APP_ENV", "prod"), ("TORGHUT_LOG_FORMAT", "json")],
+    );
+    wait_ready(&s);
+    let (status, body) = s.post(
+        "/v1/strategies",
+        r#"{"name":"macd","base_timeframe":"1Min","universe_type":"static","universe_symbols":["AAPL","secret-\u0000-value"]}"#,
+    );
+    assert_eq!(status, 422, "{body}");
+    let (_, log) = s.stop();
+    let line = log
+        .lines()
+        .find(|l| l.contains("JSON payload refused"))
+        .unwrap_or_else(|| panic!("no refusal line: {log}"));
+    println!("{line}");
+    let v: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+    assert_eq!(v["level"], "WARN", "{line}");
+    assert_eq!(v["fields"]["reason"], "nul_character", "{line}");
+    assert_eq!(v["fields"]["json_path"], "$.universe_symbols[1]", "{line}");
+    assert_eq!(v["fields"]["route"], "/v1/strategies", "{line}");
+    assert_eq!(v["fields"]["status"], 422, "{line}");
+    assert!(
+        v["fields"]["request_id"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{line}"
+    );
+    assert!(
+        !log.contains("secret-"),
+        "the refused value is never logged: {log}"
+    );
 }
