@@ -57,6 +57,26 @@ pub enum Command {
     Bench(BenchArgs),
     /// Audit integrity: verify the hash chains, take checkpoints, archive old rows.
     Audit(AuditArgs),
+    /// The dev service's local PostgreSQL (started by `torghut serve` in dev).
+    Dev(DevArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    #[command(subcommand)]
+    pub command: DevCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Print `export DB_DSN=...` for the running dev PostgreSQL, so that every other command
+    /// (`torghut migrate status`, `torghut audit verify`, ...) uses it: `eval "$(torghut dev env)"`.
+    /// Exit 2 when no dev server is running under the data directory.
+    Env {
+        /// Where the dev service keeps its local PostgreSQL (as `serve --data-dir`).
+        #[arg(long, default_value = ".torghut", env = "TORGHUT_DATA_DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -342,6 +362,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Serve(args) => crate::serve::run(args).await,
         Command::Bench(args) => crate::bench_cmd::run(args).await,
         Command::Audit(args) => crate::audit_cmd::run(args).await,
+        Command::Dev(args) => crate::dev_cmd::run(args),
     }
 }
 

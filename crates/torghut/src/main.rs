@@ -4,6 +4,7 @@ mod audit_cmd;
 mod bench_cmd;
 mod cli;
 mod db;
+mod dev_cmd;
 mod hash_cmd;
 mod migrate_cmd;
 mod serve;

@@ -55,10 +55,19 @@ pub async fn run(args: ServeArgs) -> u8 {
                     return 2;
                 }
             };
+            let dev = crate::dev_cmd::DevServer {
+                socket_dir: pg.socket_dir().to_path_buf(),
+                port: pg.port(),
+            };
             eprintln!(
-                "local PostgreSQL running in {} (socket {})",
+                "local PostgreSQL running in {} (user {}, database postgres, trust over the \
+                 socket; the superuser's password, for TCP, is in {})\n  connect: {}\n  for other \
+                 commands: eval \"$(torghut dev env)\"   (sets DB_DSN='{}')",
                 pg.base_dir().display(),
-                pg.socket_dir().display()
+                torghut_localpg::SUPERUSER,
+                pg.base_dir().join("password").display(),
+                dev.psql(),
+                dev.dsn()
             );
             local = Some(pg);
             config

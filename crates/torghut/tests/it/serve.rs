@@ -321,9 +321,42 @@ fn dev_serve_without_a_dsn_starts_local_postgres_and_migrates() {
     assert!(Path::new(&s._dir.path().join("data/pg")).is_dir());
     let (st, body) = s.get("/trading/decisions");
     assert_eq!((st, body.as_str()), (200, "[]"));
+    // The log says how to reach the dev database by hand; `torghut dev env` prints the DSN that
+    // every other command then uses.
+    assert!(s.log().contains("connect: psql 'host="), "{}", s.log());
+    let data = s._dir.path().join("data");
+    let out = crate::torghut(&["dev", "env", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    let dsn = line
+        .trim()
+        .strip_prefix("export DB_DSN='")
+        .and_then(|r| r.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let status = crate::torghut(&["migrate", "status"])
+        .env("DB_DSN", &dsn)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     let (code, log) = s.stop();
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("migrations applied"), "{log}");
+    // Once stopped, there is no dev server to point at.
+    let out = crate::torghut(&["dev", "env", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 /// A client that announces a large body and stalls: answered 413 at once from its
