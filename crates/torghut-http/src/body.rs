@@ -55,27 +55,7 @@ impl FromRequest<Arc<AppState>> for JsonObject {
             return Err(Problem::unsupported_media_type());
         }
         let limit = state.config.max_body_bytes;
-        // A body announced larger than the limit is refused before any of it is read.
-        let announced = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if announced.is_some_and(|n| n > limit as u64) {
-            return Err(Problem::too_large(limit));
-        }
-        // A client that stalls while sending its body holds a connection no longer than this.
-        let timeout = state.config.body_timeout;
-        let bytes = tokio::time::timeout(timeout, axum::body::to_bytes(req.into_body(), limit))
-            .await
-            .map_err(|_| Problem::body_timeout(timeout))?
-            .map_err(|e| {
-                if is_length_limit(&e) {
-                    Problem::too_large(limit)
-                } else {
-                    Problem::bad_request("the request body could not be read")
-                }
-            })?;
+        let bytes = read_body(req, state).await?;
         let text = std::str::from_utf8(&bytes).map_err(|e| {
             Problem::bad_request(format!("the body is not UTF-8 (byte {})", e.valid_up_to()))
         })?;
@@ -99,6 +79,36 @@ impl FromRequest<Arc<AppState>> for JsonObject {
             .with_pointer("$")),
         }
     }
+}
+
+/// Reads a request body within the service's limits: a body announced (by `Content-Length`)
+/// larger than `max_body_bytes` is refused before any of it is read (413), one that does not
+/// arrive within `body_timeout` is 408.
+pub(crate) async fn read_body(
+    req: Request,
+    state: &AppState,
+) -> Result<axum::body::Bytes, Problem> {
+    let limit = state.config.max_body_bytes;
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(Problem::too_large(limit));
+    }
+    // A client that stalls while sending its body holds a connection no longer than this.
+    let timeout = state.config.body_timeout;
+    tokio::time::timeout(timeout, axum::body::to_bytes(req.into_body(), limit))
+        .await
+        .map_err(|_| Problem::body_timeout(timeout))?
+        .map_err(|e| {
+            if is_length_limit(&e) {
+                Problem::too_large(limit)
+            } else {
+                Problem::bad_request("the request body could not be read")
+            }
+        })
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {

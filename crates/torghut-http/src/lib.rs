@@ -16,6 +16,7 @@
 
 mod api;
 mod body;
+pub mod idempotency;
 mod metrics;
 mod model;
 mod old_service;
@@ -94,6 +95,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         let _ = state.openapi_json.set(text);
     }
     routes
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
         .route_layer(middleware::from_fn(tag_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -111,7 +116,9 @@ pub fn spawn_readiness(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
             if state.readiness().reason.as_deref() == Some("shutting down") {
                 return;
             }
-            state.check_readiness().await;
+            if state.check_readiness().await.ready {
+                state.expire_idempotency_keys().await;
+            }
         }
     })
 }
@@ -216,9 +223,9 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
     span.in_scope(|| {
         let ms = elapsed.as_secs_f64() * 1000.0;
         if status >= 500 {
-            tracing::warn!(status, latency_ms = ms, route = %route, "request answered");
+            tracing::warn!(request_id = %rid, status, latency_ms = ms, route = %route, "request answered");
         } else {
-            tracing::info!(status, latency_ms = ms, route = %route, "request answered");
+            tracing::info!(request_id = %rid, status, latency_ms = ms, route = %route, "request answered");
         }
     });
     if let Ok(v) = HeaderValue::from_str(&rid) {

@@ -283,6 +283,18 @@ impl AppState {
         })
     }
 
+    /// Deletes idempotency keys older than their retention (a bounded batch per call: the
+    /// readiness loop calls it every interval).
+    pub(crate) async fn expire_idempotency_keys(&self) {
+        if let Ok(c) = self.pool.get().await {
+            if let Err(e) =
+                torghut_store::idempotency::expire(&**c, crate::idempotency::RETENTION, 1000).await
+            {
+                tracing::warn!(error = %e, "cannot expire idempotency keys");
+            }
+        }
+    }
+
     /// The JSON policy for stored payloads.
     pub(crate) fn policy(&self) -> &JsonPolicy {
         &self.config.json_policy

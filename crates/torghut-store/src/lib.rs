@@ -25,6 +25,7 @@
 pub mod cursor;
 pub mod decision;
 pub mod execution;
+pub mod idempotency;
 pub mod listing;
 pub mod position;
 pub mod review;

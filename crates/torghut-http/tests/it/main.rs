@@ -3,6 +3,7 @@
 
 mod hashes;
 mod hostile;
+mod idempotency;
 mod old_routes;
 mod openapi;
 mod outage;
