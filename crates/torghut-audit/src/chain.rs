@@ -158,6 +158,8 @@ pub struct Checkpoint {
     pub streams: i64,
     /// The checkpoint's hash (hex): keep it outside the database to anchor the chain.
     pub hash: String,
+    /// When it was taken (RFC 3339, UTC, microseconds).
+    pub created_at: String,
 }
 
 /// Takes a checkpoint (`audit_checkpoint()`): commits to every stream head that changed since
@@ -170,7 +172,9 @@ pub async fn checkpoint(db: &impl GenericClient) -> Result<Checkpoint, AuditErro
     let id: i64 = db.query_one("SELECT audit_checkpoint()", &[]).await?.get(0);
     let row = db
         .query_one(
-            "SELECT id, streams, hash FROM audit_checkpoints WHERE id = $1",
+            "SELECT id, streams, hash, \
+               to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
+             FROM audit_checkpoints WHERE id = $1",
             &[&id],
         )
         .await?;
@@ -179,6 +183,7 @@ pub async fn checkpoint(db: &impl GenericClient) -> Result<Checkpoint, AuditErro
         id: row.get(0),
         streams: row.get(1),
         hash: hex::encode(hash),
+        created_at: row.get(3),
     })
 }
 

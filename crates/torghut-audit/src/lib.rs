@@ -8,6 +8,7 @@
 //! triggers, so that a change made behind the triggers' back (a superuser with
 //! `session_replication_role = replica` or a disabled trigger) is reported by table and id.
 
+pub mod anchor;
 pub mod archive;
 pub mod chain;
 pub mod verify;

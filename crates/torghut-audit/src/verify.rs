@@ -99,6 +99,9 @@ pub struct VerifyReport {
     pub checkpoints_checked: u64,
     /// The latest checkpoint: its id and hash (hex).
     pub latest_checkpoint: Option<(i64, String)>,
+    /// How many anchors kept outside the database were checked (`--anchors`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchors_checked: Option<u64>,
     pub findings: Vec<Finding>,
 }
 
@@ -137,6 +140,10 @@ impl VerifyReport {
                 .as_ref()
                 .map(|(id, h)| format!(", latest #{id} {h}"))
                 .unwrap_or_default()
+                + &self
+                    .anchors_checked
+                    .map(|n| format!("; {n} anchor(s) checked"))
+                    .unwrap_or_default()
         ));
         s
     }
@@ -281,6 +288,7 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
         streams_not_checkpointed,
         checkpoints_checked,
         latest_checkpoint: latest,
+        anchors_checked: None,
         findings: all,
     })
 }

@@ -6,9 +6,12 @@ use torghut_audit::AuditError;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use torghut_audit::anchor;
 use torghut_audit::archive::{self, ArchiveRequest};
 
-use crate::cli::{AuditArchiveArgs, AuditArgs, AuditCommand, DbArgs};
+use crate::cli::{
+    AuditArchiveArgs, AuditArgs, AuditCheckpointArgs, AuditCommand, AuditVerifyArgs, DbArgs,
+};
 use crate::db;
 
 /// Runs one audit command and returns the exit code.
@@ -16,10 +19,11 @@ pub async fn run(args: AuditArgs) -> u8 {
     match args.command {
         AuditCommand::Verify(a) => match &a.archive {
             Some(dir) => verify_archive(&a.db, dir, a.out.json).await,
-            None => verify(&a.db, a.out.json).await,
+            None => verify(&a, a.out.json).await,
         },
         AuditCommand::Archive(a) => archive(&a).await,
-        AuditCommand::Checkpoint(a) => checkpoint(&a.db, a.out.json).await,
+        AuditCommand::Checkpoint(a) => checkpoint(&a, a.out.json).await,
+        AuditCommand::Keygen { out } => keygen(&out),
     }
 }
 
@@ -54,49 +58,121 @@ fn audit_error_code(e: &AuditError) -> u8 {
     }
 }
 
-async fn verify(dsn: &DbArgs, json_out: bool) -> u8 {
-    let mut client = match connect(dsn).await {
+async fn verify(a: &AuditVerifyArgs, json_out: bool) -> u8 {
+    // Anchors and the trusted key are read before anything else: a bad file is a usage error.
+    let anchors = match &a.anchors {
+        Some(path) => match anchor::read_anchors(path) {
+            Ok(v) => Some(v),
+            Err(e) => return fail(json_out, 2, &e.to_string()),
+        },
+        None => None,
+    };
+    let trusted = match a
+        .public_key
+        .as_deref()
+        .map(anchor::read_public_key)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => return fail(json_out, 2, &e.to_string()),
+    };
+    let mut client = match connect(&a.db).await {
         Ok(c) => c,
         Err(m) => return fail(json_out, 2, &m),
     };
-    match torghut_audit::verify(&mut client).await {
-        Ok(report) => {
-            if json_out {
-                match serde_json::to_string(&report) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => return fail(false, 2, &format!("cannot encode the report: {e}")),
-                }
-            } else {
-                print!("{}", report.render());
+    let mut report = match torghut_audit::verify(&mut client).await {
+        Ok(r) => r,
+        Err(e) => return fail(json_out, audit_error_code(&e), &e.to_string()),
+    };
+    if let Some(anchors) = &anchors {
+        match anchor::check_anchors(&client, anchors, trusted.as_ref()).await {
+            Ok(findings) => {
+                report.ok &= findings.is_empty();
+                report.findings.extend(findings);
+                report.anchors_checked = Some(anchors.len() as u64);
             }
-            if report.ok {
-                0
-            } else {
-                1
-            }
+            Err(e) => return fail(json_out, audit_error_code(&e), &e.to_string()),
         }
-        Err(e) => fail(json_out, audit_error_code(&e), &e.to_string()),
+    }
+    if json_out {
+        match serde_json::to_string(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return fail(false, 2, &format!("cannot encode the report: {e}")),
+        }
+    } else {
+        print!("{}", report.render());
+    }
+    if report.ok {
+        0
+    } else {
+        1
     }
 }
 
-async fn checkpoint(dsn: &DbArgs, json_out: bool) -> u8 {
-    let client = match connect(dsn).await {
+async fn checkpoint(a: &AuditCheckpointArgs, json_out: bool) -> u8 {
+    let key = match a
+        .signing_key
+        .as_deref()
+        .map(anchor::read_signing_key)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => return fail(json_out, 2, &e.to_string()),
+    };
+    let client = match connect(&a.db).await {
         Ok(c) => c,
         Err(m) => return fail(json_out, 2, &m),
     };
     match torghut_audit::chain::checkpoint(&client).await {
         Ok(cp) => {
+            let signed = key.as_ref().map(|k| anchor::Anchor::sign(&cp, k));
+            if let (Some(out), Some(signed)) = (&a.anchor_out, &signed) {
+                if let Err(e) = anchor::write_anchor(out, signed) {
+                    return fail(json_out, 2, &format!("checkpoint {} taken, but {e}", cp.id));
+                }
+            }
             if json_out {
-                println!("{}", json!({ "ok": true, "checkpoint": cp }));
+                println!(
+                    "{}",
+                    json!({ "ok": true, "checkpoint": cp, "anchor": signed })
+                );
             } else {
                 println!(
                     "checkpoint {}: {} stream head(s) recorded; hash {}",
                     cp.id, cp.streams, cp.hash
                 );
+                if let Some(signed) = &signed {
+                    println!("{}", signed.to_line());
+                }
             }
             0
         }
         Err(e) => fail(json_out, audit_error_code(&e), &e.to_string()),
+    }
+}
+
+fn keygen(out: &Path) -> u8 {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let (secret, public) = match anchor::generate_key() {
+        Ok(k) => k,
+        Err(e) => return fail(false, 2, &e.to_string()),
+    };
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out);
+    match file.and_then(|mut f| writeln!(f, "{secret}").and_then(|()| f.sync_all())) {
+        Ok(()) => {
+            println!("{public}");
+            eprintln!(
+                "secret key written to {} (mode 0600); the line above is its public key",
+                out.display()
+            );
+            0
+        }
+        Err(e) => fail(false, 2, &format!("cannot write {}: {e}", out.display())),
     }
 }
 

@@ -103,6 +103,14 @@ pub enum AuditCommand {
     /// function allowed to, which takes an archive checkpoint and records the governance log
     /// row. Run as the owner role. Exit 1 when the archive does not verify (nothing deleted).
     Archive(AuditArchiveArgs),
+    /// Make an Ed25519 key for signing anchors: writes the secret seed (64 hex characters) to
+    /// FILE (mode 0600; never overwritten) and prints the public key. Keep the secret out of
+    /// the database's reach (e.g. a Kubernetes secret mounted into the checkpoint CronJob only).
+    Keygen {
+        /// Where to write the secret key.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +142,15 @@ pub struct AuditVerifyArgs {
     /// (instead of the live chain).
     #[arg(long, value_name = "DIR")]
     pub archive: Option<PathBuf>,
+    /// Anchors kept outside the database (a file of JSON lines or a directory of them, as
+    /// written by `audit checkpoint --anchor-out`): each must be signed and name a checkpoint the
+    /// database still holds unchanged, so that a chain rewritten and recomputed is found.
+    #[arg(long, value_name = "PATH")]
+    pub anchors: Option<PathBuf>,
+    /// The public key anchors must be signed with (64 hex characters, or a file holding them).
+    /// Without it, each anchor's own key is used (which only proves the line was not altered).
+    #[arg(long, value_name = "KEY", requires = "anchors")]
+    pub public_key: Option<String>,
     #[command(flatten)]
     pub out: Output,
 }
@@ -142,6 +159,14 @@ pub struct AuditVerifyArgs {
 pub struct AuditCheckpointArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    /// Sign the checkpoint with this Ed25519 secret key (see `audit keygen`) and print the
+    /// anchor as one JSON line: the checkpoint's id, hash and time, signed.
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+    /// Also append the anchor to this file, or write it into this directory
+    /// (`anchor-<id>.json`).
+    #[arg(long, value_name = "PATH", requires = "signing_key")]
+    pub anchor_out: Option<PathBuf>,
     #[command(flatten)]
     pub out: Output,
 }

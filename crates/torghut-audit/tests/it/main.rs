@@ -1,6 +1,7 @@
 //! Audit integrity through a real PostgreSQL: capture and refusals as the runtime role and as the owner,
 //! tamper detection by `verify`, checkpoints and archival.
 
+mod anchors;
 mod archive;
 mod enforcement;
 mod support;

@@ -559,18 +559,6 @@ async fn bench_write_on_a_database_without_event_tables_writes_the_same_rows_wit
     for i in 0..3 {
         assert_eq!(row.get::<_, i64>(i), trails, "column {i}");
     }
-    // Bulk mode needs the event tables.
-    let o = run(&[
-        "bench",
-        "write",
-        "--dsn",
-        &dsn,
-        "--seconds",
-        "1",
-        "--batch",
-        "10",
-    ]);
-    assert_eq!(code(&o), 2, "{}", text(&o));
 }
 
 #[tokio::test]
@@ -588,6 +576,52 @@ async fn audit_verify_and_checkpoint_exit_codes() {
     let o = run(&["audit", "verify", "--dsn", &dsn]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(text(&o).contains("intact"), "{}", text(&o));
+    // Anchors: a key, a signed checkpoint written outside the database, verify against it.
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("anchor.key");
+    let o = run(&["audit", "keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let public = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert_eq!(public.len(), 64, "{public}");
+    let o = run(&["audit", "keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(
+        code(&o),
+        2,
+        "an existing key is never overwritten: {}",
+        text(&o)
+    );
+    let anchors = dir.path().join("anchors");
+    std::fs::create_dir(&anchors).unwrap();
+    let o = run(&[
+        "audit",
+        "checkpoint",
+        "--dsn",
+        &dsn,
+        "--signing-key",
+        key.to_str().unwrap(),
+        "--anchor-out",
+        anchors.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let line = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    let anchor: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(anchor["public_key"], public.as_str(), "{line}");
+    let o = run(&[
+        "audit",
+        "verify",
+        "--dsn",
+        &dsn,
+        "--anchors",
+        anchors.to_str().unwrap(),
+        "--public-key",
+        &public,
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("1 anchor"), "{}", text(&o));
     let c = db.connect().await;
     let id: uuid::Uuid = c
         .query_one("SELECT id FROM llm_decision_reviews LIMIT 1", &[])
