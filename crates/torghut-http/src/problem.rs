@@ -331,9 +331,17 @@ pub(crate) fn from_db(e: &torghut_config::tokio_postgres::Error) -> Problem {
     };
     let code = db.code().code();
     let class = &code[..2.min(code.len())];
+    // Of class 42, only a schema that is not (yet) what the service expects is "not ready":
+    // a missing privilege, table, column or function. The rest of the class (syntax errors,
+    // ambiguous references, wrong types) is a fault of the service: 500, logged.
+    let not_ready_42 = matches!(code, "42501" | "42P01" | "42703" | "42883");
     match class {
-        "08" | "57" | "53" | "40" | "55" | "58" | "42" | "3D" => {
+        "08" | "57" | "53" | "40" | "55" | "58" | "3D" | "3F" => {
             tracing::warn!(sqlstate = code, "database error answered as unavailable");
+            Problem::unavailable("the database is unavailable or not ready; retry later")
+        }
+        "42" if not_ready_42 => {
+            tracing::warn!(sqlstate = code, "schema not ready: answered as unavailable");
             Problem::unavailable("the database is unavailable or not ready; retry later")
         }
         "22" | "54" => {

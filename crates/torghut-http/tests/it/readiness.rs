@@ -251,3 +251,20 @@ async fn a_disabled_audit_trigger_is_not_ready() {
     let w = post(&app, "/v1/strategies", body).await;
     assert_eq!(w.status, StatusCode::CREATED, "{}", w.text);
 }
+
+/// A schema that lost what a statement needs (here a column) answers 503, retry later: not a
+/// fault of the request, and not a 500 either.
+#[tokio::test]
+async fn a_missing_column_answers_503() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    db.connect()
+        .await
+        .batch_execute("ALTER TABLE strategies RENAME COLUMN description TO description_gone")
+        .await
+        .unwrap();
+    let body = r#"{"name":"x","base_timeframe":"1Min","universe_type":"static"}"#;
+    let w = post(&app, "/v1/strategies", body).await;
+    w.problem(503);
+    assert_eq!(w.headers["retry-after"], "1");
+}
