@@ -42,8 +42,21 @@ pub fn split_statements(sql: &str) -> Vec<String> {
             b'\'' | b'"' => {
                 only_trivia = false;
                 let q = c;
+                // An escape string (E'...', e'...' not ending an identifier): a backslash escapes
+                // the next character, so \' does not end it.
+                let escapes = q == b'\''
+                    && i > 0
+                    && matches!(b[i - 1], b'E' | b'e')
+                    && !(i > 1
+                        && (b[i - 2].is_ascii_alphanumeric()
+                            || b[i - 2] == b'_'
+                            || b[i - 2] == b'$'));
                 i += 1;
                 while i < b.len() {
+                    if escapes && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
                     if b[i] == q {
                         if b.get(i + 1) == Some(&q) {
                             i += 2;
@@ -105,8 +118,22 @@ mod tests {
     }
 
     #[test]
+    fn escape_strings_keep_their_escaped_quotes() {
+        let sql = "INSERT INTO t VALUES (E'it\\'s; fine', e'a\\\\'); SELECT 'plain\\'; SELECT 2;\n\
+                   SELECT name'x'; SELECT 3";
+        let parts = split_statements(sql);
+        assert_eq!(parts.len(), 5, "{parts:?}");
+        assert_eq!(parts[0], "INSERT INTO t VALUES (E'it\\'s; fine', e'a\\\\')");
+        // Outside an escape string a backslash is an ordinary character.
+        assert_eq!(parts[1], "SELECT 'plain\\'");
+        assert_eq!(parts[2], "SELECT 2");
+    }
+
+    #[test]
     fn never_panics_on_unterminated_input() {
-        for s in ["'abc", "$$ x", "/* x", "\"x", "$a", "$", "a;$1;"] {
+        for s in [
+            "'abc", "$$ x", "/* x", "\"x", "$a", "$", "a;$1;", "E'\\", "e'abc\\'",
+        ] {
             let _ = split_statements(s);
         }
     }
