@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::GenericClient;
 
 use crate::chain::Checkpoint;
-use crate::verify::{Finding, Problem};
+use crate::verify::Finding;
 use crate::AuditError;
 
 /// One anchor, as one JSON line.
@@ -205,15 +205,7 @@ pub async fn check_anchors(
     trusted: Option<&VerifyingKey>,
 ) -> Result<Vec<Finding>, AuditError> {
     let mut findings = Vec::new();
-    let finding = |id: i64, detail: String| Finding {
-        problem: Problem::Checkpoint,
-        table: "audit_checkpoints".into(),
-        id: None,
-        stream: String::new(),
-        stream_id: None,
-        seq: Some(id),
-        detail,
-    };
+    let finding = Finding::checkpoint;
     for a in anchors {
         if let Err(why) = a.check_signature(trusted) {
             findings.push(finding(

@@ -66,6 +66,21 @@ pub struct Finding {
     pub detail: String,
 }
 
+impl Finding {
+    /// A problem with checkpoint `id` (its chain, or an anchor of it).
+    pub fn checkpoint(id: i64, detail: String) -> Self {
+        Self {
+            problem: Problem::Checkpoint,
+            table: "audit_checkpoints".into(),
+            id: None,
+            stream: String::new(),
+            stream_id: None,
+            seq: Some(id),
+            detail,
+        }
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.problem, self.table)?;
@@ -509,17 +524,7 @@ async fn check_checkpoints(
             head: r.get(4),
         });
     }
-    let mut cp_finding = |id: i64, detail: String| {
-        out.0.push(Finding {
-            problem: Problem::Checkpoint,
-            table: "audit_checkpoints".into(),
-            id: None,
-            stream: String::new(),
-            stream_id: None,
-            seq: Some(id),
-            detail,
-        })
-    };
+    let mut cp_finding = |id: i64, detail: String| out.0.push(Finding::checkpoint(id, detail));
     let mut state = CheckpointState::new();
     let mut prev: Option<Vec<u8>> = None;
     let mut expected = 1i64;
