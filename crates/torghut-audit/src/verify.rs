@@ -111,6 +111,9 @@ pub struct VerifyReport {
     /// (every row of it, and its head row) leaves nothing to compare with until a checkpoint
     /// records it: `torghut audit checkpoint` closes that window.
     pub streams_not_checkpointed: u64,
+    /// Streams written before the chain that the backfill `0008_audit_seal_legacy` has not
+    /// sealed yet (it is unfinished): verified once it has.
+    pub streams_unsealed: u64,
     pub checkpoints_checked: u64,
     /// The latest checkpoint: its id and hash (hex).
     pub latest_checkpoint: Option<(i64, String)>,
@@ -132,6 +135,14 @@ impl VerifyReport {
             .iter()
             .map(|(t, n)| format!("{t} {n}"))
             .collect();
+        if self.streams_unsealed > 0 {
+            s.push_str(&format!(
+                "note: {} stream(s) written before the audit chain are not sealed yet (the \
+                 backfill {} is unfinished: torghut migrate up); they are verified once it is\n",
+                self.streams_unsealed,
+                chain::LEGACY_BACKFILL
+            ));
+        }
         if self.streams_not_checkpointed > 0 {
             s.push_str(&format!(
                 "note: {} stream(s) not recorded by any checkpoint yet; the deletion of such a \
@@ -174,6 +185,15 @@ struct ChainRow {
 }
 
 type StreamKey = (&'static str, Uuid);
+
+/// A row without chain columns: written before the chain (or out of band).
+struct LegacyRow {
+    table: &'static str,
+    id: Uuid,
+    root: bool,
+    order: chain::LegacyOrder,
+    digest: Vec<u8>,
+}
 
 struct Findings(Vec<Finding>);
 
@@ -221,6 +241,7 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
     let mut rows_by_table = BTreeMap::new();
     let mut streams: HashMap<StreamKey, Vec<ChainRow>> = HashMap::new();
 
+    let mut legacy: HashMap<StreamKey, Vec<LegacyRow>> = HashMap::new();
     for t in TABLES {
         let rows = tx.query(&t.select_sql(""), &[]).await?;
         rows_by_table.insert(t.table.to_owned(), rows.len() as u64);
@@ -241,23 +262,24 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
                         digest,
                     })
                 }
-                _ => findings.push(
-                    Problem::Inserted,
-                    t.table,
-                    Some(id),
-                    (t.stream, sid),
-                    None,
-                    "no chain hash: written with the sealing trigger disabled".into(),
-                ),
+                _ => legacy.entry((t.stream, sid)).or_default().push(LegacyRow {
+                    table: t.table,
+                    id,
+                    root: t.kind() == 0,
+                    order: (t.kind(), r.get(5), r.get(6), id),
+                    digest,
+                }),
             }
         }
     }
 
-    // The stream heads (a stream of one row, its root, has none).
+    // The stream heads (a stream of one row, its root, has none; a legacy stream always has
+    // one, with the number of its rows from before the chain).
     let mut heads: HashMap<StreamKey, (i64, Option<Vec<u8>>)> = HashMap::new();
+    let mut legacy_rows: HashMap<StreamKey, i64> = HashMap::new();
     for r in tx
         .query(
-            "SELECT stream, stream_id, seq, head FROM audit_chain_heads",
+            "SELECT stream, stream_id, seq, head, legacy_rows FROM audit_chain_heads",
             &[],
         )
         .await?
@@ -266,20 +288,109 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
         let Some(stream) = chain::stream_name(&stream) else {
             continue;
         };
-        heads.insert((stream, r.get(1)), (r.get(2), r.get(3)));
+        let key = (stream, r.get(1));
+        heads.insert(key, (r.get(2), r.get(3)));
+        if let Some(n) = r.get::<_, Option<i64>>(4) {
+            legacy_rows.insert(key, n);
+        }
+    }
+    let backfilled: bool = tx
+        .query_one(
+            "SELECT to_regclass('torghut_meta.schema_history') IS NOT NULL \
+               AND EXISTS (SELECT 1 FROM torghut_meta.schema_history WHERE id = $1)",
+            &[&chain::LEGACY_BACKFILL],
+        )
+        .await?
+        .get(0);
+    let mut streams_unsealed = 0u64;
+    for (key, mut rows) in legacy {
+        let sealed = legacy_rows.get(&key).copied();
+        let Some(n) = sealed else {
+            let unsealed_root = rows.iter().any(|r| r.root) && !heads.contains_key(&key);
+            if unsealed_root && !backfilled {
+                streams_unsealed += 1;
+                continue;
+            }
+            for r in rows {
+                findings.push(
+                    Problem::Inserted,
+                    r.table,
+                    Some(r.id),
+                    key,
+                    None,
+                    "no chain hash: written with the sealing trigger disabled".into(),
+                );
+            }
+            continue;
+        };
+        rows.sort_by_key(|r| r.order);
+        let found = rows.len() as i64;
+        if found < n {
+            findings.push(
+                Problem::Deleted,
+                &format!("{} stream", key.0),
+                None,
+                key,
+                Some(found + 1),
+                format!("{n} rows written before the chain were sealed, {found} are left"),
+            );
+        }
+        // The rows from before the chain take places 1..n in their order, each linked to the
+        // one before: a change in one of them breaks the link of the first row after them.
+        let mut prev: Option<Vec<u8>> = None;
+        for (k, r) in rows.into_iter().enumerate() {
+            let seq = k as i64 + 1;
+            if seq > n {
+                findings.push(
+                    Problem::Inserted,
+                    r.table,
+                    Some(r.id),
+                    key,
+                    None,
+                    format!(
+                        "no chain hash, and the stream had only {n} rows from before the chain: \
+                         written with the sealing trigger disabled"
+                    ),
+                );
+                continue;
+            }
+            let hash = chain::link(prev.as_deref(), &r.digest);
+            prev = Some(hash.clone());
+            streams.entry(key).or_default().push(ChainRow {
+                table: r.table,
+                id: r.id,
+                seq,
+                hash,
+                digest: r.digest,
+            });
+        }
     }
 
     let mut keys: Vec<StreamKey> = streams.keys().chain(heads.keys()).copied().collect();
     keys.sort();
     keys.dedup();
+    let (checkpoints_checked, latest, state) = check_checkpoints(tx, &mut findings).await?;
+    // What the checkpoints are compared with: the streams present, and the row at each
+    // checkpointed place (rows from before the chain at their implicit places).
+    let mut present: HashSet<(String, Uuid)> = HashSet::new();
+    let mut at: HashMap<(String, Uuid, i64), RowAt> = HashMap::new();
+    for ((stream, sid), rows) in &streams {
+        present.insert((stream.to_string(), *sid));
+        if let Some((seq, _, _)) = state.get(&(stream.to_string(), *sid)) {
+            if let Some(r) = rows.iter().find(|r| r.seq == *seq) {
+                at.insert(
+                    (stream.to_string(), *sid, *seq),
+                    (r.table, r.id, r.hash.clone()),
+                );
+            }
+        }
+    }
     for key in &keys {
         let rows = streams.get_mut(key).map(std::mem::take).unwrap_or_default();
         check_stream(*key, rows, heads.get(key), &mut findings);
     }
-    // check_stream took the rows; index what the checkpoints need again.
-    let (checkpoints_checked, latest, state) = check_checkpoints(tx, &mut findings).await?;
     let streams_not_checkpointed =
-        check_against_checkpoints(tx, &state, &heads, &mut findings).await?;
+        check_against_checkpoints(&state, &present, &at, &heads, &mut findings);
     check_projections(tx, &mut findings).await?;
 
     let mut seen = HashSet::new();
@@ -301,6 +412,7 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
         rows_by_table,
         streams_checked: keys.len() as u64,
         streams_not_checkpointed,
+        streams_unsealed,
         checkpoints_checked,
         latest_checkpoint: latest,
         anchors_checked: None,
@@ -577,37 +689,13 @@ async fn check_checkpoints(
     Ok((cps.len() as u64, latest, state))
 }
 
-async fn check_against_checkpoints(
-    tx: &Transaction<'_>,
+fn check_against_checkpoints(
     state: &CheckpointState,
+    present: &HashSet<(String, Uuid)>,
+    at: &HashMap<(String, Uuid, i64), RowAt>,
     heads: &HashMap<StreamKey, (i64, Option<Vec<u8>>)>,
     out: &mut Findings,
-) -> Result<u64, AuditError> {
-    // Rows at the checkpointed places, read by stream id and seq (one query per table).
-    let mut at: HashMap<(String, Uuid, i64), RowAt> = HashMap::new();
-    let mut present: HashSet<(String, Uuid)> = HashSet::new();
-    for t in TABLES {
-        let sql = format!(
-            "SELECT t.{col}, t.chain_seq, t.chain_hash, t.id FROM {table} t \
-             WHERE t.chain_seq IS NOT NULL AND t.chain_hash IS NOT NULL",
-            col = t.stream_column,
-            table = t.table
-        );
-        for r in tx.query(&sql, &[]).await? {
-            let sid: Uuid = r.get(0);
-            present.insert((t.stream.to_owned(), sid));
-            let seq: i64 = r.get(1);
-            if state
-                .get(&(t.stream.to_owned(), sid))
-                .is_some_and(|(s, _, _)| *s == seq)
-            {
-                at.insert(
-                    (t.stream.to_owned(), sid, seq),
-                    (t.table, r.get(3), r.get(2)),
-                );
-            }
-        }
-    }
+) -> u64 {
     for ((stream, sid), (seq, head, cp)) in state {
         let Some(stream) = chain::stream_name(stream) else {
             continue;
@@ -658,7 +746,7 @@ async fn check_against_checkpoints(
             Some(_) => {}
         }
     }
-    Ok(present.iter().filter(|k| !state.contains_key(*k)).count() as u64)
+    present.iter().filter(|k| !state.contains_key(*k)).count() as u64
 }
 
 /// The current row of every root must be the replay of its events: for every column an event
