@@ -109,13 +109,13 @@ pub enum Event {
 /// A receiver of events.
 type Listener = Arc<dyn Fn(&Event) + Send + Sync>;
 
-/// Opens another connection to the database being migrated (for backfill steps that run side
-/// by side).
 /// A connection being opened.
 type Connecting = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<tokio_postgres::Client, String>> + Send>,
 >;
 
+/// Opens another connection to the database being migrated (for backfill steps that run side
+/// by side).
 #[derive(Clone)]
 pub struct Connector(Arc<dyn Fn() -> Connecting + Send + Sync>);
 
