@@ -155,7 +155,7 @@ $$;
 -- The content a row is sealed with.
 CREATE FUNCTION audit_content(tbl text, j jsonb) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT sha256(convert_to(tbl || ' ' || (j - 'chain_seq' - 'chain_hash' - 'updated_at')::text, 'UTF8'))
+  SELECT sha256(convert_to(tbl || ' ' || (j - '{chain_seq,chain_hash,updated_at}'::text[])::text, 'UTF8'))
 $$;
 
 -- The values a root row was created with: the row as it is now (j, its to_jsonb), with every
@@ -359,7 +359,7 @@ DECLARE
   ev_codes text;
 BEGIN
   SELECT jsonb_object_agg(k, jsonb_build_object('from', o -> k, 'to', v)) INTO ev_changes
-  FROM jsonb_each(to_jsonb(NEW) - 'chain_seq' - 'chain_hash' - 'updated_at') AS x(k, v)
+  FROM jsonb_each(to_jsonb(NEW) - '{chain_seq,chain_hash,updated_at}'::text[]) AS x(k, v)
   WHERE (o -> k)::text IS DISTINCT FROM v::text;
   IF ev_changes IS NULL THEN
     RETURN NULL;
