@@ -25,11 +25,7 @@ pub struct JsonObject {
 
 fn is_json(content_type: &str) -> bool {
     let mut parts = content_type.split(';');
-    let essence = parts
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
     let json = essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"));
     // JSON is UTF-8 (RFC 8259): a body declared in another charset is not read as if it were.
