@@ -155,7 +155,7 @@ $$;
 -- The content a row is sealed with.
 CREATE FUNCTION audit_content(tbl text, j jsonb) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT sha256(convert_to(tbl || ' ' || (j - 'chain_seq' - 'chain_hash' - 'updated_at')::text, 'UTF8'))
+  SELECT sha256(convert_to(tbl || ' ' || (j - '{chain_seq,chain_hash,updated_at}'::text[])::text, 'UTF8'))
 $$;
 
 -- The values a root row was created with: the row as it is now (j, its to_jsonb), with every
@@ -192,19 +192,22 @@ END
 $$;
 
 -- Seals the legacy streams (rows without chain columns, from before the chain) of kind `stream`
--- whose root id lies in [lo, hi] and that have no head yet: their rows, in stream order (root,
+-- whose root row is in a range and that have no head yet: their rows, in stream order (root,
 -- events by seq, reviews by created_at and id), folded as the chain folds (h1 = sha256(c1),
 -- hk = sha256(h(k-1) || ck)), give the head, recorded with legacy_rows = their number. Nothing
--- is rewritten. Called by the backfill 0008_audit_seal_legacy over key ranges, and for one
--- stream (lo = hi) by the triggers when a legacy stream is about to change (with the values it
--- had). Returns the number of streams sealed. A stream sealed meanwhile by another transaction
--- is left as that one sealed it (ON CONFLICT DO NOTHING waits for it to commit).
-CREATE FUNCTION audit_seal_legacy(stream text, lo uuid, hi uuid) RETURNS bigint
+-- is rewritten. The range: root ids from lo to hi (by = 'id'), or the root rows stored in the
+-- pages from lo up to hi (by = 'ctid', lo and hi tids '(block,0)'). Called by the backfill
+-- 0008_audit_seal_legacy over pages, and for one stream by the triggers when a legacy stream is
+-- about to change (with the values it had). Returns the number of streams sealed. A stream
+-- sealed meanwhile by another transaction is left as that one sealed it (ON CONFLICT DO NOTHING
+-- waits for it to commit).
+CREATE FUNCTION audit_seal_legacy_in(stream text, by text, lo text, hi text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET "TimeZone" = 'UTC' AS $$
 DECLARE
   root text;
   ev text;
   fk text;
+  range text;
   reviews text := '';
   n bigint;
 BEGIN
@@ -212,8 +215,7 @@ BEGIN
     root := 'trade_decisions'; ev := 'decision_events'; fk := 'decision_id';
     reviews := 'UNION ALL SELECT v.trade_decision_id, 2, 0, v.created_at, v.id, '
       'audit_content(''llm_decision_reviews'', to_jsonb(v)) FROM llm_decision_reviews v '
-      'JOIN roots ON roots.id = v.trade_decision_id '
-      'WHERE v.trade_decision_id BETWEEN $1 AND $2 AND v.chain_hash IS NULL ';
+      'JOIN roots ON roots.id = v.trade_decision_id WHERE v.chain_hash IS NULL ';
   ELSIF stream = 'execution' THEN
     root := 'executions'; ev := 'execution_events'; fk := 'execution_id';
   ELSIF stream = 'strategy' THEN
@@ -221,25 +223,46 @@ BEGIN
   ELSE
     RAISE EXCEPTION 'audit_seal_legacy: unknown stream %', stream USING ERRCODE = '22023';
   END IF;
+  IF by = 'id' THEN
+    range := 't.id BETWEEN $1::uuid AND $2::uuid';
+  ELSIF by = 'ctid' THEN
+    range := 't.ctid >= $1::tid AND t.ctid < $2::tid';
+  ELSE
+    RAISE EXCEPTION 'audit_seal_legacy: unknown range %', by USING ERRCODE = '22023';
+  END IF;
   EXECUTE format(
     'WITH roots AS MATERIALIZED ('
     '  SELECT t.id, audit_content(%1$L, to_jsonb(t)) AS c FROM %1$I t'
-    '  WHERE t.id BETWEEN $1 AND $2 AND t.chain_hash IS NULL'
+    '  WHERE %6$s AND t.chain_hash IS NULL'
     '    AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.stream = %4$L AND h.stream_id = t.id)) '
     'INSERT INTO audit_chain_heads (stream, stream_id, seq, head, legacy_rows) '
     'SELECT %4$L, r.sid, count(*), audit_chain_fold(r.c ORDER BY r.o, r.k, r.at, r.id), count(*) '
     'FROM (SELECT roots.id AS sid, 0 AS o, 0::bigint AS k, NULL::timestamptz AS at, roots.id, roots.c FROM roots '
     '  UNION ALL SELECT e.%3$I, 1, e.seq::bigint, NULL, e.id, audit_content(%2$L, to_jsonb(e)) FROM %2$I e '
-    '  JOIN roots ON roots.id = e.%3$I WHERE e.%3$I BETWEEN $1 AND $2 AND e.chain_hash IS NULL '
+    '  JOIN roots ON roots.id = e.%3$I WHERE e.chain_hash IS NULL '
     '  %5$s) r '
     'GROUP BY r.sid '
     'ON CONFLICT (stream, stream_id) DO NOTHING',
-    root, ev, fk, stream, reviews) USING lo, hi;
+    root, ev, fk, stream, reviews, range) USING lo, hi;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END
 $$;
+REVOKE EXECUTE ON FUNCTION audit_seal_legacy_in(text, text, text, text) FROM PUBLIC;
+
+-- The streams of roots with ids from lo to hi (lo = hi: one stream).
+CREATE FUNCTION audit_seal_legacy(stream text, lo uuid, hi uuid) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT audit_seal_legacy_in(stream, 'id', lo::text, hi::text)
+$$;
 REVOKE EXECUTE ON FUNCTION audit_seal_legacy(text, uuid, uuid) FROM PUBLIC;
+
+-- The streams of the roots stored in the pages from lo up to hi ('(block,0)' tids).
+CREATE FUNCTION audit_seal_legacy_pages(stream text, lo tid, hi tid) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT audit_seal_legacy_in(stream, 'ctid', lo::text, hi::text)
+$$;
+REVOKE EXECUTE ON FUNCTION audit_seal_legacy_pages(text, tid, tid) FROM PUBLIC;
 
 -- Before a legacy root row (no chain columns) changes: its stream is sealed first, with the
 -- values it has, so that the change is recorded as an event chained behind them.
@@ -336,7 +359,7 @@ DECLARE
   ev_codes text;
 BEGIN
   SELECT jsonb_object_agg(k, jsonb_build_object('from', o -> k, 'to', v)) INTO ev_changes
-  FROM jsonb_each(to_jsonb(NEW) - 'chain_seq' - 'chain_hash' - 'updated_at') AS x(k, v)
+  FROM jsonb_each(to_jsonb(NEW) - '{chain_seq,chain_hash,updated_at}'::text[]) AS x(k, v)
   WHERE (o -> k)::text IS DISTINCT FROM v::text;
   IF ev_changes IS NULL THEN
     RETURN NULL;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
-use crate::backfill::{BackfillOptions, Event, ProgressSink};
+use crate::backfill::{BackfillOptions, Connector, Event, ProgressSink};
 use crate::catalog::{self, CatalogDiff};
 use crate::history::{self, AppliedMigration, BackfillState, LogEntry, NewHistoryRow, META_DDL};
 use crate::source::{Migration, MigrationSet};
@@ -45,6 +45,9 @@ pub struct MigrateOptions {
     pub backfill: BackfillOptions,
     /// Where the run reports what it does, as it happens.
     pub progress: ProgressSink,
+    /// Opens more connections to the same database: backfill steps then run side by side
+    /// (up to [`BackfillOptions::workers`]); without it they run one after the other.
+    pub connect: Option<Connector>,
 }
 
 impl Default for MigrateOptions {
@@ -57,6 +60,7 @@ impl Default for MigrateOptions {
             host: hostname(),
             backfill: BackfillOptions::default(),
             progress: ProgressSink::default(),
+            connect: None,
         }
     }
 }

@@ -24,7 +24,7 @@ pub mod history;
 pub mod source;
 pub mod split;
 
-pub use backfill::{BackfillOptions, Event, ProgressSink};
+pub use backfill::{BackfillOptions, Connector, Event, ProgressSink};
 pub use catalog::{Catalog, CatalogDiff, Difference, TriggerNotEnabled};
 pub use engine::{
     render_diff, AdoptReport, DbFailure, DownReport, MigrateError, MigrateOptions, Migrator,

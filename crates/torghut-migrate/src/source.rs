@@ -9,7 +9,9 @@
 //! rows that are already there): `up.sql` is then a list of steps, each introduced by a line
 //! `-- torghut:batch table=NAME key=COLUMN` and followed by one statement that handles the rows
 //! of `NAME` whose `COLUMN` lies between `$1` and `$2` (the first and last key of the batch,
-//! inclusive, passed as text: cast them to the key's type). See [`crate::backfill`].
+//! inclusive, passed as text: cast them to the key's type). `key=ctid` walks the table by its
+//! pages instead: `$1` and `$2` are then tids `(block,0)`, the batch's first page and the page
+//! after its last (`WHERE ctid >= $1::tid AND ctid < $2::tid`). See [`crate::backfill`].
 
 use std::path::Path;
 

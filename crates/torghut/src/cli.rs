@@ -239,6 +239,10 @@ pub struct MigrateArgs {
     /// back to back; 1 leaves the database idle half of the time).
     #[arg(long, global = true, default_value_t = 0.1, value_parser = parse_throttle, env = "TORGHUT_BACKFILL_THROTTLE")]
     pub backfill_throttle: f64,
+    /// How many steps of a backfill migration may run side by side, each on a connection of its
+    /// own (1: one after the other).
+    #[arg(long, global = true, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16), env = "TORGHUT_BACKFILL_WORKERS")]
+    pub backfill_workers: u16,
     /// Read migrations from this directory instead of the ones built into the binary
     /// (development and tests).
     #[arg(

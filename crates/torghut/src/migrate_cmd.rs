@@ -2,14 +2,15 @@
 
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use torghut_config::AppEnv;
 
 use torghut_migrate::{
-    render_diff, BackfillOptions, Event, MigrateError, MigrateOptions, MigrationSet, Migrator,
-    ProgressSink, RepairAction, Status,
+    render_diff, BackfillOptions, Connector, Event, MigrateError, MigrateOptions, MigrationSet,
+    Migrator, ProgressSink, RepairAction, Status,
 };
 
 use crate::cli::{MigrateArgs, MigrateCommand};
@@ -119,9 +120,17 @@ async fn execute(args: MigrateArgs) -> Result<u8, Failure> {
         backfill: BackfillOptions {
             target_batch: args.backfill_batch_time,
             throttle: args.backfill_throttle,
+            workers: usize::from(args.backfill_workers),
             ..BackfillOptions::default()
         },
         progress,
+        connect: Some({
+            let config = config.clone();
+            Connector::new(move || {
+                let config = config.clone();
+                async move { db::connect(&config, "torghut-migrate").await }
+            })
+        }),
         ..MigrateOptions::default()
     };
     let mut m = Migrator::new(client, set, opts);
@@ -315,14 +324,16 @@ fn progress_sink(json_out: bool) -> ProgressSink {
     } else {
         Duration::from_secs(10)
     };
-    let last: Mutex<Option<Instant>> = Mutex::new(None);
+    // The last progress shown, by backfill step (steps may run side by side).
+    let last: Mutex<HashMap<(String, usize), Instant>> = Mutex::new(HashMap::new());
     ProgressSink::new(move |e: &Event| {
-        if let Event::BackfillProgress { .. } = e {
+        if let Event::BackfillProgress { id, step, .. } = e {
             let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|t| t.elapsed() < every) {
+            let key = (id.clone(), *step);
+            if last.get(&key).is_some_and(|t| t.elapsed() < every) {
                 return;
             }
-            *last = Some(Instant::now());
+            last.insert(key, Instant::now());
         }
         if json_out {
             if let Ok(line) = serde_json::to_string(e) {

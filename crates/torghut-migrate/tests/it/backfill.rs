@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use torghut_migrate::{
-    BackfillOptions, Event, MigrateOptions, Migration, MigrationSet, Migrator, ProgressSink,
+    BackfillOptions, Connector, Event, MigrateOptions, Migration, MigrationSet, Migrator,
+    ProgressSink,
 };
-use torghut_testdb::empty_db;
+use torghut_testdb::{empty_db, TestDb};
 
 use crate::fixtures::opts;
 
@@ -20,9 +21,12 @@ fn set() -> MigrationSet {
             &format!(
                 "CREATE TABLE things (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0);\n\
                  INSERT INTO things (id) SELECT g FROM generate_series(1, {ROWS}) g;\n\
-                 CREATE TABLE empty_things (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0);"
+                 CREATE TABLE empty_things (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0);\n\
+                 CREATE TABLE paged_things (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0);\n\
+                 INSERT INTO paged_things (id) SELECT g FROM generate_series(1, {ROWS}) g;\n\
+                 CREATE TABLE page_log (id bigint NOT NULL);"
             ),
-            "DROP TABLE empty_things; DROP TABLE things;",
+            "DROP TABLE page_log; DROP TABLE paged_things; DROP TABLE empty_things; DROP TABLE things;",
         )
         .unwrap(),
         Migration::new(
@@ -31,7 +35,9 @@ fn set() -> MigrationSet {
              -- torghut:batch table=things key=id\n\
              UPDATE things SET n = n + 1 WHERE id BETWEEN $1::bigint AND $2::bigint;\n\
              -- torghut:batch table=empty_things key=id\n\
-             UPDATE empty_things SET n = n + 1 WHERE id BETWEEN $1::bigint AND $2::bigint;\n",
+             UPDATE empty_things SET n = n + 1 WHERE id BETWEEN $1::bigint AND $2::bigint;\n\
+             -- torghut:batch table=paged_things key=ctid\n\
+             INSERT INTO page_log (id) SELECT id FROM paged_things WHERE ctid >= $1::tid AND ctid < $2::tid;\n",
             "SELECT 1;",
         )
         .unwrap(),
@@ -39,7 +45,9 @@ fn set() -> MigrationSet {
     .unwrap()
 }
 
-fn recording(events: Arc<Mutex<Vec<Event>>>) -> MigrateOptions {
+/// Small batches, progress recorded; steps side by side on a second connection of `db`.
+fn recording(db: &TestDb, events: Arc<Mutex<Vec<Event>>>) -> MigrateOptions {
+    let db = db.clone();
     MigrateOptions {
         backfill: BackfillOptions {
             first_batch: 100,
@@ -47,8 +55,13 @@ fn recording(events: Arc<Mutex<Vec<Event>>>) -> MigrateOptions {
             max_batch: 400,
             target_batch: Duration::from_millis(5),
             throttle: 0.5,
+            workers: 2,
         },
         progress: ProgressSink::new(move |e| events.lock().unwrap().push(e.clone())),
+        connect: Some(Connector::new(move || {
+            let db = db.clone();
+            async move { Ok(db.connect().await) }
+        })),
         ..opts()
     }
 }
@@ -57,7 +70,7 @@ fn recording(events: Arc<Mutex<Vec<Event>>>) -> MigrateOptions {
 async fn a_killed_backfill_carries_on_where_it_stopped_and_handles_each_row_once() {
     let db = empty_db().await;
     let events = Arc::new(Mutex::new(Vec::new()));
-    let mut m = Migrator::new(db.connect().await, set(), recording(events.clone()));
+    let mut m = Migrator::new(db.connect().await, set(), recording(&db, events.clone()));
     m.up(Some("0001_things")).await.unwrap();
 
     // Killed in the middle: the connection goes away with a batch in flight.
@@ -121,7 +134,7 @@ async fn a_killed_backfill_carries_on_where_it_stopped_and_handles_each_row_once
 
     // The second run carries on from the last committed batch.
     let events = Arc::new(Mutex::new(Vec::new()));
-    let mut m = Migrator::new(db.connect().await, set(), recording(events.clone()));
+    let mut m = Migrator::new(db.connect().await, set(), recording(&db, events.clone()));
     let r = m.up(None).await.unwrap();
     assert_eq!(r.applied, vec!["0002_count_things".to_string()]);
     let counts: Vec<(i32, i64)> = c
@@ -132,6 +145,14 @@ async fn a_killed_backfill_carries_on_where_it_stopped_and_handles_each_row_once
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(counts, vec![(1, ROWS)], "every row handled exactly once");
+    let paged: Vec<(i64, i64)> = c
+        .query("SELECT count(*), count(DISTINCT id) FROM page_log", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(paged, vec![(ROWS, ROWS)], "every page walked once");
     let events: Vec<Event> = events.lock().unwrap().clone();
     let first = events
         .iter()
@@ -145,7 +166,16 @@ async fn a_killed_backfill_carries_on_where_it_stopped_and_handles_each_row_once
         })
         .unwrap();
     assert!(first.0 > b.rows_done && first.1 == ROWS, "{first:?}");
-    assert!(events.iter().any(|e| matches!(e, Event::BackfillStepDone { table, rows_done, .. } if table == "empty_things" && *rows_done == 0)));
+    let finished: i64 = c
+        .query_one(
+            "SELECT count(*) FROM torghut_meta.backfill_progress \
+             WHERE migration_id = '0002_count_things' AND finished_at IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(finished, 3, "every step, the empty table's too, finished");
     assert!(
         matches!(events.last(), Some(Event::MigrationApplied { id, .. }) if id == "0002_count_things")
     );
@@ -163,6 +193,7 @@ async fn a_killed_backfill_carries_on_where_it_stopped_and_handles_each_row_once
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(log.len(), 3, "{log:?}");
+    assert!(events.iter().any(|e| matches!(e, Event::BackfillStepDone { table, rows_done, .. } if table == "paged_things" && *rows_done == ROWS)));
     assert!(
         log[1].1.as_deref().unwrap_or("").contains("resumed"),
         "{log:?}"
@@ -196,7 +227,7 @@ async fn a_failing_batch_keeps_the_batches_before_it_and_names_the_table() {
     ])
     .unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
-    let mut m = Migrator::new(db.connect().await, bad, recording(events));
+    let mut m = Migrator::new(db.connect().await, bad, recording(&db, events));
     let e = m.up(None).await.unwrap_err();
     let text = e.to_string();
     assert!(
