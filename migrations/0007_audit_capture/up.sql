@@ -192,7 +192,9 @@ END
 $$;
 
 -- Seals the legacy streams (rows without chain columns, from before the chain) of kind `stream`
--- whose root row is in a range and that have no head yet: their rows, in stream order (root,
+-- whose root row is in a range and that have no head yet (a stream with a head is left as it
+-- is, by the ON CONFLICT clause, not by a filter: the planner's estimate of the heads growing
+-- during a backfill is no help to a join): their rows, in stream order (root,
 -- events by seq, reviews by created_at and id), folded as the chain folds (h1 = sha256(c1),
 -- hk = sha256(h(k-1) || ck)), give the head, recorded with legacy_rows = their number. Nothing
 -- is rewritten. The range: root ids from lo to hi (by = 'id'), or the root rows stored in the
@@ -233,8 +235,7 @@ BEGIN
   EXECUTE format(
     'WITH roots AS MATERIALIZED ('
     '  SELECT t.id, audit_content(%1$L, to_jsonb(t)) AS c FROM %1$I t'
-    '  WHERE %6$s AND t.chain_hash IS NULL'
-    '    AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.stream = %4$L AND h.stream_id = t.id)) '
+    '  WHERE %6$s AND t.chain_hash IS NULL) '
     'INSERT INTO audit_chain_heads (stream, stream_id, seq, head, legacy_rows) '
     'SELECT %4$L, r.sid, count(*), audit_chain_fold(r.c ORDER BY r.o, r.k, r.at, r.id), count(*) '
     'FROM (SELECT roots.id AS sid, 0 AS o, 0::bigint AS k, NULL::timestamptz AS at, roots.id, roots.c FROM roots '
@@ -269,7 +270,9 @@ REVOKE EXECUTE ON FUNCTION audit_seal_legacy_pages(text, tid, tid) FROM PUBLIC;
 CREATE FUNCTION audit_seal_legacy_before_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-  PERFORM audit_seal_legacy(TG_ARGV[0], OLD.id, OLD.id);
+  IF NOT EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.stream = TG_ARGV[0] AND h.stream_id = OLD.id) THEN
+    PERFORM audit_seal_legacy(TG_ARGV[0], OLD.id, OLD.id);
+  END IF;
   RETURN NEW;
 END
 $$;
@@ -300,7 +303,7 @@ BEGIN
     IF NOT coalesce(mine, true) THEN
       PERFORM 1 FROM trade_decisions d WHERE d.id = sid FOR NO KEY UPDATE;
     END IF;
-    IF legacy THEN
+    IF legacy AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.stream = 'decision' AND h.stream_id = sid) THEN
       PERFORM audit_seal_legacy('decision', sid, sid);
     END IF;
   ELSE
