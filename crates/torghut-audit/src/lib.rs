@@ -11,6 +11,7 @@
 pub mod anchor;
 pub mod archive;
 pub mod chain;
+mod render;
 pub mod verify;
 
 pub use verify::{verify, Finding, Problem, VerifyReport};

@@ -4,6 +4,7 @@
 mod anchors;
 mod archive;
 mod enforcement;
+mod render;
 mod support;
 mod tamper;
 mod upgrade;
