@@ -22,8 +22,11 @@
 -- (reviews, events, checkpoints), changes of identity (id, created_at, a decision's
 -- decision_hash, the chain columns), and events written by anything but the capture trigger.
 --
--- Rows already there (a database carried forward) are sealed here in stream order, with the
--- values they have now; nothing is rewritten but their chain columns.
+-- Every statement here is short (new nullable columns, new tables, functions, triggers): nothing
+-- reads or writes the rows already there. Those rows (a database carried forward) keep NULL chain
+-- columns and are never rewritten: 0008_audit_seal_legacy, a batched backfill, records each of
+-- their streams' fold in audit_chain_heads (legacy_rows), and a legacy stream changed before the
+-- backfill reaches it is sealed on the spot, with the values it had, by the writer's transaction.
 
 -- Who changed a row, beside when (created_at).
 ALTER TABLE decision_events ADD COLUMN actor text;
@@ -61,12 +64,17 @@ ALTER TABLE executions ADD COLUMN chain_hash bytea;
 ALTER TABLE execution_events ADD COLUMN chain_seq bigint;
 ALTER TABLE execution_events ADD COLUMN chain_hash bytea;
 
--- The head of every stream longer than its root row.
+-- The head of every stream longer than its root row, and of every legacy stream.
+-- legacy_rows: for a stream whose rows were there before the chain (a database carried forward),
+-- how many: its first legacy_rows rows in stream order (root, events by seq, reviews by
+-- created_at and id) have NULL chain columns and are folded, as written, into the chain; NULL
+-- for a stream sealed from its first row.
 CREATE TABLE audit_chain_heads (
     stream text NOT NULL,
     stream_id uuid NOT NULL,
     seq bigint NOT NULL,
     head bytea NOT NULL,
+    legacy_rows bigint,
     CONSTRAINT pk_audit_chain_heads PRIMARY KEY (stream, stream_id)
 );
 
@@ -147,7 +155,7 @@ $$;
 -- The content a row is sealed with.
 CREATE FUNCTION audit_content(tbl text, j jsonb) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT sha256(convert_to(tbl || ' ' || (j - 'chain_seq' - 'chain_hash' - 'updated_at')::text, 'UTF8'))
+  SELECT sha256(convert_to(tbl || ' ' || (j - '{chain_seq,chain_hash,updated_at}'::text[])::text, 'UTF8'))
 $$;
 
 -- The values a root row was created with: the row as it is now (j, its to_jsonb), with every
@@ -183,26 +191,120 @@ BEGIN
 END
 $$;
 
+-- Seals the legacy streams (rows without chain columns, from before the chain) of kind `stream`
+-- whose root row is in a range and that have no head yet (a stream with a head is left as it
+-- is, by the ON CONFLICT clause, not by a filter: the planner's estimate of the heads growing
+-- during a backfill is no help to a join): their rows, in stream order (root,
+-- events by seq, reviews by created_at and id), folded as the chain folds (h1 = sha256(c1),
+-- hk = sha256(h(k-1) || ck)), give the head, recorded with legacy_rows = their number. Nothing
+-- is rewritten. The range: root ids from lo to hi (by = 'id'), or the root rows stored in the
+-- pages from lo up to hi (by = 'ctid', lo and hi tids '(block,0)'). Called by the backfill
+-- 0008_audit_seal_legacy over pages, and for one stream by the triggers when a legacy stream is
+-- about to change (with the values it had). Returns the number of streams sealed. A stream
+-- sealed meanwhile by another transaction is left as that one sealed it (ON CONFLICT DO NOTHING
+-- waits for it to commit).
+CREATE FUNCTION audit_seal_legacy_in(stream text, by text, lo text, hi text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET "TimeZone" = 'UTC' AS $$
+DECLARE
+  root text;
+  ev text;
+  fk text;
+  range text;
+  reviews text := '';
+  n bigint;
+BEGIN
+  IF stream = 'decision' THEN
+    root := 'trade_decisions'; ev := 'decision_events'; fk := 'decision_id';
+    reviews := 'UNION ALL SELECT v.trade_decision_id, 2, 0, v.created_at, v.id, '
+      'audit_content(''llm_decision_reviews'', to_jsonb(v)) FROM llm_decision_reviews v '
+      'JOIN roots ON roots.id = v.trade_decision_id WHERE v.chain_hash IS NULL ';
+  ELSIF stream = 'execution' THEN
+    root := 'executions'; ev := 'execution_events'; fk := 'execution_id';
+  ELSIF stream = 'strategy' THEN
+    root := 'strategies'; ev := 'strategy_events'; fk := 'strategy_id';
+  ELSE
+    RAISE EXCEPTION 'audit_seal_legacy: unknown stream %', stream USING ERRCODE = '22023';
+  END IF;
+  IF by = 'id' THEN
+    range := 't.id BETWEEN $1::uuid AND $2::uuid';
+  ELSIF by = 'ctid' THEN
+    range := 't.ctid >= $1::tid AND t.ctid < $2::tid';
+  ELSE
+    RAISE EXCEPTION 'audit_seal_legacy: unknown range %', by USING ERRCODE = '22023';
+  END IF;
+  EXECUTE format(
+    'WITH roots AS MATERIALIZED ('
+    '  SELECT t.id, audit_content(%1$L, to_jsonb(t)) AS c FROM %1$I t'
+    '  WHERE %6$s AND t.chain_hash IS NULL) '
+    'INSERT INTO audit_chain_heads (stream, stream_id, seq, head, legacy_rows) '
+    'SELECT %4$L, r.sid, count(*), audit_chain_fold(r.c ORDER BY r.o, r.k, r.at, r.id), count(*) '
+    'FROM (SELECT roots.id AS sid, 0 AS o, 0::bigint AS k, NULL::timestamptz AS at, roots.id, roots.c FROM roots '
+    '  UNION ALL SELECT e.%3$I, 1, e.seq::bigint, NULL, e.id, audit_content(%2$L, to_jsonb(e)) FROM %2$I e '
+    '  JOIN roots ON roots.id = e.%3$I WHERE e.chain_hash IS NULL '
+    '  %5$s) r '
+    'GROUP BY r.sid '
+    'ON CONFLICT (stream, stream_id) DO NOTHING',
+    root, ev, fk, stream, reviews, range) USING lo, hi;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION audit_seal_legacy_in(text, text, text, text) FROM PUBLIC;
+
+-- The streams of roots with ids from lo to hi (lo = hi: one stream).
+CREATE FUNCTION audit_seal_legacy(stream text, lo uuid, hi uuid) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT audit_seal_legacy_in(stream, 'id', lo::text, hi::text)
+$$;
+REVOKE EXECUTE ON FUNCTION audit_seal_legacy(text, uuid, uuid) FROM PUBLIC;
+
+-- The streams of the roots stored in the pages from lo up to hi ('(block,0)' tids).
+CREATE FUNCTION audit_seal_legacy_pages(stream text, lo tid, hi tid) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT audit_seal_legacy_in(stream, 'ctid', lo::text, hi::text)
+$$;
+REVOKE EXECUTE ON FUNCTION audit_seal_legacy_pages(text, tid, tid) FROM PUBLIC;
+
+-- Before a legacy root row (no chain columns) changes: its stream is sealed first, with the
+-- values it has, so that the change is recorded as an event chained behind them.
+CREATE FUNCTION audit_seal_legacy_before_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.stream = TG_ARGV[0] AND h.stream_id = OLD.id) THEN
+    PERFORM audit_seal_legacy(TG_ARGV[0], OLD.id, OLD.id);
+  END IF;
+  RETURN NEW;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION audit_seal_legacy_before_change() FROM PUBLIC;
+
 -- Seals a row appended to a stream (TG_ARGV[0]: the stream): one statement moves the stream's
 -- head row, or creates it from the root's hash. Only that head row is locked: writers of other
 -- streams never wait. A review first locks its decision row (FOR NO KEY UPDATE, as an UPDATE of
 -- the decision does; not needed when this transaction inserted the decision), so that all
--- writers of one decision lock the decision before its head and cannot deadlock. Event rows
--- are written only by the capture trigger (pg_trigger_depth() 2: this trigger inside it), for
--- everyone: there is no maintenance exception (inside this security definer function,
--- current_user is the owner, whoever inserts).
+-- writers of one decision lock the decision before its head and cannot deadlock; a review of a
+-- legacy decision not sealed yet seals its stream first. Event rows are written only by the
+-- capture trigger (pg_trigger_depth() 2: this trigger inside it), for everyone: there is no
+-- maintenance exception (inside this security definer function, current_user is the owner,
+-- whoever inserts). The root of an event is sealed, or, when legacy, has its head (sealed by
+-- the trigger before its change).
 CREATE FUNCTION audit_seal() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET "TimeZone" = 'UTC' AS $$
 DECLARE
   c bytea;
   sid uuid;
   mine boolean;
+  legacy boolean;
 BEGIN
   IF TG_TABLE_NAME = 'llm_decision_reviews' THEN
     sid := NEW.trade_decision_id;
-    SELECT d.xmin = pg_current_xact_id()::xid INTO mine FROM trade_decisions d WHERE d.id = sid;
+    SELECT d.xmin = pg_current_xact_id()::xid, d.chain_hash IS NULL INTO mine, legacy
+    FROM trade_decisions d WHERE d.id = sid;
     IF NOT coalesce(mine, true) THEN
       PERFORM 1 FROM trade_decisions d WHERE d.id = sid FOR NO KEY UPDATE;
+    END IF;
+    IF legacy AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.stream = 'decision' AND h.stream_id = sid) THEN
+      PERFORM audit_seal_legacy('decision', sid, sid);
     END IF;
   ELSE
     IF pg_trigger_depth() < 2 THEN
@@ -218,24 +320,24 @@ BEGIN
     END IF;
   END IF;
   c := audit_content(TG_TABLE_NAME, to_jsonb(NEW));
-  -- No root, or an unsealed one: nothing is returned, the row stays unsealed and the foreign
-  -- key or verify reports it.
+  -- No root: nothing is returned, the row stays unsealed and the foreign key or verify reports
+  -- it. A legacy root has its head row: the conflict branch moves it.
   IF TG_ARGV[0] = 'decision' THEN
     INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
-    SELECT 'decision', sid, 2, sha256(r.chain_hash || c) FROM trade_decisions r
-    WHERE r.id = sid AND r.chain_hash IS NOT NULL
+    SELECT 'decision', sid, 2, sha256(coalesce(r.chain_hash, '\x'::bytea) || c) FROM trade_decisions r
+    WHERE r.id = sid
     ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
     RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   ELSIF TG_ARGV[0] = 'execution' THEN
     INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
-    SELECT 'execution', sid, 2, sha256(r.chain_hash || c) FROM executions r
-    WHERE r.id = sid AND r.chain_hash IS NOT NULL
+    SELECT 'execution', sid, 2, sha256(coalesce(r.chain_hash, '\x'::bytea) || c) FROM executions r
+    WHERE r.id = sid
     ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
     RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   ELSE
     INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
-    SELECT 'strategy', sid, 2, sha256(r.chain_hash || c) FROM strategies r
-    WHERE r.id = sid AND r.chain_hash IS NOT NULL
+    SELECT 'strategy', sid, 2, sha256(coalesce(r.chain_hash, '\x'::bytea) || c) FROM strategies r
+    WHERE r.id = sid
     ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
     RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   END IF;
@@ -260,7 +362,7 @@ DECLARE
   ev_codes text;
 BEGIN
   SELECT jsonb_object_agg(k, jsonb_build_object('from', o -> k, 'to', v)) INTO ev_changes
-  FROM jsonb_each(to_jsonb(NEW) - 'chain_seq' - 'chain_hash' - 'updated_at') AS x(k, v)
+  FROM jsonb_each(to_jsonb(NEW) - '{chain_seq,chain_hash,updated_at}'::text[]) AS x(k, v)
   WHERE (o -> k)::text IS DISTINCT FROM v::text;
   IF ev_changes IS NULL THEN
     RETURN NULL;
@@ -297,42 +399,6 @@ BEGIN
 END
 $$;
 
--- Rows already there are sealed in stream order (root, events by seq, reviews by creation),
--- with the values they have now: one statement per table, the chains folded by a window.
-SET LOCAL "TimeZone" = 'UTC';
-UPDATE strategies t SET chain_seq = 1, chain_hash = sha256(audit_content('strategies', to_jsonb(t)));
--- (A temporary table, dropped when the migration commits.)
-CREATE TEMPORARY TABLE audit_legacy_chain ON COMMIT DROP AS
-SELECT tbl, id, stream, sid,
-       row_number() OVER w AS seq, audit_chain_fold(c) OVER w AS hash
-FROM (
-  SELECT 'trade_decisions' AS tbl, t.id, 'decision' AS stream, t.id AS sid, 0 AS o, 0::bigint AS k,
-         t.created_at AS at, audit_content('trade_decisions', to_jsonb(t)) AS c FROM trade_decisions t
-  UNION ALL SELECT 'decision_events', e.id, 'decision', e.decision_id, 1, e.seq, e.created_at,
-         audit_content('decision_events', to_jsonb(e)) FROM decision_events e
-  UNION ALL SELECT 'llm_decision_reviews', v.id, 'decision', v.trade_decision_id, 2, 0, v.created_at,
-         audit_content('llm_decision_reviews', to_jsonb(v)) FROM llm_decision_reviews v
-  UNION ALL SELECT 'executions', x.id, 'execution', x.id, 0, 0, x.created_at,
-         audit_content('executions', to_jsonb(x)) FROM executions x
-  UNION ALL SELECT 'execution_events', e.id, 'execution', e.execution_id, 1, e.seq, e.created_at,
-         audit_content('execution_events', to_jsonb(e)) FROM execution_events e
-) r
-WINDOW w AS (PARTITION BY stream, sid ORDER BY o, k, at, id ROWS UNBOUNDED PRECEDING);
-UPDATE trade_decisions t SET chain_seq = l.seq, chain_hash = l.hash
-  FROM audit_legacy_chain l WHERE l.tbl = 'trade_decisions' AND l.id = t.id;
-UPDATE decision_events t SET chain_seq = l.seq, chain_hash = l.hash
-  FROM audit_legacy_chain l WHERE l.tbl = 'decision_events' AND l.id = t.id;
-UPDATE llm_decision_reviews t SET chain_seq = l.seq, chain_hash = l.hash
-  FROM audit_legacy_chain l WHERE l.tbl = 'llm_decision_reviews' AND l.id = t.id;
-UPDATE executions t SET chain_seq = l.seq, chain_hash = l.hash
-  FROM audit_legacy_chain l WHERE l.tbl = 'executions' AND l.id = t.id;
-UPDATE execution_events t SET chain_seq = l.seq, chain_hash = l.hash
-  FROM audit_legacy_chain l WHERE l.tbl = 'execution_events' AND l.id = t.id;
-INSERT INTO audit_chain_heads (stream, stream_id, seq, head)
-SELECT DISTINCT ON (stream, sid) stream, sid, seq, hash FROM audit_legacy_chain
-WHERE seq > 1 ORDER BY stream, sid, seq DESC;
-RESET "TimeZone";
-
 -- Sealing.
 CREATE TRIGGER audit_seal BEFORE INSERT ON strategies
   FOR EACH ROW EXECUTE FUNCTION audit_seal_root();
@@ -348,6 +414,14 @@ CREATE TRIGGER audit_seal BEFORE INSERT ON llm_decision_reviews
   FOR EACH ROW EXECUTE FUNCTION audit_seal('decision');
 CREATE TRIGGER audit_seal BEFORE INSERT ON execution_events
   FOR EACH ROW EXECUTE FUNCTION audit_seal('execution');
+
+-- Legacy streams are sealed before their first change.
+CREATE TRIGGER audit_legacy BEFORE UPDATE ON strategies
+  FOR EACH ROW WHEN (OLD.chain_hash IS NULL) EXECUTE FUNCTION audit_seal_legacy_before_change('strategy');
+CREATE TRIGGER audit_legacy BEFORE UPDATE ON trade_decisions
+  FOR EACH ROW WHEN (OLD.chain_hash IS NULL) EXECUTE FUNCTION audit_seal_legacy_before_change('decision');
+CREATE TRIGGER audit_legacy BEFORE UPDATE ON executions
+  FOR EACH ROW WHEN (OLD.chain_hash IS NULL) EXECUTE FUNCTION audit_seal_legacy_before_change('execution');
 
 -- Capture.
 CREATE TRIGGER audit_capture AFTER UPDATE ON strategies

@@ -87,8 +87,10 @@ struct ArchivedRow {
     table: &'static str,
     id: Uuid,
     stream_id: Uuid,
-    seq: i64,
-    hash: Vec<u8>,
+    /// Its chain columns; none for a row written before the chain (its place is implicit).
+    chained: Option<(i64, Vec<u8>)>,
+    /// Its place among the rows written before the chain.
+    order: chain::LegacyOrder,
     digest: Vec<u8>,
 }
 
@@ -179,22 +181,42 @@ async fn read_back(
         let v: serde_json::Value = serde_json::from_str(line).map_err(|_| bad("not JSON"))?;
         let id = uuid_member(&v, "id").ok_or_else(|| bad("no id"))?;
         let stream_id = uuid_member(&v, t.stream_column).ok_or_else(|| bad("no stream id"))?;
-        let seq = v
-            .get("chain_seq")
-            .and_then(serde_json::Value::as_i64)
-            .ok_or_else(|| bad("no chain_seq"))?;
+        let seq = v.get("chain_seq").and_then(serde_json::Value::as_i64);
         let hash = v
             .get("chain_hash")
             .and_then(serde_json::Value::as_str)
             .and_then(|s| s.strip_prefix("\\x"))
-            .and_then(|h| hex::decode(h).ok())
-            .ok_or_else(|| bad("no chain_hash"))?;
+            .and_then(|h| hex::decode(h).ok());
+        let chained = match (seq, hash) {
+            (Some(seq), Some(hash)) => Some((seq, hash)),
+            // Both NULL: a row from before the chain.
+            _ if v.get("chain_seq").is_some_and(serde_json::Value::is_null)
+                && v.get("chain_hash").is_some_and(serde_json::Value::is_null) =>
+            {
+                None
+            }
+            _ => return Err(bad("no chain_seq or chain_hash")),
+        };
+        let created_at = v
+            .get("created_at")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.with_timezone(&Utc));
+        let event_seq = v
+            .get("seq")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
         out.push(ArchivedRow {
             table: t.table,
             id,
             stream_id,
-            seq,
-            hash,
+            chained,
+            order: (
+                t.kind(),
+                if t.kind() == 1 { event_seq } else { 0 },
+                created_at,
+                id,
+            ),
             digest: d.get(0),
         });
     }
@@ -217,25 +239,40 @@ fn chain_heads(rows: Vec<ArchivedRow>) -> (StreamHeads, Vec<Finding>) {
     }
     let mut heads = HashMap::new();
     let mut findings = Vec::new();
-    for (key, mut rows) in streams {
-        rows.sort_by_key(|r| r.seq);
+    for (key, rows) in streams {
+        // Rows from before the chain first, in their order, at implicit places; then the
+        // chained rows by seq.
+        let (mut legacy, mut rows): (Vec<ArchivedRow>, Vec<ArchivedRow>) =
+            rows.into_iter().partition(|r| r.chained.is_none());
+        legacy.sort_by_key(|r| r.order);
+        rows.sort_by_key(|r| r.chained.as_ref().map_or(0, |c| c.0));
         let mut prev: Option<Vec<u8>> = None;
-        for (i, r) in rows.iter().enumerate() {
-            if r.seq != i as i64 + 1 || chain::link(prev.as_deref(), &r.digest) != r.hash {
-                findings.push(Finding {
-                    problem: Problem::Modified,
-                    table: r.table.to_owned(),
-                    id: Some(r.id),
-                    stream: key.0.to_owned(),
-                    stream_id: Some(key.1),
-                    seq: Some(r.seq),
-                    detail: "the archived row does not fit its stream's chain".into(),
-                });
-            }
-            prev = Some(r.hash.clone());
+        let mut last_seq = 0i64;
+        for (i, r) in legacy.iter().chain(rows.iter()).enumerate() {
+            let place = i as i64 + 1;
+            let linked = chain::link(prev.as_deref(), &r.digest);
+            let hash = match &r.chained {
+                None => linked,
+                Some((seq, hash)) => {
+                    if *seq != place || linked != *hash {
+                        findings.push(Finding {
+                            problem: Problem::Modified,
+                            table: r.table.to_owned(),
+                            id: Some(r.id),
+                            stream: key.0.to_owned(),
+                            stream_id: Some(key.1),
+                            seq: Some(*seq),
+                            detail: "the archived row does not fit its stream's chain".into(),
+                        });
+                    }
+                    hash.clone()
+                }
+            };
+            prev = Some(hash);
+            last_seq = place;
         }
-        if let (Some(last), Some(h)) = (rows.last(), prev) {
-            heads.insert(key, (last.seq, h));
+        if let Some(h) = prev {
+            heads.insert(key, (last_seq, h));
         }
     }
     (heads, findings)

@@ -94,16 +94,44 @@ impl AuditTable {
         }
     }
 
-    /// `SELECT id, stream id, chain_seq, chain_hash, content digest FROM table t [WHERE ...]`.
+    /// `SELECT id, stream id, chain_seq, chain_hash, content digest, event seq, created_at FROM
+    /// table t [WHERE ...]`; the last two give the order of rows written before the chain
+    /// ([`LegacyOrder`]).
     pub fn select_sql(&self, filter: &str) -> String {
         format!(
-            "SELECT t.id, t.{col}, t.chain_seq, t.chain_hash, {digest} FROM {table} t {filter}",
+            "SELECT t.id, t.{col}, t.chain_seq, t.chain_hash, {digest}, {seq}, t.created_at \
+             FROM {table} t {filter}",
             col = self.stream_column,
             table = self.table,
             digest = self.digest_sql(),
+            seq = if self.kind() == 1 {
+                "t.seq::bigint"
+            } else {
+                "0::bigint"
+            },
         )
     }
+
+    /// 0 for a stream's root, 1 for its events, 2 for reviews: the first key of the order of
+    /// rows written before the chain.
+    pub fn kind(&self) -> u8 {
+        if self.events.is_some() {
+            0
+        } else if self.table.ends_with("_events") {
+            1
+        } else {
+            2
+        }
+    }
 }
+
+/// The order of a legacy stream's rows (rows written before the chain, folded by migration
+/// `0008_audit_seal_legacy`): the root, then events by seq, then reviews by creation time and
+/// id.
+pub type LegacyOrder = (u8, i64, Option<chrono::DateTime<chrono::Utc>>, uuid::Uuid);
+
+/// The backfill that seals the streams written before the chain.
+pub const LEGACY_BACKFILL: &str = "0008_audit_seal_legacy";
 
 /// `sha256(prev || digest)`; the first row of a stream has no `prev`.
 pub fn link(prev: Option<&[u8]>, digest: &[u8]) -> Vec<u8> {

@@ -12,6 +12,12 @@
 //!   row and the heads checkpoints recorded for it, ordered by stream id; the rows of one stream
 //!   are checked together (chain, head, checkpoints, projections) and dropped.
 //!
+//! A legacy stream (rows written before the chain, sealed by the backfill
+//! `0008_audit_seal_legacy` without being rewritten) has rows without chain columns, as many as
+//! its head row's `legacy_rows`: they are put in their order (root, events by seq, reviews by
+//! creation and id), given their places 1..n and the hashes folded from their digests, and then
+//! checked like any chained row; the first chained row follows the last of them.
+//!
 //! Row content digests are computed here from the rows' values ([`crate::render`]), which is
 //! much cheaper than PostgreSQL building a `jsonb` per row. A stream that shows any problem that
 //! way is verified again with the digests and projection checks computed by PostgreSQL
@@ -128,6 +134,9 @@ pub struct VerifyReport {
     /// (every row of it, and its head row) leaves nothing to compare with until a checkpoint
     /// records it: `torghut audit checkpoint` closes that window.
     pub streams_not_checkpointed: u64,
+    /// Streams written before the chain that the backfill `0008_audit_seal_legacy` has not
+    /// sealed yet (it is unfinished): verified once it has.
+    pub streams_unsealed: u64,
     pub checkpoints_checked: u64,
     /// Streams verified a second time with the digests PostgreSQL computes, because they did not
     /// verify with the ones computed here (every stream with a finding is).
@@ -152,6 +161,14 @@ impl VerifyReport {
             .iter()
             .map(|(t, n)| format!("{t} {n}"))
             .collect();
+        if self.streams_unsealed > 0 {
+            s.push_str(&format!(
+                "note: {} stream(s) written before the audit chain are not sealed yet (the \
+                 backfill {} is unfinished: torghut migrate up); they are verified once it is\n",
+                self.streams_unsealed,
+                chain::LEGACY_BACKFILL
+            ));
+        }
         if self.streams_not_checkpointed > 0 {
             s.push_str(&format!(
                 "note: {} stream(s) not recorded by any checkpoint yet; the deletion of such a \
@@ -192,9 +209,15 @@ struct ChainRow<'a> {
     seq: i64,
     hash: &'a [u8],
     digest: &'a [u8],
+    /// A row written before the chain: its seq is its place among those rows and its hash the
+    /// one recomputed from them (they have no chain columns).
+    legacy: bool,
 }
 
 type StreamKey = (&'static str, Uuid);
+
+/// A stream's head row: seq, head, legacy rows.
+type Head = (i64, Option<Vec<u8>>, Option<i64>);
 
 struct Findings(Vec<Finding>);
 
@@ -261,6 +284,7 @@ struct Stats {
     rows_by_table: [u64; TABLES.len()],
     streams_checked: u64,
     streams_not_checkpointed: u64,
+    streams_unsealed: u64,
 }
 
 impl Stats {
@@ -270,6 +294,7 @@ impl Stats {
         }
         self.streams_checked += o.streams_checked;
         self.streams_not_checkpointed += o.streams_not_checkpointed;
+        self.streams_unsealed += o.streams_unsealed;
     }
 }
 
@@ -283,6 +308,8 @@ struct FastTable {
     /// An event's `seq` and `payload`.
     seq: Option<usize>,
     payload: Option<usize>,
+    /// A review's `created_at`.
+    created_at: Option<usize>,
 }
 
 impl FastTable {
@@ -296,6 +323,11 @@ impl FastTable {
             seq: if events { Some(col("seq", 23)?) } else { None },
             payload: if events {
                 Some(col("payload", 3802)?)
+            } else {
+                None
+            },
+            created_at: if t.table == REVIEWS {
+                Some(col("created_at", 1184)?)
             } else {
                 None
             },
@@ -320,6 +352,10 @@ impl FastTable {
                 Some(i) => int::<4>(fields[i])?.map(|b| i64::from(i32::from_be_bytes(b))),
                 None => None,
             },
+            at: match self.created_at {
+                Some(i) => int::<8>(fields[i])?.map(i64::from_be_bytes),
+                None => None,
+            },
             fields: Some(fields),
         })
     }
@@ -329,9 +365,17 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
     let mut findings = Findings(Vec::new());
     let mut stats = Stats::default();
     let (checkpoints_checked, latest) = check_checkpoints(tx, &mut findings).await?;
+    let backfilled: bool = tx
+        .query_one(
+            "SELECT to_regclass('torghut_meta.schema_history') IS NOT NULL \
+               AND EXISTS (SELECT 1 FROM torghut_meta.schema_history WHERE id = $1)",
+            &[&chain::LEGACY_BACKFILL],
+        )
+        .await?
+        .get(0);
     let mut rechecked = 0;
     for kind in KINDS {
-        rechecked += verify_kind(tx, kind, &mut stats, &mut findings).await?;
+        rechecked += verify_kind(tx, kind, backfilled, &mut stats, &mut findings).await?;
     }
 
     let mut seen = HashSet::new();
@@ -357,6 +401,7 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
         rows_by_table,
         streams_checked: stats.streams_checked,
         streams_not_checkpointed: stats.streams_not_checkpointed,
+        streams_unsealed: stats.streams_unsealed,
         checkpoints_checked,
         streams_rechecked: rechecked,
         latest_checkpoint: latest,
@@ -370,6 +415,7 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
 async fn verify_kind(
     tx: &Transaction<'_>,
     kind: &'static str,
+    backfilled: bool,
     stats: &mut Stats,
     out: &mut Findings,
 ) -> Result<u64, AuditError> {
@@ -387,7 +433,7 @@ async fn verify_kind(
         });
     }
     if !fast {
-        server_pass(tx, kind, None, Some(stats), out).await?;
+        server_pass(tx, kind, backfilled, None, Some(stats), out).await?;
         return Ok(0);
     }
     let mut counted = Stats::default();
@@ -408,6 +454,7 @@ async fn verify_kind(
             kind,
             &s,
             Digests::Here(&tables, &mut scratch),
+            backfilled,
             Some(&mut counted),
             &mut found,
         );
@@ -424,15 +471,15 @@ async fn verify_kind(
     .await?;
     if unreadable {
         // A row not as the catalog describes it: PostgreSQL verifies the whole kind.
-        server_pass(tx, kind, None, Some(stats), out).await?;
+        server_pass(tx, kind, backfilled, None, Some(stats), out).await?;
         return Ok(0);
     }
     stats.add(&counted);
     if overflow {
-        return server_pass(tx, kind, None, None, out).await;
+        return server_pass(tx, kind, backfilled, None, None, out).await;
     }
     for batch in deferred.chunks(RECHECK_BATCH) {
-        server_pass(tx, kind, Some(batch), None, out).await?;
+        server_pass(tx, kind, backfilled, Some(batch), None, out).await?;
     }
     Ok(deferred.len() as u64)
 }
@@ -442,6 +489,7 @@ async fn verify_kind(
 async fn server_pass(
     tx: &Transaction<'_>,
     kind: &'static str,
+    backfilled: bool,
     only: Option<&[Uuid]>,
     mut stats: Option<&mut Stats>,
     out: &mut Findings,
@@ -456,7 +504,14 @@ async fn server_pass(
                 return;
             };
             n += 1;
-            check_one(kind, &s, Digests::Server, stats.as_deref_mut(), out);
+            check_one(
+                kind,
+                &s,
+                Digests::Server,
+                backfilled,
+                stats.as_deref_mut(),
+                out,
+            );
         },
     )
     .await?;
@@ -477,7 +532,7 @@ fn kind_tables(kind: &str) -> impl Iterator<Item = usize> + Clone + '_ {
 /// The query of every row of a kind's streams, their head rows and checkpointed heads, ordered
 /// by stream id; `filtered`: only the stream ids in `$1`. Columns: stream id, tag (the table's
 /// index in [`TABLES`], [`TAG_HEAD`], [`TAG_CHECKPOINT`]), id, seq, hash, the content digest
-/// computed by PostgreSQL (not `fast`), an event's `seq` or the checkpoint id, a review's
+/// computed by PostgreSQL (not `fast`), an event's `seq`, a head's legacy rows or the checkpoint id, a review's
 /// `created_at`; then (`fast`) one column per table of the kind holding its rows (the whole row,
 /// of the table's type: one type per column, so that PostgreSQL looks up how to send it once).
 fn stream_sql(kind: &str, fast: bool, filtered: bool) -> String {
@@ -542,7 +597,7 @@ fn stream_sql(kind: &str, fast: bool, filtered: bool) -> String {
         }
     };
     parts.push(format!(
-        "SELECT h.stream_id, {TAG_HEAD}, NULL, h.seq, h.head, NULL, NULL, NULL{} \
+        "SELECT h.stream_id, {TAG_HEAD}, NULL, h.seq, h.head, NULL, h.legacy_rows, NULL{} \
          FROM audit_chain_heads h WHERE h.stream = '{kind}'{}",
         recs(None),
         filter("h.stream_id")
@@ -617,14 +672,17 @@ struct Member<'r> {
     fields: Option<Fields<'r>>,
     /// An event's `seq`.
     ord: Option<i64>,
+    /// A review's `created_at` (microseconds since 2000, as stored).
+    at: Option<i64>,
 }
 
 /// The rows of one stream.
 struct StreamRows<'r> {
     sid: Option<Uuid>,
     members: Vec<Member<'r>>,
-    /// Its row in `audit_chain_heads`: seq and head.
-    head: Option<(i64, Option<Vec<u8>>)>,
+    /// Its row in `audit_chain_heads`: seq, head and, for a legacy stream, its number of rows
+    /// from before the chain.
+    head: Option<Head>,
     /// The head the latest checkpoint recorded: seq, head, checkpoint id.
     checkpoint: Option<(i64, Option<Vec<u8>>, i64)>,
 }
@@ -642,7 +700,7 @@ impl<'r> StreamRows<'r> {
         for r in rows {
             let tag: i32 = r.get(1);
             match tag {
-                TAG_HEAD => s.head = Some((r.get(3), r.get(4))),
+                TAG_HEAD => s.head = Some((r.get(3), r.get(4), r.get(6))),
                 TAG_CHECKPOINT => {
                     let cp: i64 = r.get(6);
                     if s.checkpoint.as_ref().is_none_or(|c| c.2 < cp) {
@@ -667,6 +725,10 @@ impl<'r> StreamRows<'r> {
                             digest: r.get(5),
                             fields: None,
                             ord: r.get(6),
+                            at: r
+                                .get::<_, Option<Raw<'r>>>(7)
+                                .and_then(|x| x.0.try_into().ok())
+                                .map(i64::from_be_bytes),
                         },
                     });
                 }
@@ -685,18 +747,19 @@ enum Digests<'a> {
     Here(&'a [Option<FastTable>], &'a mut Vec<u8>),
 }
 
-/// Checks one stream: its chain, head and checkpointed head, and (digests computed here) its
-/// projections. Returns `false` when the digests could not all be computed here or the
-/// projections do not replay (the findings are then incomplete: the stream must be verified
-/// with PostgreSQL's digests).
+/// Checks one stream: its rows from before the chain (legacy rows), its chain, head and
+/// checkpointed head, and (digests computed here) its projections. `backfilled`: the backfill
+/// sealing legacy streams is complete. Returns `false` when the digests could not all be
+/// computed here or the projections do not replay (the findings are then incomplete: the stream
+/// must be verified with PostgreSQL's digests).
 fn check_one(
     kind: &'static str,
     s: &StreamRows<'_>,
     digests: Digests<'_>,
+    backfilled: bool,
     stats: Option<&mut Stats>,
     out: &mut Findings,
 ) -> bool {
-    let mut chained = Vec::new();
     let mut computed: Vec<[u8; 32]> = Vec::new();
     let mut sure = true;
     if let Digests::Here(layouts, scratch) = digests {
@@ -705,48 +768,143 @@ fn check_one(
             None => sure = false,
         }
     }
-    if let Some(stats) = stats {
+    let digest = |i: usize| -> &[u8] {
+        match computed.get(i) {
+            Some(d) => &d[..],
+            None => s.members[i].digest.unwrap_or_default(),
+        }
+    };
+    let mut stats = stats;
+    if let Some(stats) = stats.as_deref_mut() {
         for m in &s.members {
             if let Some(n) = stats.rows_by_table.get_mut(m.t) {
                 *n += 1;
             }
-        }
-        let present = s
-            .members
-            .iter()
-            .any(|m| m.seq.is_some() && m.hash.is_some());
-        if s.sid.is_some() && (present || s.head.is_some()) {
-            stats.streams_checked += 1;
-        }
-        if s.sid.is_some() && present && s.checkpoint.is_none() {
-            stats.streams_not_checkpointed += 1;
         }
     }
     let Some(sid) = s.sid else {
         return sure;
     };
     let key = (kind, sid);
+    let gone = format!("{kind} stream");
+    let is_root = |m: &Member<'_>| TABLES[m.t].events.is_some() && m.id == sid;
+
+    // Rows without chain columns: a legacy stream's first rows (its head says how many), in
+    // their order (root, events by seq, reviews by creation and id); a stream whose root has
+    // none and that has no head is not sealed yet while the backfill is unfinished; any other
+    // such row was written with the sealing trigger off.
+    let mut nulls: Vec<usize> = (0..s.members.len())
+        .filter(|&i| TABLES.get(s.members[i].t).is_some())
+        .filter(|&i| s.members[i].seq.is_none() || s.members[i].hash.is_none())
+        .collect();
+    let mut legacy: Vec<usize> = Vec::new();
+    let mut unsealed = false;
+    match s.head.as_ref().and_then(|h| h.2) {
+        None => {
+            if !backfilled && s.head.is_none() && nulls.iter().any(|&i| is_root(&s.members[i])) {
+                unsealed = true;
+            } else {
+                for &i in &nulls {
+                    let m = &s.members[i];
+                    out.push(
+                        Problem::Inserted,
+                        TABLES[m.t].table,
+                        Some(m.id),
+                        key,
+                        None,
+                        "no chain hash: written with the sealing trigger disabled".into(),
+                    );
+                }
+            }
+        }
+        Some(n) => {
+            nulls.sort_by_key(|&i| {
+                let m = &s.members[i];
+                let order = if is_root(m) {
+                    0
+                } else if is_events(&TABLES[m.t]) {
+                    1
+                } else {
+                    2
+                };
+                (order, m.ord.unwrap_or(0), m.at, m.id)
+            });
+            let found = nulls.len() as i64;
+            if found < n {
+                out.push(
+                    Problem::Deleted,
+                    &gone,
+                    None,
+                    key,
+                    Some(found + 1),
+                    format!("{n} rows written before the chain were sealed, {found} are left"),
+                );
+            }
+            for (k, &i) in nulls.iter().enumerate() {
+                if k as i64 >= n {
+                    let m = &s.members[i];
+                    out.push(
+                        Problem::Inserted,
+                        TABLES[m.t].table,
+                        Some(m.id),
+                        key,
+                        None,
+                        format!(
+                            "no chain hash, and the stream had only {n} rows from before the \
+                             chain: written with the sealing trigger disabled"
+                        ),
+                    );
+                } else {
+                    legacy.push(i);
+                }
+            }
+        }
+    }
+    // Legacy rows take places 1..n, each linked to the one before: a change in one of them
+    // breaks the link of the first row after them, or the head.
+    let mut legacy_hashes: Vec<[u8; 32]> = Vec::with_capacity(legacy.len());
+    for &i in &legacy {
+        let mut h = Sha256::new();
+        if let Some(p) = legacy_hashes.last() {
+            h.update(p);
+        }
+        h.update(digest(i));
+        legacy_hashes.push(h.finalize().into());
+    }
+    let mut chained = Vec::with_capacity(s.members.len());
+    for (k, &i) in legacy.iter().enumerate() {
+        let m = &s.members[i];
+        chained.push(ChainRow {
+            table: TABLES[m.t].table,
+            id: m.id,
+            seq: k as i64 + 1,
+            hash: &legacy_hashes[k],
+            digest: digest(i),
+            legacy: true,
+        });
+    }
     for (i, m) in s.members.iter().enumerate() {
-        let Some(t) = TABLES.get(m.t) else { continue };
-        match (m.seq, m.hash) {
-            (Some(seq), Some(hash)) => chained.push(ChainRow {
+        if let (Some(t), Some(seq), Some(hash)) = (TABLES.get(m.t), m.seq, m.hash) {
+            chained.push(ChainRow {
                 table: t.table,
                 id: m.id,
                 seq,
                 hash,
-                digest: match computed.get(i) {
-                    Some(d) => &d[..],
-                    None => m.digest.unwrap_or_default(),
-                },
-            }),
-            _ => out.push(
-                Problem::Inserted,
-                t.table,
-                Some(m.id),
-                key,
-                None,
-                "no chain hash: written with the sealing trigger disabled".into(),
-            ),
+                digest: digest(i),
+                legacy: false,
+            });
+        }
+    }
+    if let Some(stats) = stats {
+        let present = !chained.is_empty();
+        if present || s.head.is_some() {
+            stats.streams_checked += 1;
+        }
+        if present && s.checkpoint.is_none() {
+            stats.streams_not_checkpointed += 1;
+        }
+        if unsealed {
+            stats.streams_unsealed += 1;
         }
     }
     if !sure {
@@ -894,7 +1052,14 @@ fn check_against_checkpoint(
             Some(r.id),
             key,
             Some(*seq),
-            format!("its chain hash is not the one checkpoint {cp} recorded"),
+            if r.legacy {
+                format!(
+                    "the hash of the rows written before the audit chain up to this one is not \
+                     the one checkpoint {cp} recorded: one of them changed (legacy rows 1..{seq})"
+                )
+            } else {
+                format!("its chain hash is not the one checkpoint {cp} recorded")
+            },
         ),
         Some(_) => {}
     }
@@ -913,13 +1078,13 @@ fn links(prev: Option<&[u8]>, digest: &[u8], hash: &[u8]) -> bool {
 fn check_stream(
     key: StreamKey,
     rows: &mut [ChainRow<'_>],
-    head: Option<&(i64, Option<Vec<u8>>)>,
+    head: Option<&Head>,
     out: &mut Findings,
 ) {
     let (stream, sid) = key;
     let root = root_table(stream);
     if rows.is_empty() {
-        if let Some((seq, _)) = head {
+        if let Some((seq, _, _)) = head {
             out.push(
                 Problem::Deleted,
                 root,
@@ -943,6 +1108,7 @@ fn check_stream(
     }
     rows.sort_by(|a, b| (a.seq, a.table, a.id).cmp(&(b.seq, b.table, b.id)));
     let gone = format!("{stream} stream");
+    let legacy = rows.iter().filter(|r| r.legacy).count();
     // Rebuild the order the rows were written in by following the hashes from the root: at
     // each place, the row whose hash links to the previous one. When none does, the row that
     // claims the place is taken (its content was changed: modified), or, when no row claims
@@ -998,7 +1164,17 @@ fn check_stream(
                                 Some(r.id),
                                 key,
                                 Some(r.seq),
-                                "its content no longer matches its chain hash".into(),
+                                if prev.is_some_and(|p| rows[p].legacy) && !r.legacy {
+                                    // The first row after the legacy rows: they are hashed
+                                    // here, so a change in one of them shows here.
+                                    format!(
+                                        "its chain hash does not follow the rows written before \
+                                         the audit chain: it changed, or one of them did \
+                                         (legacy rows 1..{legacy})"
+                                    )
+                                } else {
+                                    "its content no longer matches its chain hash".into()
+                                },
                             );
                         }
                         k
@@ -1064,7 +1240,7 @@ fn check_stream(
                 );
             }
         }
-        Some((hseq, hhead)) => {
+        Some((hseq, hhead, _)) => {
             if *hseq > last_seq {
                 out.push(
                     Problem::Deleted,
@@ -1088,7 +1264,19 @@ fn check_stream(
                     );
                 }
             } else if hhead.as_deref().is_some_and(|h| last_hash != Some(h)) {
-                if let Some(r) = rows.last() {
+                if prev.is_some_and(|p| rows[p].legacy) {
+                    out.push(
+                        Problem::Modified,
+                        &gone,
+                        None,
+                        key,
+                        None,
+                        format!(
+                            "a row written before the audit chain changed (legacy rows \
+                             1..{legacy}): their hashes do not lead to the stream head"
+                        ),
+                    );
+                } else if let Some(r) = rows.last() {
                     out.push(
                         Problem::Modified,
                         r.table,

@@ -24,14 +24,19 @@ pub struct JsonObject {
 }
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    // JSON is UTF-8 (RFC 8259): a body declared in another charset is not read as if it were.
+    let utf8 = parts.all(|p| match p.split_once('=') {
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            let v = v.trim().trim_matches('"');
+            v.eq_ignore_ascii_case("utf-8") || v.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    });
+    json && utf8
 }
 
 /// The reading policy of request envelopes: limits only, no redaction (payloads are redacted
@@ -454,6 +459,10 @@ mod tests {
         assert!(!is_json("text/plain"));
         assert!(!is_json(""));
         assert!(!is_json("application/jsonx"));
+        assert!(is_json("application/json; charset=\"UTF-8\""));
+        assert!(!is_json("application/json; charset=latin1"));
+        assert!(!is_json("application/json;charset=ISO-8859-1"));
+        assert!(!is_json("application/json; charset=utf-16"));
     }
 
     #[test]

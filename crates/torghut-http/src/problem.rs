@@ -168,7 +168,7 @@ impl Problem {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
             "Unsupported media type",
-            "the request body must be JSON (Content-Type: application/json)",
+            "the request body must be JSON in UTF-8 (Content-Type: application/json, with no charset or charset=utf-8)",
         )
     }
 

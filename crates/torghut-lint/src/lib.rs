@@ -70,6 +70,7 @@
 //! | `changing-column-type` | `ALTER COLUMN … TYPE` (table rewrite) |
 //! | `renaming-column`, `renaming-table`, `renaming-object` | renames, which break the application version still running during a deploy |
 //! | `ban-drop-column`, `ban-drop-table`, `ban-drop-not-null`, `ban-drop-constraint`, `ban-drop-default`, … | drops, likewise |
+//! | `ban-row-changes-outside-backfill` (this crate's) | `UPDATE`, `DELETE` or `MERGE` in a migration that is not a batched backfill (`-- torghut:backfill`): rows locked for the whole migration |
 //! | `transaction-nesting`, `ban-uncommitted-transaction` | `BEGIN`/`COMMIT` in a file the engine already wraps in a transaction |
 //!
 //! A table created earlier in the same transaction is new: nobody else sees it and it is empty.
@@ -140,6 +141,19 @@ use text::Lines;
 /// The line that makes the engine run a migration outside a transaction, statement by
 /// statement (same text as the engine's directive).
 pub const NO_TRANSACTION_MARKER: &str = "-- torghut:no-transaction";
+
+/// The line that makes a migration a batched backfill (the engine runs each step over key
+/// ranges, one short transaction per batch): the only place `UPDATE`, `DELETE` and `MERGE` are
+/// allowed.
+pub const BACKFILL_MARKER: &str = "-- torghut:backfill";
+
+/// The line that starts a step of a backfill.
+pub const BATCH_MARKER: &str = "-- torghut:batch";
+
+/// Whether `sql` has a line consisting of [`BACKFILL_MARKER`].
+pub fn has_backfill_marker(sql: &str) -> bool {
+    sql.lines().any(|line| line.trim() == BACKFILL_MARKER)
+}
 
 /// Whether `sql` has a line consisting of [`NO_TRANSACTION_MARKER`] (surrounding whitespace
 /// allowed), detected the way the engine does: BOM ignored, CRLF and lone CR as line breaks.
@@ -227,6 +241,9 @@ impl LintOptions {
         }
         if other {
             names.push(rules::BAN_NON_TRANSACTIONAL_IN_TRANSACTION.to_string());
+        }
+        if !self.is_excluded(rules::BAN_ROW_CHANGES_OUTSIDE_BACKFILL) {
+            names.push(rules::BAN_ROW_CHANGES_OUTSIDE_BACKFILL.to_string());
         }
         names.sort();
         names.dedup();
@@ -442,6 +459,9 @@ fn lint_text(
         check_index,
         check_other,
     ));
+    if !opts.is_excluded(rules::BAN_ROW_CHANGES_OUTSIDE_BACKFILL) && !has_backfill_marker(sql) {
+        findings.extend(rules::row_change_checks(&parse.tree()));
+    }
 
     let root = parse.syntax_node();
     let mut layout = suppress::layout(&root, sql);

@@ -33,6 +33,10 @@ pub const BAN_CONCURRENT_INDEX_IN_TRANSACTION: &str =
 pub const BAN_NON_TRANSACTIONAL_IN_TRANSACTION: &str =
     "ban-non-transactional-statement-in-transaction";
 
+/// This crate's check that rows already in a table are changed only by a backfill: `UPDATE`,
+/// `DELETE` and `MERGE` statements in a migration that is not a batched backfill.
+pub const BAN_ROW_CHANGES_OUTSIDE_BACKFILL: &str = "ban-row-changes-outside-backfill";
+
 /// Rule codes that describe the lint run itself rather than the SQL: they cannot be
 /// suppressed, excluded or re-graded.
 pub const META_RULES: &[&str] = &[
@@ -76,7 +80,40 @@ pub(crate) const TIMEOUT_RULES: &[Rule] =
 pub(crate) const OWN_RULES: &[&str] = &[
     BAN_CONCURRENT_INDEX_IN_TRANSACTION,
     BAN_NON_TRANSACTIONAL_IN_TRANSACTION,
+    BAN_ROW_CHANGES_OUTSIDE_BACKFILL,
 ];
+
+/// Reports the `UPDATE`, `DELETE` and `MERGE` statements of a migration that is not a
+/// backfill: run in the migration's one transaction they lock every row they touch until it
+/// commits, and writers of those rows wait that long. (Statements inside function bodies and
+/// `DO` blocks are not looked into.)
+pub(crate) fn row_change_checks(file: &ast::SourceFile) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for stmt in file.stmts() {
+        let what = match &stmt {
+            ast::Stmt::Update(_) => "UPDATE",
+            ast::Stmt::Delete(_) => "DELETE",
+            ast::Stmt::Merge(_) => "MERGE",
+            _ => continue,
+        };
+        out.push(Finding {
+            rule: BAN_ROW_CHANGES_OUTSIDE_BACKFILL.to_string(),
+            message: format!(
+                "`{what}` changes rows that are already there inside the migration's transaction: \
+                 every row it touches stays locked until the migration commits, and the writers of \
+                 those rows wait"
+            ),
+            help: Some(format!(
+                "Move it into a batched backfill: a migration of its own whose up.sql carries a line \
+                 `{}` and a step `{} table=NAME key=COLUMN` running it over `$1`..`$2` key ranges.",
+                crate::BACKFILL_MARKER,
+                crate::BATCH_MARKER
+            )),
+            range: stmt_range(&stmt),
+        });
+    }
+    out
+}
 
 /// The canonical code of a rule that can appear in options and suppressions: a squawk rule
 /// (aliases resolved, e.g. `prefer-timestamptz` to `prefer-timestamp-tz`) or one of this

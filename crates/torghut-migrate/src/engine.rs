@@ -6,8 +6,9 @@ use serde::Serialize;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
+use crate::backfill::{BackfillOptions, Connector, Event, ProgressSink};
 use crate::catalog::{self, CatalogDiff};
-use crate::history::{self, AppliedMigration, LogEntry, NewHistoryRow, META_DDL};
+use crate::history::{self, AppliedMigration, BackfillState, LogEntry, NewHistoryRow, META_DDL};
 use crate::source::{Migration, MigrationSet};
 use crate::split::split_statements;
 
@@ -40,6 +41,13 @@ pub struct MigrateOptions {
     pub lock_retries: u32,
     /// Host name recorded in the history and the run log.
     pub host: String,
+    /// How backfill migrations batch and pace their work.
+    pub backfill: BackfillOptions,
+    /// Where the run reports what it does, as it happens.
+    pub progress: ProgressSink,
+    /// Opens more connections to the same database: backfill steps then run side by side
+    /// (up to [`BackfillOptions::workers`]); without it they run one after the other.
+    pub connect: Option<Connector>,
 }
 
 impl Default for MigrateOptions {
@@ -50,6 +58,9 @@ impl Default for MigrateOptions {
             statement_timeout: Duration::from_secs(600),
             lock_retries: 5,
             host: hostname(),
+            backfill: BackfillOptions::default(),
+            progress: ProgressSink::default(),
+            connect: None,
         }
     }
 }
@@ -157,6 +168,16 @@ pub enum MigrateError {
         attempts: u32,
         applied: Vec<String>,
     },
+    /// A batch of a backfill failed (other than on a lock, which is retried). The batches
+    /// committed before it are kept: the next `up` carries on after them.
+    #[error("backfill {id} failed on table {table} after {rows_done} rows: {failure}; the batches committed so far are kept and `torghut migrate up` carries on from there")]
+    BackfillFailed {
+        id: String,
+        table: String,
+        rows_done: i64,
+        failure: Box<DbFailure>,
+        applied: Vec<String>,
+    },
     /// Refused by policy (prod without --allow-destructive and --reason, missing reason, ...).
     #[error("{0}")]
     Refused(String),
@@ -183,7 +204,8 @@ impl MigrateError {
     pub fn applied(&self) -> &[String] {
         match self {
             MigrateError::MigrationFailed { applied, .. }
-            | MigrateError::LockRetriesExhausted { applied, .. } => applied,
+            | MigrateError::LockRetriesExhausted { applied, .. }
+            | MigrateError::BackfillFailed { applied, .. } => applied,
             _ => &[],
         }
     }
@@ -242,6 +264,9 @@ pub struct Status {
     pub unknown_applied: Vec<String>,
     /// `alembic_version` of the old tool, when the table exists.
     pub alembic_version: Option<String>,
+    /// Backfills that started and are not applied yet: how far each step got (`up` carries on
+    /// from there).
+    pub unfinished_backfills: Vec<BackfillState>,
     /// True when nothing is pending, dirty, edited or unknown.
     pub clean: bool,
 }
@@ -329,9 +354,9 @@ pub struct RepairReport {
 
 /// Runs migrations against one database connection.
 pub struct Migrator {
-    client: Client,
+    pub(crate) client: Client,
     set: MigrationSet,
-    opts: MigrateOptions,
+    pub(crate) opts: MigrateOptions,
 }
 
 fn ms(d: Duration) -> String {
@@ -425,6 +450,11 @@ impl Migrator {
             .collect();
         let clean =
             pending.is_empty() && dirty.is_empty() && mismatches.is_empty() && unknown.is_empty();
+        let unfinished_backfills = history::read_backfills(&self.client)
+            .await?
+            .into_iter()
+            .filter(|b| pending.contains(&b.migration_id))
+            .collect();
         Ok(Status {
             current: applied.last().map(|a| a.id.clone()),
             expected: self.set.latest().map(str::to_string),
@@ -434,6 +464,7 @@ impl Migrator {
             checksum_mismatches: mismatches,
             unknown_applied: unknown,
             alembic_version: self.alembic_version().await?,
+            unfinished_backfills,
             clean,
         })
     }
@@ -552,7 +583,7 @@ impl Migrator {
         Ok(result)
     }
 
-    fn timeouts_sql(&self, local: bool) -> String {
+    pub(crate) fn timeouts_sql(&self, local: bool) -> String {
         let scope = if local { "LOCAL " } else { "" };
         format!(
             "SET {scope}lock_timeout = '{}'; SET {scope}statement_timeout = '{}';",
@@ -623,7 +654,26 @@ impl Migrator {
         Ok(pending
             .iter()
             .map(|m| {
-                let sql = if m.no_transaction {
+                let sql = if !m.backfill.is_empty() {
+                    let mut s = format!(
+                        "-- batched backfill: each batch in its own transaction with its progress row\n{}\n",
+                        self.timeouts_sql(true)
+                    );
+                    for (i, st) in m.backfill.iter().enumerate() {
+                        s.push_str(&format!(
+                            "-- step {}: the rows of {} by {}, $1 and $2 the first and last key of each batch\n{};\n",
+                            i + 1,
+                            st.table,
+                            st.key,
+                            st.sql
+                        ));
+                    }
+                    s.push_str(&format!(
+                        "-- then: INSERT INTO torghut_meta.schema_history (id = {:?}, checksum = {})\n",
+                        m.id, m.checksum
+                    ));
+                    s
+                } else if m.no_transaction {
                     let mut s = format!("{}\n", self.timeouts_sql(false));
                     for st in split_statements(&m.up) {
                         s.push_str(&st);
@@ -679,7 +729,21 @@ impl Migrator {
         let mut done = Vec::new();
         let last = pending.len().saturating_sub(1);
         for (i, m) in pending.into_iter().enumerate() {
-            if m.no_transaction {
+            let start = Instant::now();
+            self.opts.progress.emit(Event::MigrationStarted {
+                id: m.id.clone(),
+                description: m.description.clone(),
+                kind: if !m.backfill.is_empty() {
+                    "backfill"
+                } else if m.no_transaction {
+                    "no-transaction"
+                } else {
+                    "transaction"
+                },
+            });
+            if !m.backfill.is_empty() {
+                self.apply_backfill(&m, &done, i == last).await?;
+            } else if m.no_transaction {
                 self.apply_no_transaction(&m, &done).await?;
             } else {
                 // Every commit but the run's last skips the WAL flush wait: WAL is flushed in order,
@@ -688,6 +752,10 @@ impl Migrator {
                 // rows, never one without the other.
                 self.apply_transactional(&m, &done, i == last).await?;
             }
+            self.opts.progress.emit(Event::MigrationApplied {
+                id: m.id.clone(),
+                duration_ms: start.elapsed().as_millis() as u64,
+            });
             done.push(m.id.clone());
         }
         Ok(done)
@@ -960,6 +1028,7 @@ impl Migrator {
                     &[&m.id],
                 )
                 .await?;
+                history::forget_backfill(&tx, &m.id).await?;
                 history::log(
                     &tx,
                     &host,
@@ -1090,7 +1159,8 @@ impl Migrator {
                 "SET LOCAL lock_timeout = '5s'; CREATE SCHEMA {scratch}; SET LOCAL search_path = {scratch};"
             ))
             .await?;
-            for m in &migrations {
+            // Backfills change rows, never the schema: they are left out.
+            for m in migrations.iter().filter(|m| m.backfill.is_empty()) {
                 let sql = if m.no_transaction {
                     strip_concurrently(&m.up)
                 } else {

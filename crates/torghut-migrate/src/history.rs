@@ -40,7 +40,127 @@ CREATE TABLE IF NOT EXISTS torghut_meta.migration_log (
 );
 COMMENT ON TABLE torghut_meta.migration_log IS
     'Every up, down, adopt and repair run by torghut migrate: who, when, what and why.';
+CREATE TABLE IF NOT EXISTS torghut_meta.backfill_progress (
+    migration_id text NOT NULL,
+    step integer NOT NULL,
+    table_name text NOT NULL,
+    last_key text,
+    rows_done bigint NOT NULL DEFAULT 0,
+    batches bigint NOT NULL DEFAULT 0,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    PRIMARY KEY (migration_id, step)
+);
+COMMENT ON TABLE torghut_meta.backfill_progress IS
+    'Where each step of a backfill migration got to (the last key of its last committed batch), so that a run that stopped carries on from there.';
 ";
+
+/// Where a step of a backfill got to.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackfillState {
+    /// The backfill migration.
+    pub migration_id: String,
+    /// The step's place in the migration (0-based).
+    pub step: i32,
+    /// The table it walks.
+    pub table: String,
+    /// The last key of the last committed batch (as text); none before the first batch.
+    pub last_key: Option<String>,
+    /// Rows handled so far.
+    pub rows_done: i64,
+    /// Batches committed so far.
+    pub batches: i64,
+    /// When its first batch started.
+    pub started_at: DateTime<Utc>,
+    /// When its last batch committed.
+    pub updated_at: DateTime<Utc>,
+    /// When it finished (none while unfinished).
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The progress rows of every backfill that has started, by migration and step.
+pub(crate) async fn read_backfills<C: GenericClient>(
+    c: &C,
+) -> Result<Vec<BackfillState>, tokio_postgres::Error> {
+    let exists: bool = c
+        .query_one(
+            "SELECT CASE WHEN to_regclass('torghut_meta.backfill_progress') IS NULL THEN false \
+               ELSE has_table_privilege('torghut_meta.backfill_progress', 'SELECT') END",
+            &[],
+        )
+        .await?
+        .get(0);
+    // (A role that may not read it, such as the service's, sees no backfill.)
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = c
+        .query(
+            "SELECT migration_id, step, table_name, last_key, rows_done, batches, started_at,                     updated_at, finished_at              FROM torghut_meta.backfill_progress ORDER BY migration_id, step",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| BackfillState {
+            migration_id: r.get(0),
+            step: r.get(1),
+            table: r.get(2),
+            last_key: r.get(3),
+            rows_done: r.get(4),
+            batches: r.get(5),
+            started_at: r.get(6),
+            updated_at: r.get(7),
+            finished_at: r.get(8),
+        })
+        .collect())
+}
+
+/// Records a committed batch (in the batch's transaction).
+pub(crate) async fn record_batch<C: GenericClient>(
+    c: &C,
+    migration_id: &str,
+    step: i32,
+    table: &str,
+    last_key: &str,
+    rows: i64,
+) -> Result<(), tokio_postgres::Error> {
+    c.execute(
+        "INSERT INTO torghut_meta.backfill_progress AS p            (migration_id, step, table_name, last_key, rows_done, batches)          VALUES ($1, $2, $3, $4, $5, 1)          ON CONFLICT (migration_id, step) DO UPDATE SET last_key = EXCLUDED.last_key,            rows_done = p.rows_done + EXCLUDED.rows_done, batches = p.batches + 1, updated_at = now()",
+        &[&migration_id, &step, &table, &last_key, &rows],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks a step finished (creating its row when the table had nothing to walk).
+pub(crate) async fn finish_step<C: GenericClient>(
+    c: &C,
+    migration_id: &str,
+    step: i32,
+    table: &str,
+) -> Result<(), tokio_postgres::Error> {
+    c.execute(
+        "INSERT INTO torghut_meta.backfill_progress AS p (migration_id, step, table_name, finished_at)          VALUES ($1, $2, $3, now())          ON CONFLICT (migration_id, step) DO UPDATE SET finished_at = now(), updated_at = now()",
+        &[&migration_id, &step, &table],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Forgets a backfill's progress (its migration was reverted).
+pub(crate) async fn forget_backfill<C: GenericClient>(
+    c: &C,
+    migration_id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    c.execute(
+        "DELETE FROM torghut_meta.backfill_progress WHERE migration_id = $1",
+        &[&migration_id],
+    )
+    .await?;
+    Ok(())
+}
 
 /// One row of the history.
 #[derive(Debug, Clone, Serialize)]

@@ -11,20 +11,24 @@
 //! * each migration runs in one transaction together with its history row, under `lock_timeout` and
 //!   `statement_timeout`, retried a bounded number of times on lock timeout; a migration marked
 //!   `-- torghut:no-transaction` runs statement by statement behind a dirty marker instead;
+//! * rows already there are touched only by backfill migrations ([`backfill`]): short batches,
+//!   each committed with its progress, resumable after a kill, recorded applied when complete;
 //! * applied migrations are checksummed (BOM and line endings ignored) and edits are detected;
 //! * `verify` compares the live catalog with the one the migrations produce, built in a scratch
 //!   schema inside a transaction that is rolled back.
 
+pub mod backfill;
 pub mod catalog;
 pub mod engine;
 pub mod history;
 pub mod source;
 pub mod split;
 
+pub use backfill::{BackfillOptions, Connector, Event, ProgressSink};
 pub use catalog::{Catalog, CatalogDiff, Difference, TriggerNotEnabled};
 pub use engine::{
     render_diff, AdoptReport, DbFailure, DownReport, MigrateError, MigrateOptions, Migrator,
     Mismatch, PlanStep, RepairAction, RepairReport, Status, UpReport, VerifyReport, TOOL_VERSION,
 };
-pub use history::{AppliedMigration, LogRecord};
-pub use source::{checksum, Migration, MigrationSet, SourceError};
+pub use history::{AppliedMigration, BackfillState, LogRecord};
+pub use source::{checksum, BackfillStep, Migration, MigrationSet, SourceError};

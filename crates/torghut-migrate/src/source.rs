@@ -4,6 +4,14 @@
 //! first `--` comment line of `up.sql` (else the name with `_` as spaces). A line
 //! `-- torghut:no-transaction` in `up.sql` makes it run outside a transaction, statement by
 //! statement (for `CREATE INDEX CONCURRENTLY`), guarded by a dirty marker.
+//!
+//! A line `-- torghut:backfill` makes it a batched backfill (the only way a migration may touch
+//! rows that are already there): `up.sql` is then a list of steps, each introduced by a line
+//! `-- torghut:batch table=NAME key=COLUMN` and followed by one statement that handles the rows
+//! of `NAME` whose `COLUMN` lies between `$1` and `$2` (the first and last key of the batch,
+//! inclusive, passed as text: cast them to the key's type). `key=ctid` walks the table by its
+//! pages instead: `$1` and `$2` are then tids `(block,0)`, the batch's first page and the page
+//! after its last (`WHERE ctid >= $1::tid AND ctid < $2::tid`). See [`crate::backfill`].
 
 use std::path::Path;
 
@@ -11,6 +19,24 @@ use sha2::{Digest, Sha256};
 
 /// The directive that opts a migration out of the single transaction.
 pub const NO_TRANSACTION: &str = "-- torghut:no-transaction";
+
+/// The directive that makes a migration a batched backfill.
+pub const BACKFILL: &str = "-- torghut:backfill";
+
+/// The directive that starts a step of a backfill.
+pub const BATCH: &str = "-- torghut:batch";
+
+/// One step of a backfill: a statement run over the rows of `table`, batch after batch, by
+/// ranges of `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackfillStep {
+    /// The table whose rows are walked (in `public`).
+    pub table: String,
+    /// The unique, indexed column the batches are cut by.
+    pub key: String,
+    /// The statement run for each batch, with `$1` and `$2` the batch's first and last key.
+    pub sql: String,
+}
 
 /// One migration.
 #[derive(Debug, Clone)]
@@ -32,6 +58,8 @@ pub struct Migration {
     pub down_no_transaction: bool,
     /// SHA-256 (hex) of the normalised `up.sql` (BOM dropped, CRLF and CR as LF).
     pub checksum: String,
+    /// The steps of a backfill migration (`-- torghut:backfill`); empty for any other.
+    pub backfill: Vec<BackfillStep>,
 }
 
 /// Problems with the migration files themselves.
@@ -53,6 +81,89 @@ pub enum SourceError {
     /// `up.sql` is empty.
     #[error("migration {0}: up.sql is empty")]
     Empty(String),
+    /// A backfill migration is not a list of well-formed steps.
+    #[error("migration {id}: {reason}")]
+    BadBackfill { id: String, reason: String },
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == b'_')
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+}
+
+/// The steps of a backfill's `up.sql`.
+fn parse_backfill(id: &str, up: &str) -> Result<Vec<BackfillStep>, SourceError> {
+    let bad = |reason: String| SourceError::BadBackfill {
+        id: id.to_string(),
+        reason,
+    };
+    let mut steps: Vec<BackfillStep> = Vec::new();
+    let mut body = String::new();
+    let close = |steps: &mut Vec<BackfillStep>, body: &mut String| -> Result<(), SourceError> {
+        if let Some(last) = steps.last_mut() {
+            let sql = body.trim().trim_end_matches(';').trim().to_string();
+            if sql.is_empty() {
+                return Err(bad(format!(
+                    "the step over {} has no statement",
+                    last.table
+                )));
+            }
+            if crate::split::split_statements(&sql).len() != 1 {
+                return Err(bad(format!(
+                    "the step over {} must be one statement",
+                    last.table
+                )));
+            }
+            if !sql.contains("$1") || !sql.contains("$2") {
+                return Err(bad(format!(
+                    "the step over {} must use $1 and $2 (the batch's first and last key)",
+                    last.table
+                )));
+            }
+            last.sql = sql;
+        }
+        body.clear();
+        Ok(())
+    };
+    for line in up.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix(BATCH) {
+            close(&mut steps, &mut body)?;
+            let (mut table, mut key) = (None, None);
+            for word in rest.split_whitespace() {
+                match word.split_once('=') {
+                    Some(("table", v)) if is_identifier(v) => table = Some(v.to_string()),
+                    Some(("key", v)) if is_identifier(v) => key = Some(v.to_string()),
+                    _ => return Err(bad(format!("cannot read {word:?} in {t:?}: expected table=NAME key=COLUMN (lower-case identifiers)"))),
+                }
+            }
+            match (table, key) {
+                (Some(table), Some(key)) => steps.push(BackfillStep {
+                    table,
+                    key,
+                    sql: String::new(),
+                }),
+                _ => return Err(bad(format!("{t:?} needs table=NAME and key=COLUMN"))),
+            }
+        } else if steps.is_empty() {
+            if !(t.is_empty() || t.starts_with("--")) {
+                return Err(bad(format!(
+                    "a backfill holds only steps; {t:?} comes before the first {BATCH} line"
+                )));
+            }
+        } else {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    close(&mut steps, &mut body)?;
+    if steps.is_empty() {
+        return Err(bad(format!("a backfill needs at least one {BATCH} step")));
+    }
+    Ok(steps)
 }
 
 /// Normalises text for checksums: drops a UTF-8 BOM and turns CRLF and lone CR into LF.
@@ -91,6 +202,17 @@ impl Migration {
             return Err(SourceError::Empty(id.to_string()));
         }
         let no_transaction = up_n.lines().any(|l| l.trim() == NO_TRANSACTION);
+        let backfill = if up_n.lines().any(|l| l.trim() == BACKFILL) {
+            if no_transaction {
+                return Err(SourceError::BadBackfill {
+                    id: id.to_string(),
+                    reason: format!("{BACKFILL} and {NO_TRANSACTION} exclude each other"),
+                });
+            }
+            parse_backfill(id, &up_n)?
+        } else {
+            Vec::new()
+        };
         let description = up_n
             .lines()
             .map(str::trim)
@@ -117,6 +239,7 @@ impl Migration {
             down: down_n,
             no_transaction,
             down_no_transaction,
+            backfill,
         })
     }
 }
@@ -247,6 +370,37 @@ mod tests {
             Migration::new("0001_x", " \n", ""),
             Err(SourceError::Empty(_))
         ));
+    }
+
+    #[test]
+    fn backfill_steps_are_parsed_and_checked() {
+        let up = "-- Seals things\n-- torghut:backfill\n-- torghut:batch table=t key=id\n\
+                  SELECT f($1::uuid, $2::uuid);\n-- torghut:batch table=u key=k\nUPDATE u SET a = 1\n  WHERE k BETWEEN $1::int AND $2::int;\n";
+        let m = Migration::new("0008_fill", up, "").unwrap();
+        assert_eq!(m.description, "Seals things");
+        assert_eq!(m.backfill.len(), 2);
+        assert_eq!(m.backfill[0].table, "t");
+        assert_eq!(m.backfill[0].sql, "SELECT f($1::uuid, $2::uuid)");
+        assert_eq!(m.backfill[1].key, "k");
+        assert!(m.backfill[1].sql.starts_with("UPDATE u SET a = 1"));
+        for bad in [
+            "-- torghut:backfill\nUPDATE t SET a = 1;\n",
+            "-- torghut:backfill\n",
+            "-- torghut:backfill\n-- torghut:batch table=t\nSELECT $1, $2;",
+            "-- torghut:backfill\n-- torghut:batch table=T key=id\nSELECT $1, $2;",
+            "-- torghut:backfill\n-- torghut:batch table=t key=id\nSELECT 1;",
+            "-- torghut:backfill\n-- torghut:batch table=t key=id\nSELECT $1; SELECT $2;",
+            "-- torghut:backfill\n-- torghut:no-transaction\n-- torghut:batch table=t key=id\nSELECT $1, $2;",
+        ] {
+            assert!(
+                matches!(Migration::new("0008_x", bad, ""), Err(SourceError::BadBackfill { .. })),
+                "{bad}"
+            );
+        }
+        assert!(Migration::new("0008_x", "SELECT 1", "")
+            .unwrap()
+            .backfill
+            .is_empty());
     }
 
     #[test]

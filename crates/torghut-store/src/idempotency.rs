@@ -1,5 +1,5 @@
 //! Idempotency keys of the HTTP service: the first answer to a key is kept (table
-//! `http_idempotency_keys`, migration `0011_http_idempotency`), so that a retry with the same key
+//! `http_idempotency_keys`, migration `0012_http_idempotency`), so that a retry with the same key
 //! and body is answered the same, a retry with another body is refused, and a retry while the
 //! first attempt is still running waits for it.
 //!

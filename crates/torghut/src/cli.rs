@@ -231,6 +231,18 @@ pub struct MigrateArgs {
     /// How many times a migration is retried after hitting lock_timeout (or a deadlock).
     #[arg(long, global = true, default_value_t = 5, env = "TORGHUT_LOCK_RETRIES")]
     pub lock_retries: u32,
+    /// How long one batch of a backfill migration should take: each batch is one transaction,
+    /// resized after each to come close to this (short batches keep writers' waits short).
+    #[arg(long, global = true, default_value = "200ms", value_parser = parse_duration, env = "TORGHUT_BACKFILL_BATCH_TIME")]
+    pub backfill_batch_time: Duration,
+    /// Pause after each backfill batch, as a fraction of the batch's duration (0 runs batches
+    /// back to back; 1 leaves the database idle half of the time).
+    #[arg(long, global = true, default_value_t = 0.1, value_parser = parse_throttle, env = "TORGHUT_BACKFILL_THROTTLE")]
+    pub backfill_throttle: f64,
+    /// How many steps of a backfill migration may run side by side, each on a connection of its
+    /// own (1: one after the other).
+    #[arg(long, global = true, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16), env = "TORGHUT_BACKFILL_WORKERS")]
+    pub backfill_workers: u16,
     /// Read migrations from this directory instead of the ones built into the binary
     /// (development and tests).
     #[arg(
@@ -265,6 +277,11 @@ pub enum MigrateCommand {
         out: Output,
     },
     /// Apply pending migrations, each in one transaction with its history row.
+    ///
+    /// Backfill migrations (`-- torghut:backfill`) walk their tables in short batches, each
+    /// committed with its progress: progress is shown as it goes (on stderr, or as JSON lines on
+    /// stdout with --json), a run that is stopped carries on from its last batch when run again,
+    /// and `up` returns once everything, backfills included, is applied.
     Up {
         /// Stop at this migration (a full id such as 0005_trade_cursor_symbol).
         #[arg(long, value_name = "ID")]
@@ -357,7 +374,14 @@ pub struct BenchWriteArgs {
 }
 
 /// Parses `500ms`, `5s`, `2m`, `1h`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+fn parse_throttle(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("expected a number from 0 to 100, got {s:?}")),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => (&s[..i], s[i..].trim()),

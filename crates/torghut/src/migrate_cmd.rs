@@ -2,9 +2,15 @@
 
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use torghut_config::AppEnv;
+
 use torghut_migrate::{
-    render_diff, MigrateError, MigrateOptions, MigrationSet, Migrator, RepairAction, Status,
+    render_diff, BackfillOptions, Connector, Event, MigrateError, MigrateOptions, MigrationSet,
+    Migrator, ProgressSink, RepairAction, Status,
 };
 
 use crate::cli::{MigrateArgs, MigrateCommand};
@@ -102,11 +108,29 @@ async fn execute(args: MigrateArgs) -> Result<u8, Failure> {
     let client = db::connect(&config, "torghut-migrate")
         .await
         .map_err(Failure::config)?;
+    let progress = match &args.command {
+        MigrateCommand::Up { out, .. } => progress_sink(out.json),
+        _ => ProgressSink::default(),
+    };
     let opts = MigrateOptions {
         lock_wait: args.lock_wait,
         lock_timeout: args.lock_timeout,
         statement_timeout: args.statement_timeout,
         lock_retries: args.lock_retries,
+        backfill: BackfillOptions {
+            target_batch: args.backfill_batch_time,
+            throttle: args.backfill_throttle,
+            workers: usize::from(args.backfill_workers),
+            ..BackfillOptions::default()
+        },
+        progress,
+        connect: Some({
+            let config = config.clone();
+            Connector::new(move || {
+                let config = config.clone();
+                async move { db::connect(&config, "torghut-migrate").await }
+            })
+        }),
         ..MigrateOptions::default()
     };
     let mut m = Migrator::new(client, set, opts);
@@ -290,6 +314,104 @@ async fn execute(args: MigrateArgs) -> Result<u8, Failure> {
     }
 }
 
+/// Shows what `up` does as it goes: JSON lines on stdout with --json (for a Job's log), else
+/// lines on stderr (one line rewritten in place on a terminal). Backfill progress is shown at
+/// most once a second (every ten seconds when stderr is not a terminal).
+fn progress_sink(json_out: bool) -> ProgressSink {
+    let tty = std::io::stderr().is_terminal();
+    let every = if json_out || tty {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(10)
+    };
+    // The last progress shown, by backfill step (steps may run side by side).
+    let last: Mutex<HashMap<(String, usize), Instant>> = Mutex::new(HashMap::new());
+    ProgressSink::new(move |e: &Event| {
+        if let Event::BackfillProgress { id, step, .. } = e {
+            let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+            let key = (id.clone(), *step);
+            if last.get(&key).is_some_and(|t| t.elapsed() < every) {
+                return;
+            }
+            last.insert(key, Instant::now());
+        }
+        if json_out {
+            if let Ok(line) = serde_json::to_string(e) {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            return;
+        }
+        let text = render_event(e);
+        let mut err = std::io::stderr().lock();
+        let _ = match (tty, e) {
+            (true, Event::BackfillProgress { .. }) => write!(err, "\r\x1b[2K{text}"),
+            (true, _) => writeln!(err, "\r\x1b[2K{text}"),
+            (false, _) => writeln!(err, "{text}"),
+        };
+        let _ = err.flush();
+    })
+}
+
+fn render_event(e: &Event) -> String {
+    match e {
+        Event::MigrationStarted {
+            id,
+            description,
+            kind,
+        } => format!(
+            "applying {id}{}: {description}",
+            match *kind {
+                "backfill" => " (batched backfill)",
+                "no-transaction" => " (outside a transaction)",
+                _ => "",
+            }
+        ),
+        Event::MigrationApplied { id, duration_ms } => {
+            format!("applied {id} in {duration_ms} ms")
+        }
+        Event::BackfillProgress {
+            id,
+            step,
+            steps,
+            table,
+            rows_done,
+            rows_total,
+            rows_per_s,
+            eta_s,
+            retries,
+            ..
+        } => {
+            let pct = if *rows_total > 0 {
+                100.0 * *rows_done as f64 / *rows_total as f64
+            } else {
+                100.0
+            };
+            format!(
+                "  {id} step {step}/{steps} {table}: {rows_done}/{rows_total} rows ({pct:.1}%), \
+                 {rows_per_s:.0} rows/s, {} left{}",
+                eta_s.map_or("?".to_string(), |s| format!("{s:.0} s")),
+                if *retries > 0 {
+                    format!(", {retries} batch(es) retried after a lock wait")
+                } else {
+                    String::new()
+                }
+            )
+        }
+        Event::BackfillStepDone {
+            id,
+            step,
+            steps,
+            table,
+            rows_done,
+            duration_ms,
+        } => format!(
+            "  {id} step {step}/{steps} {table}: done, {rows_done} rows in {duration_ms} ms"
+        ),
+    }
+}
+
 fn render_status(database: &str, st: &Status) -> String {
     let mut s = format!("database: {database}\n");
     s.push_str(&format!(
@@ -318,6 +440,25 @@ fn render_status(database: &str, st: &Status) -> String {
     }
     for p in &st.pending {
         s.push_str(&format!("  pending  {p}\n"));
+        for b in st
+            .unfinished_backfills
+            .iter()
+            .filter(|b| &b.migration_id == p)
+        {
+            s.push_str(&format!(
+                "           backfill step {} ({}): {}, {} rows in {} batches, last key {}, last batch {}\n",
+                b.step + 1,
+                b.table,
+                if b.finished_at.is_some() { "done" } else { "unfinished" },
+                b.rows_done,
+                b.batches,
+                b.last_key.as_deref().unwrap_or("(none)"),
+                b.updated_at.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+            ));
+        }
+        if st.unfinished_backfills.iter().any(|b| &b.migration_id == p) {
+            s.push_str("           (started and not finished: `torghut migrate up` carries on from there)\n");
+        }
     }
     for mm in &st.checksum_mismatches {
         s.push_str(&format!(

@@ -464,10 +464,9 @@ async fn an_intact_database_verifies_after_a_checkpoint_and_more_writes() {
 }
 
 /// A database carried forward from v1: the rows the original service left (decisions in any
-/// status, several reviews, executions with payloads) are sealed by the migration with the values
-/// they have, and the chains go on from there.
-#[tokio::test]
-async fn rows_written_before_the_chain_are_sealed_by_the_migration() {
+/// status, several reviews, executions with payloads) are sealed by the backfill with the values
+/// they have, without being rewritten, and the chains go on from there.
+async fn legacy_world() -> (torghut_testdb::TestDb, Client, Uuid, Uuid, Uuid) {
     use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
     let db = torghut_testdb::empty_db().await;
     let mut m = Migrator::new(
@@ -499,24 +498,48 @@ async fn rows_written_before_the_chain_are_sealed_by_the_migration() {
     .unwrap();
     let mut m = Migrator::new(c, MigrationSet::embedded(), MigrateOptions::default());
     m.up(None).await.unwrap();
-    let mut c = m.into_client();
+    (db, m.into_client(), sid, legacy, legacy_x)
+}
+
+#[tokio::test]
+async fn rows_written_before_the_chain_are_sealed_by_the_backfill_without_being_rewritten() {
+    let (_db, mut c, sid, legacy, legacy_x) = legacy_world().await;
     let r = torghut_audit::verify(&mut c).await.unwrap();
     assert!(r.ok, "{}", r.render());
     assert_eq!(r.rows_by_table["trade_decisions"], 1);
     assert_eq!(r.rows_by_table["llm_decision_reviews"], 2);
-    // Nothing was written but the chain columns: no event for the state they were found in.
+    // Nothing was written: no event for the state they were found in, no chain column set;
+    // each stream's fold is recorded beside the rows.
     assert_eq!(r.rows_by_table["decision_events"], 0);
-    let seqs: Vec<i64> = c
+    let unsealed: i64 = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM llm_decision_reviews WHERE chain_seq IS NULL) \
+                  + (SELECT count(*) FROM trade_decisions WHERE chain_seq IS NULL) \
+                  + (SELECT count(*) FROM executions WHERE chain_seq IS NULL)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unsealed, 4);
+    let heads: Vec<(String, i64, Option<i64>)> = c
         .query(
-            &format!("SELECT chain_seq FROM llm_decision_reviews WHERE trade_decision_id = '{legacy}' ORDER BY created_at"),
+            "SELECT stream, seq, legacy_rows FROM audit_chain_heads ORDER BY stream",
             &[],
         )
         .await
         .unwrap()
         .iter()
-        .map(|r| r.get(0))
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    assert_eq!(seqs, vec![2, 3]);
+    assert_eq!(
+        heads,
+        vec![
+            ("decision".into(), 3, Some(3)),
+            ("execution".into(), 1, Some(1)),
+            ("strategy".into(), 1, Some(1)),
+        ]
+    );
     // The chains go on: the original service's updates, the store's writes, a checkpoint.
     c.batch_execute(&format!(
         "UPDATE trade_decisions SET status = 'canceled' WHERE id = '{legacy}'; \
@@ -532,4 +555,225 @@ async fn rows_written_before_the_chain_are_sealed_by_the_migration() {
     torghut_audit::chain::checkpoint(&c).await.unwrap();
     let r = torghut_audit::verify(&mut c).await.unwrap();
     assert!(r.ok, "{}", r.render());
+    let seqs: Vec<i64> = c
+        .query(
+            &format!(
+                "SELECT chain_seq FROM decision_events WHERE decision_id = '{legacy}' ORDER BY seq"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![4],
+        "the first event follows the three rows from before the chain"
+    );
+}
+
+/// Runs `sql` on `c` as the superuser with every trigger off.
+async fn with_triggers_off(c: &Client, sql: &str) {
+    c.batch_execute(&format!(
+        "BEGIN; SET LOCAL session_replication_role = replica; {sql}; COMMIT"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[tokio::test]
+async fn changes_to_rows_written_before_the_chain_are_found() {
+    // A legacy row changed: the stream's fold no longer matches its head.
+    let (_db, mut c, _sid, legacy, legacy_x) = legacy_world().await;
+    with_triggers_off(
+        &c,
+        &format!("UPDATE llm_decision_reviews SET verdict = 'approve' WHERE trade_decision_id = '{legacy}' AND verdict = 'reject'"),
+    )
+    .await;
+    with_triggers_off(
+        &c,
+        &format!("UPDATE executions SET filled_qty = 0 WHERE id = '{legacy_x}'"),
+    )
+    .await;
+    let r = torghut_audit::verify(&mut c).await.unwrap();
+    assert!(in_stream(&r, Problem::Modified, legacy), "{}", r.render());
+    assert!(in_stream(&r, Problem::Modified, legacy_x), "{}", r.render());
+
+    // A legacy review deleted; a row without chain columns added to a legacy stream.
+    let (_db, mut c, _sid, legacy, legacy_x) = legacy_world().await;
+    with_triggers_off(
+        &c,
+        &format!("DELETE FROM llm_decision_reviews WHERE trade_decision_id = '{legacy}' AND verdict = 'approve'"),
+    )
+    .await;
+    with_triggers_off(
+        &c,
+        &format!(
+            "INSERT INTO execution_events (id, execution_id, seq, payload) \
+             VALUES (gen_random_uuid(), '{legacy_x}', 1, '{{}}')"
+        ),
+    )
+    .await;
+    let r = torghut_audit::verify(&mut c).await.unwrap();
+    assert!(in_stream(&r, Problem::Deleted, legacy), "{}", r.render());
+    assert!(
+        has(&r, Problem::Inserted, "execution_events", None),
+        "{}",
+        r.render()
+    );
+
+    // A whole legacy stream deleted after a checkpoint recorded it.
+    let (_db, mut c, _sid, legacy, legacy_x) = legacy_world().await;
+    torghut_audit::chain::checkpoint(&c).await.unwrap();
+    with_triggers_off(
+        &c,
+        &format!("DELETE FROM executions WHERE id = '{legacy_x}'"),
+    )
+    .await;
+    let r = torghut_audit::verify(&mut c).await.unwrap();
+    assert!(in_stream(&r, Problem::Deleted, legacy_x), "{}", r.render());
+    assert!(!in_stream(&r, Problem::Deleted, legacy), "{}", r.render());
+}
+
+/// Legacy streams changed by the original service between the DDL (0007) and the backfill
+/// (0008) are sealed by the writer's transaction with the values they had, before the change is
+/// recorded; the backfill leaves them as they are; verify is green. Before the backfill ran,
+/// verify counts the streams it has not sealed yet instead of reporting them.
+#[tokio::test]
+async fn legacy_streams_changed_before_the_backfill_are_sealed_by_their_writer() {
+    use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
+    let db = torghut_testdb::empty_db().await;
+    let mut m = Migrator::new(
+        db.connect().await,
+        MigrationSet::embedded(),
+        MigrateOptions::default(),
+    );
+    m.up(Some("0005_trade_cursor_symbol")).await.unwrap();
+    let c = db.connect().await;
+    let sid = Uuid::now_v7();
+    let mut decisions = Vec::new();
+    c.batch_execute(&format!(
+        "INSERT INTO strategies (id, name, base_timeframe, universe_type) VALUES ('{sid}', 's', '1Min', 'static')"
+    ))
+    .await
+    .unwrap();
+    for n in 0..4 {
+        let d = Uuid::now_v7();
+        decisions.push(d);
+        c.batch_execute(&format!(
+            "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, \
+               decision_json, decision_hash, status) VALUES ('{d}', '{sid}', 'paper', 'AAPL', '1Min', \
+               '{{\"n\": {n}}}', '{d}', 'planned'); \
+             INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json, \
+               response_json, verdict, confidence) VALUES \
+               (gen_random_uuid(), '{d}', 'm', 'v1', '{{}}', '{{}}', 'approve', 0.9)"
+        ))
+        .await
+        .unwrap();
+    }
+    m.up(Some("0007_audit_capture")).await.unwrap();
+    let mut admin = db.connect().await;
+    let r = torghut_audit::verify(&mut admin).await.unwrap();
+    assert!(r.ok, "{}", r.render());
+    assert_eq!(r.streams_unsealed, 5, "{}", r.render());
+    // The original service's writes before the backfill: an update, a review, both.
+    c.batch_execute(&format!(
+        "UPDATE trade_decisions SET status = 'submitted' WHERE id = '{}'; \
+         INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json, \
+           response_json, verdict, confidence) VALUES (gen_random_uuid(), '{}', 'm', 'v1', '{{}}', '{{}}', 'reject', 0.2); \
+         UPDATE trade_decisions SET decision_json = '{{\"n\": 9}}' WHERE id = '{}'; \
+         INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json, \
+           response_json, verdict, confidence) VALUES (gen_random_uuid(), '{}', 'm', 'v1', '{{}}', '{{}}', 'reject', 0.2)",
+        decisions[0], decisions[1], decisions[2], decisions[2]
+    ))
+    .await
+    .unwrap();
+    let sealed: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM audit_chain_heads WHERE legacy_rows = 2",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        sealed, 3,
+        "each changed stream sealed with its two rows from before"
+    );
+    let r = torghut_audit::verify(&mut admin).await.unwrap();
+    assert!(r.ok, "{}", r.render());
+    assert_eq!(r.streams_unsealed, 2, "{}", r.render());
+    m.up(None).await.unwrap();
+    let r = torghut_audit::verify(&mut admin).await.unwrap();
+    assert!(r.ok, "{}", r.render());
+    assert_eq!(r.streams_unsealed, 0);
+    let heads: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM audit_chain_heads WHERE legacy_rows IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(heads, 5);
+    // After the backfill, a root without chain columns and no head is out of band.
+    with_triggers_off(
+        &admin,
+        &format!(
+            "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, \
+               decision_json, decision_hash, status) VALUES (gen_random_uuid(), '{sid}', 'paper', 'AAPL', '1Min', \
+               '{{}}', 'x-out-of-band', 'planned')"
+        ),
+    )
+    .await;
+    let r = torghut_audit::verify(&mut admin).await.unwrap();
+    assert!(
+        has(&r, Problem::Inserted, "trade_decisions", None),
+        "{}",
+        r.render()
+    );
+}
+
+/// Streams written before the chain are archived like any other: the archive recomputes their
+/// fold, verifies against the archive checkpoint, and verify stays green after the deletion.
+#[tokio::test]
+async fn streams_from_before_the_chain_are_archived_and_the_archive_verifies() {
+    use torghut_audit::archive::{self, ArchiveRequest};
+    let (_db, mut c, _sid, legacy, legacy_x) = legacy_world().await;
+    torghut_audit::chain::checkpoint(&c).await.unwrap();
+    let cut: chrono::DateTime<chrono::Utc> = c
+        .query_one("SELECT clock_timestamp()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("archive");
+    let report = archive::archive(
+        &mut c,
+        &ArchiveRequest {
+            before: cut,
+            reason: "retention".into(),
+            approved_by: "compliance".into(),
+            out: dir.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.log_id.is_some(), "{report:?}");
+    let left: i64 = c
+        .query_one(
+            &format!("SELECT count(*) FROM trade_decisions WHERE id = '{legacy}'"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    let v = archive::verify_archive(&mut c, &dir).await.unwrap();
+    assert!(v.ok, "{v:?}");
+    let r = torghut_audit::verify(&mut c).await.unwrap();
+    assert!(r.ok, "{}", r.render());
+    let _ = legacy_x;
 }

@@ -148,6 +148,18 @@ async fn hostile_payloads_are_4xx_problems_never_5xx() {
         )
         .await;
         a.problem(415);
+        // JSON declared in another charset is not read as UTF-8 (é in Latin-1 is one byte).
+        let a = send(
+            &app,
+            Request::builder()
+                .method(method.clone())
+                .uri(&path)
+                .header("content-type", "application/json; charset=latin1")
+                .body(Body::from(b"{\"name\":\"caf\xe9\"}".to_vec()))
+                .unwrap(),
+        )
+        .await;
+        a.problem(415);
         let a = send(
             &app,
             Request::builder()

@@ -188,3 +188,31 @@ fn squawk_ignore_comments_are_not_honoured() {
     only(&report, "squawk-directive");
     assert_eq!(only(&report, "ban-drop-column").suppressed, None);
 }
+
+#[test]
+fn row_changes_are_errors_outside_a_backfill_and_allowed_in_one() {
+    let report = lint_fixture("update_outside_backfill.sql");
+    assert_eq!(
+        rules_of(&report),
+        [
+            "ban-row-changes-outside-backfill",
+            "ban-row-changes-outside-backfill"
+        ]
+    );
+    let v = &report.violations[0];
+    assert_eq!(v.severity, Severity::Error);
+    assert_eq!((v.line, v.column), (2, 1));
+    assert!(
+        v.message.starts_with("`UPDATE` changes rows"),
+        "{}",
+        v.message
+    );
+    assert!(v.help.as_deref().unwrap().contains("-- torghut:backfill"));
+    assert_eq!(
+        (report.violations[1].line, report.violations[1].column),
+        (3, 1)
+    );
+
+    let report = lint_fixture("update_in_backfill.sql");
+    assert!(report.is_clean(), "{report}");
+}

@@ -49,6 +49,7 @@ pub fn opts() -> MigrateOptions {
         statement_timeout: Duration::from_secs(60),
         lock_retries: 2,
         host: "test-host".into(),
+        ..MigrateOptions::default()
     }
 }
 

@@ -315,7 +315,7 @@ async fn execution_indexes(c: &tokio_postgres::Client) -> BTreeSet<String> {
 async fn duplicate_order_index_is_dropped_and_lookups_keep_the_unique_index() {
     let db = empty_db().await;
     let mut m = migrator(&db, MigrationSet::embedded()).await;
-    m.up(Some("0010_drop_duplicate_order_index")).await.unwrap();
+    m.up(Some("0011_drop_duplicate_order_index")).await.unwrap();
     let c = db.connect().await;
     let ix = execution_indexes(&c).await;
     assert!(!ix.contains("ix_executions_alpaca_order_id"), "{ix:?}");
@@ -348,7 +348,7 @@ async fn duplicate_order_index_is_dropped_and_lookups_keep_the_unique_index() {
     );
 
     // Reverting puts the plain index back.
-    m.down("0009_read_indexes", false, false, None)
+    m.down("0010_read_indexes", false, false, None)
         .await
         .unwrap();
     assert!(execution_indexes(&c)
@@ -360,7 +360,7 @@ async fn duplicate_order_index_is_dropped_and_lookups_keep_the_unique_index() {
 async fn duplicate_order_index_is_kept_when_the_unique_constraint_is_missing() {
     let db = empty_db().await;
     let mut m = migrator(&db, MigrationSet::embedded()).await;
-    m.up(Some("0009_read_indexes")).await.unwrap();
+    m.up(Some("0010_read_indexes")).await.unwrap();
     let c = db.connect().await;
     c.batch_execute("ALTER TABLE executions DROP CONSTRAINT uq_executions_alpaca_order_id")
         .await
@@ -368,7 +368,7 @@ async fn duplicate_order_index_is_kept_when_the_unique_constraint_is_missing() {
     let e = m.up(None).await.unwrap_err();
     let text = e.to_string();
     assert!(
-        text.contains("0010_drop_duplicate_order_index")
+        text.contains("0011_drop_duplicate_order_index")
             && text.contains("uq_executions_alpaca_order_id")
             && text.contains("55000"),
         "{text}"

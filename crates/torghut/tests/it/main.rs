@@ -52,7 +52,14 @@ async fn status_up_verify_exit_codes_and_json() {
         "--json",
     ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Progress as JSON lines (each migration started and applied), then the report.
+    let lines = json_lines(&o.stdout);
+    assert_eq!(lines.len(), 7, "{}", text(&o));
+    assert_eq!(lines[0]["event"], "migration_started");
+    assert_eq!(lines[0]["id"], "0001_initial");
+    assert_eq!(lines[5]["event"], "migration_applied");
+    assert_eq!(lines[5]["id"], "0003_llm_decision_reviews");
+    let v = lines.last().unwrap();
     assert_eq!(v["up"]["current"], "0003_llm_decision_reviews");
     let o = run(&["migrate", "--dsn", &dsn, "up"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
@@ -146,7 +153,7 @@ async fn eight_concurrent_processes_all_succeed_and_apply_each_migration_once() 
     for c in children {
         let o = c.wait_with_output().unwrap();
         assert!(o.status.success(), "{}", text(&o));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let v = json_lines(&o.stdout).pop().unwrap();
         applied += v["up"]["applied"].as_array().unwrap().len();
     }
     let c = db.connect().await;
@@ -656,4 +663,13 @@ async fn audit_verify_and_checkpoint_exit_codes() {
         "a",
     ]);
     assert_eq!(code(&o), 2, "{}", text(&o));
+}
+
+/// Every line of `out` as JSON.
+fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
 }
