@@ -4,6 +4,7 @@
 mod anchors;
 mod archive;
 mod enforcement;
+mod legacy;
 mod render;
 mod support;
 mod tamper;
