@@ -43,7 +43,7 @@ fn message(id: i64, hash: &str, created_at: &str) -> String {
 }
 
 fn key_error(path: &Path, message: impl Into<String>) -> AuditError {
-    AuditError::Archive {
+    AuditError::File {
         path: path.display().to_string(),
         message: message.into(),
     }

@@ -178,6 +178,46 @@ pub fn checkpoint_hash(prev: Option<&[u8]>, text: &str) -> Vec<u8> {
     link(prev, text.as_bytes())
 }
 
+/// `checkpoint_hash(prev, &checkpoint_text(id, kind, heads))` computed one head at a time, without
+/// holding the heads or the text: the same bytes are hashed, provided the heads are given in
+/// the text's order (stream, then stream id, both compared bytewise, as PostgreSQL's
+/// `ORDER BY stream COLLATE "C", stream_id` returns them).
+pub struct CheckpointHasher {
+    hasher: Sha256,
+    line: String,
+}
+
+impl CheckpointHasher {
+    pub fn new(prev: Option<&[u8]>, id: i64, kind: &str) -> Self {
+        let mut hasher = Sha256::new();
+        if let Some(p) = prev {
+            hasher.update(p);
+        }
+        hasher.update(format!("{id}\n{kind}\n").as_bytes());
+        Self {
+            hasher,
+            line: String::new(),
+        }
+    }
+
+    /// The next head's line (`stream id seq hex`).
+    pub fn head(&mut self, stream: &str, stream_id: &uuid::Uuid, seq: i64, head: Option<&[u8]>) {
+        use std::fmt::Write;
+        self.line.clear();
+        // Writing into a String cannot fail.
+        let _ = write!(self.line, "{stream} {stream_id} {seq} ");
+        if let Some(h) = head {
+            self.line.push_str(&hex::encode(h));
+        }
+        self.line.push('\n');
+        self.hasher.update(self.line.as_bytes());
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.hasher.finalize().to_vec()
+    }
+}
+
 /// A checkpoint taken.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Checkpoint {
@@ -246,6 +286,37 @@ mod tests {
         assert_eq!(
             checkpoint_text(3, "checkpoint", &heads),
             format!("3\ncheckpoint\ndecision {b} 1 0102\ndecision {a} 0 \nexecution {b} 2 ab\n")
+        );
+    }
+
+    #[test]
+    fn the_incremental_checkpoint_hash_is_the_hash_of_the_text() {
+        let mut heads: Vec<CheckpointHead> = (0..50u128)
+            .map(|i| CheckpointHead {
+                stream: ["decision", "execution", "strategy"][(i % 3) as usize].into(),
+                stream_id: uuid::Uuid::from_u128(
+                    i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
+                ),
+                seq: (i % 4) as i64,
+                head: (i % 4 != 0).then(|| vec![i as u8; 32]),
+            })
+            .collect();
+        for prev in [None, Some(&b"previous"[..])] {
+            let text = checkpoint_text(7, "archive", &heads);
+            heads.sort_by(|a, b| {
+                (a.stream.as_bytes(), a.stream_id.as_bytes())
+                    .cmp(&(b.stream.as_bytes(), b.stream_id.as_bytes()))
+            });
+            let mut h = CheckpointHasher::new(prev, 7, "archive");
+            for x in &heads {
+                h.head(&x.stream, &x.stream_id, x.seq, x.head.as_deref());
+            }
+            assert_eq!(h.finish(), checkpoint_hash(prev, &text));
+        }
+        let empty = CheckpointHasher::new(None, 1, "checkpoint").finish();
+        assert_eq!(
+            empty,
+            checkpoint_hash(None, &checkpoint_text(1, "checkpoint", &[]))
         );
     }
 

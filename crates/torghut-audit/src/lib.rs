@@ -11,6 +11,7 @@
 pub mod anchor;
 pub mod archive;
 pub mod chain;
+mod render;
 pub mod verify;
 
 pub use verify::{verify, Finding, Problem, VerifyReport};
@@ -34,6 +35,9 @@ pub enum AuditError {
     /// A file of an archive could not be read or written.
     #[error("archive file {path}: {message}")]
     Archive { path: String, message: String },
+    /// A key or anchors file could not be read, written or understood.
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
     /// The archive request is not acceptable.
     #[error("archive: {0}")]
     InvalidRequest(String),

@@ -2,19 +2,42 @@
 //! heads, the chained checkpoints and the projections (decision status, execution fill state)
 //! against their events, and names every row that does not fit.
 //!
-//! Everything is read in one `REPEATABLE READ` read-only transaction (one snapshot); the row
-//! content is rendered by PostgreSQL (`to_jsonb` with `TimeZone` UTC) and hashed server-side,
-//! the chains and checkpoints are recomputed here. Nothing relies on the triggers that wrote the
-//! chain columns.
+//! Everything is read in one `REPEATABLE READ` read-only transaction (one snapshot), as streams
+//! of rows consumed as they arrive: memory holds one stream (a strategy, decision or execution
+//! with its events and reviews) at a time, whatever the size of the database.
+//!
+//! - The checkpoint chain: `audit_checkpoints` with their heads, in checkpoint and text order,
+//!   each checkpoint's hash recomputed incrementally.
+//! - For each stream kind, one query returns every row of its tables (as `ROW(t.*)`), its head
+//!   row and the heads checkpoints recorded for it, ordered by stream id; the rows of one stream
+//!   are checked together (chain, head, checkpoints, projections) and dropped.
+//!
+//! A legacy stream (rows written before the chain, sealed by the backfill
+//! `0008_audit_seal_legacy` without being rewritten) has rows without chain columns, as many as
+//! its head row's `legacy_rows`: they are put in their order (root, events by seq, reviews by
+//! creation and id), given their places 1..n and the hashes folded from their digests, and then
+//! checked like any chained row; the first chained row follows the last of them.
+//!
+//! Row content digests are computed here from the rows' values ([`crate::render`]), which is
+//! much cheaper than PostgreSQL building a `jsonb` per row. A stream that shows any problem that
+//! way is verified again with the digests and projection checks computed by PostgreSQL
+//! (`audit_content`, `audit_initial`, `to_jsonb` with `TimeZone` UTC), and only that second
+//! verification reports findings: what is reported never depends on the rendering here. Nothing
+//! relies on the triggers that wrote the chain columns.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::pin::pin;
 
+use futures_util::TryStreamExt;
 use serde::Serialize;
-use tokio_postgres::{Client, IsolationLevel, Transaction};
+use sha2::{Digest, Sha256};
+use tokio_postgres::types::{FromSql, ToSql, Type};
+use tokio_postgres::{Client, IsolationLevel, Row, Transaction};
 use uuid::Uuid;
 
-use crate::chain::{self, root_table, CheckpointHead, TABLES};
+use crate::chain::{self, root_table, TABLES};
+use crate::render::{self, Fields, Layout};
 use crate::AuditError;
 
 /// What is wrong with a row.
@@ -115,6 +138,9 @@ pub struct VerifyReport {
     /// sealed yet (it is unfinished): verified once it has.
     pub streams_unsealed: u64,
     pub checkpoints_checked: u64,
+    /// Streams verified a second time with the digests PostgreSQL computes, because they did not
+    /// verify with the ones computed here (every stream with a finding is).
+    pub streams_rechecked: u64,
     /// The latest checkpoint: its id and hash (hex).
     pub latest_checkpoint: Option<(i64, String)>,
     /// How many anchors kept outside the database were checked (`--anchors`).
@@ -175,25 +201,23 @@ impl VerifyReport {
     }
 }
 
+/// A chained row of a stream: its place and hash as stored, and the digest of its content now.
 #[derive(Debug)]
-struct ChainRow {
+struct ChainRow<'a> {
     table: &'static str,
     id: Uuid,
     seq: i64,
-    hash: Vec<u8>,
-    digest: Vec<u8>,
+    hash: &'a [u8],
+    digest: &'a [u8],
+    /// A row written before the chain: its seq is its place among those rows and its hash the
+    /// one recomputed from them (they have no chain columns).
+    legacy: bool,
 }
 
 type StreamKey = (&'static str, Uuid);
 
-/// A row without chain columns: written before the chain (or out of band).
-struct LegacyRow {
-    table: &'static str,
-    id: Uuid,
-    root: bool,
-    order: chain::LegacyOrder,
-    digest: Vec<u8>,
-}
+/// A stream's head row: seq, head, legacy rows.
+type Head = (i64, Option<Vec<u8>>, Option<i64>);
 
 struct Findings(Vec<Finding>);
 
@@ -230,70 +254,117 @@ pub async fn verify(client: &mut Client) -> Result<VerifyReport, AuditError> {
     if !crate::has_chain(&tx).await? {
         return Err(AuditError::NotMigrated);
     }
-    tx.batch_execute("SET LOCAL \"TimeZone\" = 'UTC'").await?;
+    tx.batch_execute("SET LOCAL \"TimeZone\" = 'UTC'; SET LOCAL jit = off")
+        .await?;
     let report = verify_in(&tx).await?;
     tx.commit().await?;
     Ok(report)
 }
 
+/// The stream kinds, in the order their findings are reported.
+const KINDS: [&str; 3] = ["decision", "execution", "strategy"];
+/// Row tags beside the tables' indexes in [`TABLES`]: a head row, a checkpointed head.
+const TAG_HEAD: i32 = 7;
+const TAG_CHECKPOINT: i32 = 8;
+/// The table whose rows are ordered by creation inside a stream (not an event table).
+const REVIEWS: &str = "llm_decision_reviews";
+/// At most this many streams are verified again one batch at a time; beyond, the whole kind is.
+const RECHECK_LIMIT: usize = 100_000;
+const RECHECK_BATCH: usize = 1_000;
+
+fn is_events(t: &chain::AuditTable) -> bool {
+    TABLES
+        .iter()
+        .any(|r| r.events.is_some_and(|(e, _)| e == t.table))
+}
+
+/// Counts over the streams, kept by the pass that reads every stream once.
+#[derive(Default)]
+struct Stats {
+    rows_by_table: [u64; TABLES.len()],
+    streams_checked: u64,
+    streams_not_checkpointed: u64,
+    streams_unsealed: u64,
+}
+
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        for (a, b) in self.rows_by_table.iter_mut().zip(o.rows_by_table) {
+            *a += b;
+        }
+        self.streams_checked += o.streams_checked;
+        self.streams_not_checkpointed += o.streams_not_checkpointed;
+        self.streams_unsealed += o.streams_unsealed;
+    }
+}
+
+/// What the pass computing digests here needs of a table: its layout and where its chain and
+/// ordering columns are in its rows.
+struct FastTable {
+    layout: Layout,
+    id: usize,
+    chain_seq: usize,
+    chain_hash: usize,
+    /// An event's `seq` and `payload`.
+    seq: Option<usize>,
+    payload: Option<usize>,
+    /// A review's `created_at`.
+    created_at: Option<usize>,
+}
+
+impl FastTable {
+    fn new(t: &chain::AuditTable, layout: Layout) -> Option<Self> {
+        let col = |name: &str, oid: u32| layout.column(name).filter(|&i| layout.oid(i) == oid);
+        let events = is_events(t);
+        Some(Self {
+            id: col("id", 2950)?,
+            chain_seq: col("chain_seq", 20)?,
+            chain_hash: col("chain_hash", 17)?,
+            seq: if events { Some(col("seq", 23)?) } else { None },
+            payload: if events {
+                Some(col("payload", 3802)?)
+            } else {
+                None
+            },
+            created_at: if t.table == REVIEWS {
+                Some(col("created_at", 1184)?)
+            } else {
+                None
+            },
+            layout,
+        })
+    }
+
+    /// A row's chain columns and ordering values from its fields; `None` when they are not as
+    /// the catalog describes them.
+    fn read<'r>(&self, t: usize, fields: Fields<'r>) -> Option<Member<'r>> {
+        fn int<const N: usize>(v: Option<&[u8]>) -> Option<Option<[u8; N]>> {
+            v.map(|b| b.try_into().ok())
+                .map_or(Some(None), |x| x.map(Some))
+        }
+        Some(Member {
+            t,
+            id: Uuid::from_slice(fields[self.id]?).ok()?,
+            seq: int::<8>(fields[self.chain_seq])?.map(i64::from_be_bytes),
+            hash: fields[self.chain_hash],
+            digest: None,
+            ord: match self.seq {
+                Some(i) => int::<4>(fields[i])?.map(|b| i64::from(i32::from_be_bytes(b))),
+                None => None,
+            },
+            at: match self.created_at {
+                Some(i) => int::<8>(fields[i])?.map(i64::from_be_bytes),
+                None => None,
+            },
+            fields: Some(fields),
+        })
+    }
+}
+
 async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
     let mut findings = Findings(Vec::new());
-    let mut rows_by_table = BTreeMap::new();
-    let mut streams: HashMap<StreamKey, Vec<ChainRow>> = HashMap::new();
-
-    let mut legacy: HashMap<StreamKey, Vec<LegacyRow>> = HashMap::new();
-    for t in TABLES {
-        let rows = tx.query(&t.select_sql(""), &[]).await?;
-        rows_by_table.insert(t.table.to_owned(), rows.len() as u64);
-        for r in rows {
-            let id: Uuid = r.get(0);
-            let sid: Option<Uuid> = r.get(1);
-            let seq: Option<i64> = r.get(2);
-            let hash: Option<Vec<u8>> = r.get(3);
-            let digest: Vec<u8> = r.get(4);
-            let Some(sid) = sid else { continue };
-            match (seq, hash) {
-                (Some(seq), Some(hash)) => {
-                    streams.entry((t.stream, sid)).or_default().push(ChainRow {
-                        table: t.table,
-                        id,
-                        seq,
-                        hash,
-                        digest,
-                    })
-                }
-                _ => legacy.entry((t.stream, sid)).or_default().push(LegacyRow {
-                    table: t.table,
-                    id,
-                    root: t.kind() == 0,
-                    order: (t.kind(), r.get(5), r.get(6), id),
-                    digest,
-                }),
-            }
-        }
-    }
-
-    // The stream heads (a stream of one row, its root, has none; a legacy stream always has
-    // one, with the number of its rows from before the chain).
-    let mut heads: HashMap<StreamKey, (i64, Option<Vec<u8>>)> = HashMap::new();
-    let mut legacy_rows: HashMap<StreamKey, i64> = HashMap::new();
-    for r in tx
-        .query(
-            "SELECT stream, stream_id, seq, head, legacy_rows FROM audit_chain_heads",
-            &[],
-        )
-        .await?
-    {
-        let stream: String = r.get(0);
-        let Some(stream) = chain::stream_name(&stream) else {
-            continue;
-        };
-        let key = (stream, r.get(1));
-        heads.insert(key, (r.get(2), r.get(3)));
-        if let Some(n) = r.get::<_, Option<i64>>(4) {
-            legacy_rows.insert(key, n);
-        }
-    }
+    let mut stats = Stats::default();
+    let (checkpoints_checked, latest) = check_checkpoints(tx, &mut findings).await?;
     let backfilled: bool = tx
         .query_one(
             "SELECT to_regclass('torghut_meta.schema_history') IS NOT NULL \
@@ -302,96 +373,10 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
         )
         .await?
         .get(0);
-    let mut streams_unsealed = 0u64;
-    for (key, mut rows) in legacy {
-        let sealed = legacy_rows.get(&key).copied();
-        let Some(n) = sealed else {
-            let unsealed_root = rows.iter().any(|r| r.root) && !heads.contains_key(&key);
-            if unsealed_root && !backfilled {
-                streams_unsealed += 1;
-                continue;
-            }
-            for r in rows {
-                findings.push(
-                    Problem::Inserted,
-                    r.table,
-                    Some(r.id),
-                    key,
-                    None,
-                    "no chain hash: written with the sealing trigger disabled".into(),
-                );
-            }
-            continue;
-        };
-        rows.sort_by_key(|r| r.order);
-        let found = rows.len() as i64;
-        if found < n {
-            findings.push(
-                Problem::Deleted,
-                &format!("{} stream", key.0),
-                None,
-                key,
-                Some(found + 1),
-                format!("{n} rows written before the chain were sealed, {found} are left"),
-            );
-        }
-        // The rows from before the chain take places 1..n in their order, each linked to the
-        // one before: a change in one of them breaks the link of the first row after them.
-        let mut prev: Option<Vec<u8>> = None;
-        for (k, r) in rows.into_iter().enumerate() {
-            let seq = k as i64 + 1;
-            if seq > n {
-                findings.push(
-                    Problem::Inserted,
-                    r.table,
-                    Some(r.id),
-                    key,
-                    None,
-                    format!(
-                        "no chain hash, and the stream had only {n} rows from before the chain: \
-                         written with the sealing trigger disabled"
-                    ),
-                );
-                continue;
-            }
-            let hash = chain::link(prev.as_deref(), &r.digest);
-            prev = Some(hash.clone());
-            streams.entry(key).or_default().push(ChainRow {
-                table: r.table,
-                id: r.id,
-                seq,
-                hash,
-                digest: r.digest,
-            });
-        }
+    let mut rechecked = 0;
+    for kind in KINDS {
+        rechecked += verify_kind(tx, kind, backfilled, &mut stats, &mut findings).await?;
     }
-
-    let mut keys: Vec<StreamKey> = streams.keys().chain(heads.keys()).copied().collect();
-    keys.sort();
-    keys.dedup();
-    let (checkpoints_checked, latest, state) = check_checkpoints(tx, &mut findings).await?;
-    // What the checkpoints are compared with: the streams present, and the row at each
-    // checkpointed place (rows from before the chain at their implicit places).
-    let mut present: HashSet<(String, Uuid)> = HashSet::new();
-    let mut at: HashMap<(String, Uuid, i64), RowAt> = HashMap::new();
-    for ((stream, sid), rows) in &streams {
-        present.insert((stream.to_string(), *sid));
-        if let Some((seq, _, _)) = state.get(&(stream.to_string(), *sid)) {
-            if let Some(r) = rows.iter().find(|r| r.seq == *seq) {
-                at.insert(
-                    (stream.to_string(), *sid, *seq),
-                    (r.table, r.id, r.hash.clone()),
-                );
-            }
-        }
-    }
-    for key in &keys {
-        let rows = streams.get_mut(key).map(std::mem::take).unwrap_or_default();
-        check_stream(*key, rows, heads.get(key), &mut findings);
-    }
-    let streams_not_checkpointed =
-        check_against_checkpoints(&state, &present, &at, &heads, &mut findings);
-    check_projections(tx, &mut findings).await?;
 
     let mut seen = HashSet::new();
     let mut all = findings.0;
@@ -405,31 +390,701 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
             f.detail.clone(),
         ))
     });
-    let rows_checked = rows_by_table.values().sum();
+    let rows_by_table: BTreeMap<String, u64> = TABLES
+        .iter()
+        .zip(stats.rows_by_table)
+        .map(|(t, n)| (t.table.to_owned(), n))
+        .collect();
     Ok(VerifyReport {
         ok: all.is_empty(),
-        rows_checked,
+        rows_checked: stats.rows_by_table.iter().sum(),
         rows_by_table,
-        streams_checked: keys.len() as u64,
-        streams_not_checkpointed,
-        streams_unsealed,
+        streams_checked: stats.streams_checked,
+        streams_not_checkpointed: stats.streams_not_checkpointed,
+        streams_unsealed: stats.streams_unsealed,
         checkpoints_checked,
+        streams_rechecked: rechecked,
         latest_checkpoint: latest,
         anchors_checked: None,
         findings: all,
     })
 }
 
+/// Verifies every stream of one kind; returns how many were verified again by PostgreSQL's
+/// digests.
+async fn verify_kind(
+    tx: &Transaction<'_>,
+    kind: &'static str,
+    backfilled: bool,
+    stats: &mut Stats,
+    out: &mut Findings,
+) -> Result<u64, AuditError> {
+    let mut tables: Vec<Option<FastTable>> = Vec::with_capacity(TABLES.len());
+    let mut fast = true;
+    for t in &TABLES {
+        tables.push(if t.stream == kind {
+            let table = Layout::load(tx, t.table)
+                .await?
+                .and_then(|l| FastTable::new(t, l));
+            fast &= table.is_some();
+            table
+        } else {
+            None
+        });
+    }
+    if !fast {
+        server_pass(tx, kind, backfilled, None, Some(stats), out).await?;
+        return Ok(0);
+    }
+    let mut counted = Stats::default();
+    let mut deferred: Vec<Uuid> = Vec::new();
+    let mut overflow = false;
+    let mut unreadable = false;
+    let mut scratch = Vec::new();
+    for_each_stream(tx, &stream_sql(kind, true, false), None, |group| {
+        if unreadable {
+            return;
+        }
+        let Some(s) = StreamRows::read(kind, group, Some(&tables)) else {
+            unreadable = true;
+            return;
+        };
+        let mut found = Findings(Vec::new());
+        let sure = check_one(
+            kind,
+            &s,
+            Digests::Here(&tables, &mut scratch),
+            backfilled,
+            Some(&mut counted),
+            &mut found,
+        );
+        if let Some(sid) = s.sid {
+            if !sure || !found.0.is_empty() {
+                if deferred.len() < RECHECK_LIMIT {
+                    deferred.push(sid);
+                } else {
+                    overflow = true;
+                }
+            }
+        }
+    })
+    .await?;
+    if unreadable {
+        // A row not as the catalog describes it: PostgreSQL verifies the whole kind.
+        server_pass(tx, kind, backfilled, None, Some(stats), out).await?;
+        return Ok(0);
+    }
+    stats.add(&counted);
+    if overflow {
+        return server_pass(tx, kind, backfilled, None, None, out).await;
+    }
+    for batch in deferred.chunks(RECHECK_BATCH) {
+        server_pass(tx, kind, backfilled, Some(batch), None, out).await?;
+    }
+    Ok(deferred.len() as u64)
+}
+
+/// Verifies the streams of a kind (those in `only`, or all) with the digests and projection
+/// checks PostgreSQL computes; returns how many streams it read.
+async fn server_pass(
+    tx: &Transaction<'_>,
+    kind: &'static str,
+    backfilled: bool,
+    only: Option<&[Uuid]>,
+    mut stats: Option<&mut Stats>,
+    out: &mut Findings,
+) -> Result<u64, AuditError> {
+    let mut n = 0;
+    for_each_stream(
+        tx,
+        &stream_sql(kind, false, only.is_some()),
+        only,
+        |group| {
+            let Some(s) = StreamRows::read(kind, group, None) else {
+                return;
+            };
+            n += 1;
+            check_one(
+                kind,
+                &s,
+                Digests::Server,
+                backfilled,
+                stats.as_deref_mut(),
+                out,
+            );
+        },
+    )
+    .await?;
+    for t in TABLES
+        .iter()
+        .filter(|t| t.stream == kind && t.events.is_some())
+    {
+        check_projections(tx, t, only, out).await?;
+    }
+    Ok(n)
+}
+
+/// The indexes in [`TABLES`] of a kind's tables.
+fn kind_tables(kind: &str) -> impl Iterator<Item = usize> + Clone + '_ {
+    (0..TABLES.len()).filter(move |&i| TABLES[i].stream == kind)
+}
+
+/// The query of every row of a kind's streams, their head rows and checkpointed heads, ordered
+/// by stream id; `filtered`: only the stream ids in `$1`. Columns: stream id, tag (the table's
+/// index in [`TABLES`], [`TAG_HEAD`], [`TAG_CHECKPOINT`]), id, seq, hash, the content digest
+/// computed by PostgreSQL (not `fast`), an event's `seq`, a head's legacy rows or the checkpoint id, a review's
+/// `created_at`; then (`fast`) one column per table of the kind holding its rows (the whole row,
+/// of the table's type: one type per column, so that PostgreSQL looks up how to send it once).
+fn stream_sql(kind: &str, fast: bool, filtered: bool) -> String {
+    let tables = kind_tables(kind);
+    let recs = |own: Option<usize>| -> String {
+        if !fast {
+            return String::new();
+        }
+        tables
+            .clone()
+            .map(|j| {
+                if Some(j) == own {
+                    ", t".to_owned()
+                } else {
+                    format!(", NULL::{}", TABLES[j].table)
+                }
+            })
+            .collect()
+    };
+    let mut parts = Vec::new();
+    for i in tables.clone() {
+        let t = &TABLES[i];
+        // Fast: everything is read from the whole row.
+        let columns = if fast {
+            "NULL::uuid AS id, NULL::int8 AS seq, NULL::bytea AS hash, NULL::bytea AS digest, \
+             NULL::int8 AS ord, NULL::timestamptz AS at"
+                .to_owned()
+        } else {
+            format!(
+                "t.id AS id, t.chain_seq AS seq, t.chain_hash AS hash, {digest} AS digest, \
+                 {ord} AS ord, {at} AS at",
+                digest = t.digest_sql(),
+                ord = if is_events(t) {
+                    "t.seq::int8"
+                } else {
+                    "NULL::int8"
+                },
+                at = if t.table == REVIEWS {
+                    "t.created_at"
+                } else {
+                    "NULL::timestamptz"
+                },
+            )
+        };
+        parts.push(format!(
+            "SELECT t.{col} AS sid, {i} AS tag, {columns}{recs} FROM {table} t{filter}",
+            col = t.stream_column,
+            table = t.table,
+            recs = recs(Some(i)),
+            filter = if filtered {
+                format!(" WHERE t.{} = ANY($1)", t.stream_column)
+            } else {
+                String::new()
+            },
+        ));
+    }
+    let filter = |col: &str| {
+        if filtered {
+            format!(" AND {col} = ANY($1)")
+        } else {
+            String::new()
+        }
+    };
+    parts.push(format!(
+        "SELECT h.stream_id, {TAG_HEAD}, NULL, h.seq, h.head, NULL, h.legacy_rows, NULL{} \
+         FROM audit_chain_heads h WHERE h.stream = '{kind}'{}",
+        recs(None),
+        filter("h.stream_id")
+    ));
+    parts.push(format!(
+        "SELECT c.stream_id, {TAG_CHECKPOINT}, NULL, c.seq, c.head, NULL, c.checkpoint_id, NULL{} \
+         FROM audit_checkpoint_heads c WHERE c.stream = '{kind}' \
+           AND EXISTS (SELECT 1 FROM audit_checkpoints p WHERE p.id = c.checkpoint_id){}",
+        recs(None),
+        filter("c.stream_id")
+    ));
+    format!(
+        "SELECT q.* FROM ({}) q ORDER BY q.sid",
+        parts.join(" UNION ALL ")
+    )
+}
+
+/// Runs `sql` and calls `f` with the rows of each stream in turn (consecutive rows with the same
+/// stream id), as they arrive.
+async fn for_each_stream(
+    tx: &Transaction<'_>,
+    sql: &str,
+    only: Option<&[Uuid]>,
+    mut f: impl FnMut(&[Row]),
+) -> Result<(), AuditError> {
+    let ids: Vec<Uuid> = only.map(<[Uuid]>::to_vec).unwrap_or_default();
+    let params: Vec<&(dyn ToSql + Sync)> = if only.is_some() {
+        vec![&ids]
+    } else {
+        Vec::new()
+    };
+    let mut rows = pin!(tx.query_raw(sql, params).await?);
+    let mut group: Vec<Row> = Vec::new();
+    let mut current: Option<Option<Uuid>> = None;
+    while let Some(row) = rows.try_next().await? {
+        let sid: Option<Uuid> = row.get(0);
+        if current.is_some_and(|c| c != sid) {
+            f(&group);
+            group.clear();
+        }
+        current = Some(sid);
+        group.push(row);
+    }
+    if !group.is_empty() {
+        f(&group);
+    }
+    Ok(())
+}
+
+/// Any value, as its bytes in PostgreSQL's binary format.
+struct Raw<'a>(&'a [u8]);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw))
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// One row of a stream's tables, as the stream query returns it.
+struct Member<'r> {
+    /// Its table (index in [`TABLES`]).
+    t: usize,
+    id: Uuid,
+    seq: Option<i64>,
+    hash: Option<&'r [u8]>,
+    /// Its content digest computed by PostgreSQL (server pass).
+    digest: Option<&'r [u8]>,
+    /// Its values (fast pass).
+    fields: Option<Fields<'r>>,
+    /// An event's `seq`.
+    ord: Option<i64>,
+    /// A review's `created_at` (microseconds since 2000, as stored).
+    at: Option<i64>,
+}
+
+/// The rows of one stream.
+struct StreamRows<'r> {
+    sid: Option<Uuid>,
+    members: Vec<Member<'r>>,
+    /// Its row in `audit_chain_heads`: seq, head and, for a legacy stream, its number of rows
+    /// from before the chain.
+    head: Option<Head>,
+    /// The head the latest checkpoint recorded: seq, head, checkpoint id.
+    checkpoint: Option<(i64, Option<Vec<u8>>, i64)>,
+}
+
+impl<'r> StreamRows<'r> {
+    /// The rows of a stream as the fast query (`fast`: the tables' layouts) or the server query
+    /// returns them; `None` when a row is not as its table's layout describes it.
+    fn read(kind: &str, rows: &'r [Row], fast: Option<&[Option<FastTable>]>) -> Option<Self> {
+        let mut s = StreamRows {
+            sid: rows.first().and_then(|r| r.get(0)),
+            members: Vec::with_capacity(rows.len()),
+            head: None,
+            checkpoint: None,
+        };
+        for r in rows {
+            let tag: i32 = r.get(1);
+            match tag {
+                TAG_HEAD => s.head = Some((r.get(3), r.get(4), r.get(6))),
+                TAG_CHECKPOINT => {
+                    let cp: i64 = r.get(6);
+                    if s.checkpoint.as_ref().is_none_or(|c| c.2 < cp) {
+                        s.checkpoint = Some((r.get(3), r.get(4), cp));
+                    }
+                }
+                _ => {
+                    let t = usize::try_from(tag).ok()?;
+                    s.members.push(match fast {
+                        Some(tables) => {
+                            // The column of this table's rows.
+                            let col = 8 + kind_tables(kind).position(|j| j == t)?;
+                            let rec = r.get::<_, Option<Raw<'r>>>(col)?.0;
+                            let table = tables.get(t)?.as_ref()?;
+                            table.read(t, table.layout.fields(rec)?)?
+                        }
+                        None => Member {
+                            t,
+                            id: r.get(2),
+                            seq: r.get(3),
+                            hash: r.get(4),
+                            digest: r.get(5),
+                            fields: None,
+                            ord: r.get(6),
+                            at: r
+                                .get::<_, Option<Raw<'r>>>(7)
+                                .and_then(|x| x.0.try_into().ok())
+                                .map(i64::from_be_bytes),
+                        },
+                    });
+                }
+            }
+        }
+        Some(s)
+    }
+}
+
+/// Where content digests come from.
+enum Digests<'a> {
+    /// Computed by PostgreSQL (the row's `digest` column).
+    Server,
+    /// Computed here from the rows' values, with the tables' layouts (by index in [`TABLES`])
+    /// and a scratch buffer.
+    Here(&'a [Option<FastTable>], &'a mut Vec<u8>),
+}
+
+/// Checks one stream: its rows from before the chain (legacy rows), its chain, head and
+/// checkpointed head, and (digests computed here) its projections. `backfilled`: the backfill
+/// sealing legacy streams is complete. Returns `false` when the digests could not all be
+/// computed here or the projections do not replay (the findings are then incomplete: the stream
+/// must be verified with PostgreSQL's digests).
+fn check_one(
+    kind: &'static str,
+    s: &StreamRows<'_>,
+    digests: Digests<'_>,
+    backfilled: bool,
+    stats: Option<&mut Stats>,
+    out: &mut Findings,
+) -> bool {
+    let mut computed: Vec<[u8; 32]> = Vec::new();
+    let mut sure = true;
+    if let Digests::Here(layouts, scratch) = digests {
+        match digests_here(s, layouts, scratch) {
+            Some(d) => computed = d,
+            None => sure = false,
+        }
+    }
+    let digest = |i: usize| -> &[u8] {
+        match computed.get(i) {
+            Some(d) => &d[..],
+            None => s.members[i].digest.unwrap_or_default(),
+        }
+    };
+    let mut stats = stats;
+    if let Some(stats) = stats.as_deref_mut() {
+        for m in &s.members {
+            if let Some(n) = stats.rows_by_table.get_mut(m.t) {
+                *n += 1;
+            }
+        }
+    }
+    let Some(sid) = s.sid else {
+        return sure;
+    };
+    let key = (kind, sid);
+    let gone = format!("{kind} stream");
+    let is_root = |m: &Member<'_>| TABLES[m.t].events.is_some() && m.id == sid;
+
+    // Rows without chain columns: a legacy stream's first rows (its head says how many), in
+    // their order (root, events by seq, reviews by creation and id); a stream whose root has
+    // none and that has no head is not sealed yet while the backfill is unfinished; any other
+    // such row was written with the sealing trigger off.
+    let mut nulls: Vec<usize> = (0..s.members.len())
+        .filter(|&i| TABLES.get(s.members[i].t).is_some())
+        .filter(|&i| s.members[i].seq.is_none() || s.members[i].hash.is_none())
+        .collect();
+    let mut legacy: Vec<usize> = Vec::new();
+    let mut unsealed = false;
+    match s.head.as_ref().and_then(|h| h.2) {
+        None => {
+            if !backfilled && s.head.is_none() && nulls.iter().any(|&i| is_root(&s.members[i])) {
+                unsealed = true;
+            } else {
+                for &i in &nulls {
+                    let m = &s.members[i];
+                    out.push(
+                        Problem::Inserted,
+                        TABLES[m.t].table,
+                        Some(m.id),
+                        key,
+                        None,
+                        "no chain hash: written with the sealing trigger disabled".into(),
+                    );
+                }
+            }
+        }
+        Some(n) => {
+            nulls.sort_by_key(|&i| {
+                let m = &s.members[i];
+                let order = if is_root(m) {
+                    0
+                } else if is_events(&TABLES[m.t]) {
+                    1
+                } else {
+                    2
+                };
+                (order, m.ord.unwrap_or(0), m.at, m.id)
+            });
+            let found = nulls.len() as i64;
+            if found < n {
+                out.push(
+                    Problem::Deleted,
+                    &gone,
+                    None,
+                    key,
+                    Some(found + 1),
+                    format!("{n} rows written before the chain were sealed, {found} are left"),
+                );
+            }
+            for (k, &i) in nulls.iter().enumerate() {
+                if k as i64 >= n {
+                    let m = &s.members[i];
+                    out.push(
+                        Problem::Inserted,
+                        TABLES[m.t].table,
+                        Some(m.id),
+                        key,
+                        None,
+                        format!(
+                            "no chain hash, and the stream had only {n} rows from before the \
+                             chain: written with the sealing trigger disabled"
+                        ),
+                    );
+                } else {
+                    legacy.push(i);
+                }
+            }
+        }
+    }
+    // Legacy rows take places 1..n, each linked to the one before: a change in one of them
+    // breaks the link of the first row after them, or the head.
+    let mut legacy_hashes: Vec<[u8; 32]> = Vec::with_capacity(legacy.len());
+    for &i in &legacy {
+        let mut h = Sha256::new();
+        if let Some(p) = legacy_hashes.last() {
+            h.update(p);
+        }
+        h.update(digest(i));
+        legacy_hashes.push(h.finalize().into());
+    }
+    let mut chained = Vec::with_capacity(s.members.len());
+    for (k, &i) in legacy.iter().enumerate() {
+        let m = &s.members[i];
+        chained.push(ChainRow {
+            table: TABLES[m.t].table,
+            id: m.id,
+            seq: k as i64 + 1,
+            hash: &legacy_hashes[k],
+            digest: digest(i),
+            legacy: true,
+        });
+    }
+    for (i, m) in s.members.iter().enumerate() {
+        if let (Some(t), Some(seq), Some(hash)) = (TABLES.get(m.t), m.seq, m.hash) {
+            chained.push(ChainRow {
+                table: t.table,
+                id: m.id,
+                seq,
+                hash,
+                digest: digest(i),
+                legacy: false,
+            });
+        }
+    }
+    if let Some(stats) = stats {
+        let present = !chained.is_empty();
+        if present || s.head.is_some() {
+            stats.streams_checked += 1;
+        }
+        if present && s.checkpoint.is_none() {
+            stats.streams_not_checkpointed += 1;
+        }
+        if unsealed {
+            stats.streams_unsealed += 1;
+        }
+    }
+    if !sure {
+        return false;
+    }
+    if !chained.is_empty() || s.head.is_some() {
+        check_stream(key, &mut chained, s.head.as_ref(), out);
+    }
+    check_against_checkpoint(key, s, &chained, out);
+    true
+}
+
+/// The content digest of every member of a stream, computed here (a root's from the values it
+/// was created with, rebuilt from its events as `audit_initial` does), in member order; `None`
+/// when one cannot be, or when the projections do not replay (see [`check_projections`]).
+fn digests_here(
+    s: &StreamRows<'_>,
+    tables: &[Option<FastTable>],
+    scratch: &mut Vec<u8>,
+) -> Option<Vec<[u8; 32]>> {
+    // The events of the stream's root, by seq, with their changes.
+    let mut events: Vec<(i64, Vec<render::Change<'_>>)> = Vec::new();
+    for m in &s.members {
+        if let Some(p) = tables.get(m.t)?.as_ref()?.payload {
+            events.push((m.ord?, render::changes(m.fields.as_ref()?[p]?)?));
+        }
+    }
+    events.sort_by_key(|e| e.0);
+    if events.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    let mut initial: Vec<(&str, &str)> = Vec::new();
+    for (_, changes) in &events {
+        for c in changes {
+            if !initial.iter().any(|(k, _)| *k == c.key) {
+                initial.push((&c.key, c.from.unwrap_or("null")));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(s.members.len());
+    for m in &s.members {
+        let layout = &tables.get(m.t)?.as_ref()?.layout;
+        let f = m.fields.as_ref()?;
+        let root = TABLES[m.t].events.is_some() && Some(m.id) == s.sid;
+        if root && !events.is_empty() && !projections_replay(layout, f, &events) {
+            return None;
+        }
+        out.push(layout.digest(f, if root { &initial } else { &[] }, scratch)?);
+    }
+    // Each event's `from` must be the previous change's `to` (also without a root).
+    let mut last_to: Vec<(&str, Option<&str>)> = Vec::new();
+    for (_, changes) in &events {
+        for c in changes {
+            match last_to.iter_mut().find(|(k, _)| *k == c.key) {
+                Some((_, prev)) => {
+                    if prev.is_some() && c.from != *prev {
+                        return None;
+                    }
+                    *prev = c.to;
+                }
+                None => last_to.push((&c.key, c.to)),
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Whether the root's current values are the `to` of the last event that changed each column
+/// (`(to_jsonb(t) -> key)::text` against that `to`).
+fn projections_replay(
+    layout: &Layout,
+    root: &render::Fields<'_>,
+    events: &[(i64, Vec<render::Change<'_>>)],
+) -> bool {
+    let mut last: Vec<(&str, Option<&str>)> = Vec::new();
+    for (_, changes) in events {
+        for c in changes {
+            match last.iter_mut().find(|(k, _)| *k == c.key) {
+                Some((_, to)) => *to = c.to,
+                None => last.push((&c.key, c.to)),
+            }
+        }
+    }
+    last.iter()
+        .all(|(k, to)| match layout.member_text(root, k) {
+            Some(now) => now.as_deref() == to.map(str::as_bytes),
+            None => false,
+        })
+}
+
+/// The stream compared with the head the latest checkpoint recorded for it.
+fn check_against_checkpoint(
+    key: StreamKey,
+    s: &StreamRows<'_>,
+    chained: &[ChainRow<'_>],
+    out: &mut Findings,
+) {
+    let (stream, sid) = key;
+    let Some((seq, head, cp)) = &s.checkpoint else {
+        return;
+    };
+    let present = !chained.is_empty();
+    if *seq == 0 {
+        if present {
+            out.push(
+                Problem::Inserted,
+                &format!("{stream} stream"),
+                None,
+                key,
+                None,
+                format!("rows in a stream archived at checkpoint {cp}"),
+            );
+        }
+        return;
+    }
+    if !present {
+        let rows = s.head.as_ref().map_or(*seq, |h| h.0);
+        out.push(
+            Problem::Deleted,
+            root_table(stream),
+            Some(sid),
+            key,
+            Some(1),
+            format!("the whole stream ({rows} rows) is missing"),
+        );
+        return;
+    }
+    // The row at the recorded place (one with the recorded hash, if several claim it).
+    let at = chained
+        .iter()
+        .filter(|r| r.seq == *seq)
+        .max_by_key(|r| Some(r.hash) == head.as_deref());
+    match at {
+        None => out.push(
+            Problem::Deleted,
+            &format!("{stream} stream"),
+            None,
+            key,
+            Some(*seq),
+            format!("row {seq}, recorded by checkpoint {cp}, is missing"),
+        ),
+        Some(r) if Some(r.hash) != head.as_deref() => out.push(
+            Problem::Modified,
+            r.table,
+            Some(r.id),
+            key,
+            Some(*seq),
+            if r.legacy {
+                format!(
+                    "the hash of the rows written before the audit chain up to this one is not \
+                     the one checkpoint {cp} recorded: one of them changed (legacy rows 1..{seq})"
+                )
+            } else {
+                format!("its chain hash is not the one checkpoint {cp} recorded")
+            },
+        ),
+        Some(_) => {}
+    }
+}
+
+/// Whether `hash` is `sha256(prev || digest)`.
+fn links(prev: Option<&[u8]>, digest: &[u8], hash: &[u8]) -> bool {
+    let mut h = Sha256::new();
+    if let Some(p) = prev {
+        h.update(p);
+    }
+    h.update(digest);
+    h.finalize().as_slice() == hash
+}
+
 fn check_stream(
     key: StreamKey,
-    mut rows: Vec<ChainRow>,
-    head: Option<&(i64, Option<Vec<u8>>)>,
+    rows: &mut [ChainRow<'_>],
+    head: Option<&Head>,
     out: &mut Findings,
 ) {
     let (stream, sid) = key;
     let root = root_table(stream);
     if rows.is_empty() {
-        if let Some((seq, _)) = head {
+        if let Some((seq, _, _)) = head {
             out.push(
                 Problem::Deleted,
                 root,
@@ -453,6 +1108,7 @@ fn check_stream(
     }
     rows.sort_by(|a, b| (a.seq, a.table, a.id).cmp(&(b.seq, b.table, b.id)));
     let gone = format!("{stream} stream");
+    let legacy = rows.iter().filter(|r| r.legacy).count();
     // Rebuild the order the rows were written in by following the hashes from the root: at
     // each place, the row whose hash links to the previous one. When none does, the row that
     // claims the place is taken (its content was changed: modified), or, when no row claims
@@ -460,12 +1116,18 @@ fn check_stream(
     let n = rows.len();
     let head_seq = head.map_or(1, |h| h.0);
     let mut placed = vec![false; n];
-    let mut prev: Option<Vec<u8>> = None;
+    // Every row before `lo` is placed.
+    let mut lo = 0;
+    let mut prev: Option<usize> = None;
     let mut pos = 1i64;
     let mut after_gap = false;
     loop {
-        let linked = (0..n)
-            .find(|&k| !placed[k] && chain::link(prev.as_deref(), &rows[k].digest) == rows[k].hash);
+        while lo < n && placed[lo] {
+            lo += 1;
+        }
+        let prev_hash = prev.map(|p| rows[p].hash);
+        let linked =
+            (lo..n).find(|&k| !placed[k] && links(prev_hash, rows[k].digest, rows[k].hash));
         let k = match linked {
             Some(k) => {
                 let r = &rows[k];
@@ -482,7 +1144,7 @@ fn check_stream(
                 k
             }
             None => {
-                let claim = (0..n).find(|&k| !placed[k] && rows[k].seq == pos);
+                let claim = (lo..n).find(|&k| !placed[k] && rows[k].seq == pos);
                 match claim {
                     Some(k) => {
                         let r = &rows[k];
@@ -502,13 +1164,23 @@ fn check_stream(
                                 Some(r.id),
                                 key,
                                 Some(r.seq),
-                                "its content no longer matches its chain hash".into(),
+                                if prev.is_some_and(|p| rows[p].legacy) && !r.legacy {
+                                    // The first row after the legacy rows: they are hashed
+                                    // here, so a change in one of them shows here.
+                                    format!(
+                                        "its chain hash does not follow the rows written before \
+                                         the audit chain: it changed, or one of them did \
+                                         (legacy rows 1..{legacy})"
+                                    )
+                                } else {
+                                    "its content no longer matches its chain hash".into()
+                                },
                             );
                         }
                         k
                     }
                     None => {
-                        let next = (0..n)
+                        let next = (lo..n)
                             .filter(|&k| !placed[k] && rows[k].seq > pos)
                             .min_by_key(|&k| rows[k].seq);
                         let Some(k) = next else { break };
@@ -533,7 +1205,7 @@ fn check_stream(
             }
         };
         placed[k] = true;
-        prev = Some(rows[k].hash.clone());
+        prev = Some(k);
         pos += 1;
         after_gap = false;
     }
@@ -550,6 +1222,7 @@ fn check_stream(
         }
     }
     let last_seq = pos - 1;
+    let last_hash = prev.map(|p| rows[p].hash);
     match head {
         None => {
             // A stream of one row (its root) has no head row; any other row needs one.
@@ -567,7 +1240,7 @@ fn check_stream(
                 );
             }
         }
-        Some((hseq, hhead)) => {
+        Some((hseq, hhead, _)) => {
             if *hseq > last_seq {
                 out.push(
                     Problem::Deleted,
@@ -590,8 +1263,20 @@ fn check_stream(
                         format!("beyond the stream's head (row {hseq})"),
                     );
                 }
-            } else if hhead.as_deref().is_some_and(|h| prev.as_deref() != Some(h)) {
-                if let Some(r) = rows.last() {
+            } else if hhead.as_deref().is_some_and(|h| last_hash != Some(h)) {
+                if prev.is_some_and(|p| rows[p].legacy) {
+                    out.push(
+                        Problem::Modified,
+                        &gone,
+                        None,
+                        key,
+                        None,
+                        format!(
+                            "a row written before the audit chain changed (legacy rows \
+                             1..{legacy}): their hashes do not lead to the stream head"
+                        ),
+                    );
+                } else if let Some(r) = rows.last() {
                     out.push(
                         Problem::Modified,
                         r.table,
@@ -606,194 +1291,182 @@ fn check_stream(
     }
 }
 
-/// The row at a checkpointed place: its table, id and chain hash.
-type RowAt = (&'static str, Uuid, Vec<u8>);
-
-type CheckpointState = BTreeMap<(String, Uuid), (i64, Option<Vec<u8>>, i64)>;
-
+/// The checkpoint chain, read in checkpoint order with each checkpoint's heads in the order its
+/// text lists them, hashed as they arrive: contiguous ids, previous hashes, head counts and
+/// recomputed hashes. Returns how many checkpoints there are and the latest.
 async fn check_checkpoints(
     tx: &Transaction<'_>,
     out: &mut Findings,
-) -> Result<(u64, Option<(i64, String)>, CheckpointState), AuditError> {
-    let cps = tx
-        .query(
-            "SELECT id, kind, streams, prev_hash, hash FROM audit_checkpoints ORDER BY id",
-            &[],
-        )
-        .await?;
-    let mut deltas: BTreeMap<i64, Vec<CheckpointHead>> = BTreeMap::new();
-    for r in tx
-        .query(
-            "SELECT checkpoint_id, stream, stream_id, seq, head FROM audit_checkpoint_heads",
-            &[],
-        )
-        .await?
-    {
-        deltas.entry(r.get(0)).or_default().push(CheckpointHead {
-            stream: r.get(1),
-            stream_id: r.get(2),
-            seq: r.get(3),
-            head: r.get(4),
-        });
+) -> Result<(u64, Option<(i64, String)>), AuditError> {
+    struct Open {
+        id: i64,
+        streams: i64,
+        prev_hash: Option<Vec<u8>>,
+        hash: Vec<u8>,
+        hasher: chain::CheckpointHasher,
+        heads: i64,
     }
     let mut cp_finding = |id: i64, detail: String| out.0.push(Finding::checkpoint(id, detail));
-    let mut state = CheckpointState::new();
     let mut prev: Option<Vec<u8>> = None;
     let mut expected = 1i64;
     let mut latest = None;
-    for r in &cps {
-        let id: i64 = r.get(0);
-        let kind: String = r.get(1);
-        let streams: i64 = r.get(2);
-        let prev_hash: Option<Vec<u8>> = r.get(3);
-        let hash: Vec<u8> = r.get(4);
-        if id != expected {
+    let mut count = 0u64;
+    let mut close = |cp: Open,
+                     prev: &mut Option<Vec<u8>>,
+                     expected: &mut i64,
+                     latest: &mut Option<(i64, String)>| {
+        let id = cp.id;
+        if id != *expected {
             cp_finding(
                 id,
                 format!("checkpoints {expected} to {} are missing", id - 1),
             );
         }
-        if prev_hash != prev {
+        if cp.prev_hash != *prev {
             cp_finding(
                 id,
                 "its previous hash is not the previous checkpoint's".into(),
             );
         }
-        let heads = deltas.remove(&id).unwrap_or_default();
-        if heads.len() as i64 != streams {
+        if cp.heads != cp.streams {
             cp_finding(
                 id,
                 format!(
-                    "records {streams} stream heads but {} are there",
-                    heads.len()
+                    "records {} stream heads but {} are there",
+                    cp.streams, cp.heads
                 ),
             );
         }
-        let text = chain::checkpoint_text(id, &kind, &heads);
-        if chain::checkpoint_hash(prev_hash.as_deref(), &text) != hash {
+        if cp.hasher.finish() != cp.hash {
             cp_finding(id, "its content no longer matches its hash".into());
         }
-        for h in heads {
-            state.insert((h.stream, h.stream_id), (h.seq, h.head, id));
-        }
-        latest = Some((id, hex::encode(&hash)));
-        prev = Some(hash);
-        expected = id + 1;
-    }
-    for id in deltas.keys() {
-        cp_finding(
-            *id,
-            "stream heads of a checkpoint that does not exist".into(),
-        );
-    }
-    Ok((cps.len() as u64, latest, state))
-}
-
-fn check_against_checkpoints(
-    state: &CheckpointState,
-    present: &HashSet<(String, Uuid)>,
-    at: &HashMap<(String, Uuid, i64), RowAt>,
-    heads: &HashMap<StreamKey, (i64, Option<Vec<u8>>)>,
-    out: &mut Findings,
-) -> u64 {
-    for ((stream, sid), (seq, head, cp)) in state {
-        let Some(stream) = chain::stream_name(stream) else {
-            continue;
-        };
-        let key = (stream, *sid);
-        if *seq == 0 {
-            if present.contains(&(stream.to_owned(), *sid)) {
-                out.push(
-                    Problem::Inserted,
-                    &format!("{stream} stream"),
-                    None,
-                    key,
-                    None,
-                    format!("rows in a stream archived at checkpoint {cp}"),
-                );
+        *latest = Some((id, hex::encode(&cp.hash)));
+        *prev = Some(cp.hash);
+        *expected = id + 1;
+    };
+    let no_params: [&(dyn ToSql + Sync); 0] = [];
+    let mut rows = pin!(
+        tx.query_raw(
+            "SELECT c.id, c.kind, c.streams, c.prev_hash, c.hash, h.stream, h.stream_id, h.seq, h.head \
+             FROM audit_checkpoints c LEFT JOIN audit_checkpoint_heads h ON h.checkpoint_id = c.id \
+             ORDER BY c.id, h.stream COLLATE \"C\", h.stream_id",
+            no_params,
+        )
+        .await?
+    );
+    let mut open: Option<Open> = None;
+    while let Some(r) = rows.try_next().await? {
+        let id: i64 = r.get(0);
+        if open.as_ref().is_none_or(|o| o.id != id) {
+            if let Some(cp) = open.take() {
+                close(cp, &mut prev, &mut expected, &mut latest);
             }
-            continue;
+            let kind: &str = r.get(1);
+            let prev_hash: Option<Vec<u8>> = r.get(3);
+            count += 1;
+            open = Some(Open {
+                id,
+                streams: r.get(2),
+                hasher: chain::CheckpointHasher::new(prev_hash.as_deref(), id, kind),
+                prev_hash,
+                hash: r.get(4),
+                heads: 0,
+            });
         }
-        if !present.contains(&(stream.to_owned(), *sid)) {
-            let rows = heads.get(&key).map_or(*seq, |h| h.0);
-            out.push(
-                Problem::Deleted,
-                root_table(stream),
-                Some(*sid),
-                key,
-                Some(1),
-                format!("the whole stream ({rows} rows) is missing"),
-            );
-            continue;
-        }
-        match at.get(&(stream.to_owned(), *sid, *seq)) {
-            None => out.push(
-                Problem::Deleted,
-                &format!("{stream} stream"),
-                None,
-                key,
-                Some(*seq),
-                format!("row {seq}, recorded by checkpoint {cp}, is missing"),
-            ),
-            Some((table, id, hash)) if Some(hash) != head.as_ref() => out.push(
-                Problem::Modified,
-                table,
-                Some(*id),
-                key,
-                Some(*seq),
-                format!("its chain hash is not the one checkpoint {cp} recorded"),
-            ),
-            Some(_) => {}
+        let stream: Option<&str> = r.get(5);
+        if let (Some(stream), Some(o)) = (stream, open.as_mut()) {
+            let sid: Uuid = r.get(6);
+            let head: Option<&[u8]> = r.get(8);
+            o.hasher.head(stream, &sid, r.get(7), head);
+            o.heads += 1;
         }
     }
-    present.iter().filter(|k| !state.contains_key(*k)).count() as u64
+    if let Some(cp) = open.take() {
+        close(cp, &mut prev, &mut expected, &mut latest);
+    }
+    for r in tx
+        .query(
+            "SELECT DISTINCT h.checkpoint_id FROM audit_checkpoint_heads h \
+             WHERE NOT EXISTS (SELECT 1 FROM audit_checkpoints c WHERE c.id = h.checkpoint_id) \
+             ORDER BY 1",
+            &[],
+        )
+        .await?
+    {
+        out.0.push(Finding::checkpoint(
+            r.get(0),
+            "stream heads of a checkpoint that does not exist".into(),
+        ));
+    }
+    Ok((count, latest))
 }
 
-/// The current row of every root must be the replay of its events: for every column an event
-/// changed, the `to` of the last such event, and each such event's `from` the previous one's `to`
-/// (a change made between two recorded ones, with the capture trigger off, breaks that link).
-async fn check_projections(tx: &Transaction<'_>, out: &mut Findings) -> Result<(), AuditError> {
-    for t in TABLES {
-        let Some((ev, fk)) = t.events else { continue };
-        let changes = "jsonb_each(CASE WHEN jsonb_typeof(e.payload -> 'changes') = 'object' \
-                       THEN e.payload -> 'changes' ELSE '{}'::jsonb END) AS c";
-        let sql = format!(
-            "SELECT t.id, s.k, NULL::int4 FROM {root} t JOIN LATERAL ( \
-               SELECT DISTINCT ON (c.key) c.key AS k, c.value -> 'to' AS v \
-               FROM {ev} e, {changes} WHERE e.{fk} = t.id ORDER BY c.key, e.seq DESC) s ON true \
-             WHERE (to_jsonb(t) -> s.k)::text IS DISTINCT FROM s.v::text \
-             UNION ALL \
-             SELECT x.sid, x.k, x.seq FROM ( \
-               SELECT e.{fk} AS sid, c.key AS k, e.seq, c.value -> 'from' AS f, \
-                      lag(c.value -> 'to') OVER (PARTITION BY e.{fk}, c.key ORDER BY e.seq) AS prev \
-               FROM {ev} e, {changes}) x \
-             WHERE x.prev IS NOT NULL AND x.f::text IS DISTINCT FROM x.prev::text \
-             ORDER BY 1, 2, 3",
-            root = t.table,
+/// The current row of a root (`t`, those in `only` or all) must be the replay of its events:
+/// for every column an event changed, the `to` of the last such event, and each such event's
+/// `from` the previous one's `to` (a change made between two recorded ones, with the capture
+/// trigger off, breaks that link).
+async fn check_projections(
+    tx: &Transaction<'_>,
+    t: &chain::AuditTable,
+    only: Option<&[Uuid]>,
+    out: &mut Findings,
+) -> Result<(), AuditError> {
+    let Some((ev, fk)) = t.events else {
+        return Ok(());
+    };
+    let changes = "jsonb_each(CASE WHEN jsonb_typeof(e.payload -> 'changes') = 'object' \
+                   THEN e.payload -> 'changes' ELSE '{}'::jsonb END) AS c";
+    let (root_filter, event_filter) = if only.is_some() {
+        (
+            " AND t.id = ANY($1)".to_owned(),
+            format!(" WHERE e.{fk} = ANY($1)"),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    let sql = format!(
+        "SELECT t.id, s.k, NULL::int4 FROM {root} t JOIN LATERAL ( \
+           SELECT DISTINCT ON (c.key) c.key AS k, c.value -> 'to' AS v \
+           FROM {ev} e, {changes} WHERE e.{fk} = t.id ORDER BY c.key, e.seq DESC) s ON true \
+         WHERE (to_jsonb(t) -> s.k)::text IS DISTINCT FROM s.v::text{root_filter} \
+         UNION ALL \
+         SELECT x.sid, x.k, x.seq FROM ( \
+           SELECT e.{fk} AS sid, c.key AS k, e.seq, c.value -> 'from' AS f, \
+                  lag(c.value -> 'to') OVER (PARTITION BY e.{fk}, c.key ORDER BY e.seq) AS prev \
+           FROM {ev} e, {changes}{event_filter}) x \
+         WHERE x.prev IS NOT NULL AND x.f::text IS DISTINCT FROM x.prev::text \
+         ORDER BY 1, 2, 3",
+        root = t.table,
+    );
+    let ids: Vec<Uuid> = only.map(<[Uuid]>::to_vec).unwrap_or_default();
+    let params: Vec<&(dyn ToSql + Sync)> = if only.is_some() {
+        vec![&ids]
+    } else {
+        Vec::new()
+    };
+    let mut rows = pin!(tx.query_raw(&sql, params).await?);
+    while let Some(r) = rows.try_next().await? {
+        let id: Uuid = r.get(0);
+        let column: String = r.get(1);
+        let seq: Option<i32> = r.get(2);
+        let detail = match seq {
+            None => format!(
+                "{column} is not the value its last recorded change set: changed without \
+                 an event"
+            ),
+            Some(seq) => format!(
+                "event {seq} changes {column} from another value than the previous \
+                 event left: changed without an event in between"
+            ),
+        };
+        out.push(
+            Problem::Projection,
+            t.table,
+            Some(id),
+            (t.stream, id),
+            seq.map(i64::from),
+            detail,
         );
-        for r in tx.query(&sql, &[]).await? {
-            let id: Uuid = r.get(0);
-            let column: String = r.get(1);
-            let seq: Option<i32> = r.get(2);
-            let detail = match seq {
-                None => format!(
-                    "{column} is not the value its last recorded change set: changed without \
-                     an event"
-                ),
-                Some(seq) => format!(
-                    "event {seq} changes {column} from another value than the previous \
-                     event left: changed without an event in between"
-                ),
-            };
-            out.push(
-                Problem::Projection,
-                t.table,
-                Some(id),
-                (t.stream, id),
-                seq.map(i64::from),
-                detail,
-            );
-        }
     }
     Ok(())
 }

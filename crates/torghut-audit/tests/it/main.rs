@@ -4,6 +4,8 @@
 mod anchors;
 mod archive;
 mod enforcement;
+mod legacy;
+mod render;
 mod support;
 mod tamper;
 mod upgrade;

@@ -16,6 +16,9 @@ const CLUSTER_KIND: (&str, &str) = ("postgresql.cnpg.io/v1", "Cluster");
 const JOB_KIND: (&str, &str) = ("batch/v1", "Job");
 const SERVICE_KIND: (&str, &str) = ("serving.knative.dev/v1", "Service");
 const CRONJOB_KIND: (&str, &str) = ("batch/v1", "CronJob");
+/// The secret (and key) holding the checkpoints' Ed25519 signing key: made by the operator with
+/// `torghut audit keygen` (docs/runbook.md), never by the cluster.
+const SIGNING_KEY_SECRET: (&str, &str) = ("torghut-audit-signing-key", "signing.key");
 const BINARY_PATH: &str = "/usr/local/bin/torghut";
 const OVERLAYS: [&str; 2] = ["stage", "prod"];
 
@@ -499,8 +502,13 @@ fn check_tree(rs: &[Value], env: &str) {
         "{post_init:?}"
     );
 
-    // Secrets: every reference resolves to a secret the cluster declares, with that key.
-    let (secrets, roles) = cluster_secrets(cluster);
+    // Secrets: every reference resolves to a secret the cluster declares, with that key, or to
+    // one the platform provides (docs/runbook.md says how each is made).
+    let (mut secrets, roles) = cluster_secrets(cluster);
+    secrets.insert(
+        SIGNING_KEY_SECRET.0.to_string(),
+        [SIGNING_KEY_SECRET.1].into(),
+    );
     for w in [job, service, cronjob] {
         for (name, key) in secret_refs(w) {
             let keys = secrets.get(&name).unwrap_or_else(|| {
@@ -622,6 +630,42 @@ fn check_tree(rs: &[Value], env: &str) {
     assert_eq!(cj.len(), 1);
     let cj = cj[0];
     assert_eq!(strings(&cj["args"])[..2], ["audit", "checkpoint"]);
+    // Every checkpoint is signed as an anchor, with the key from its secret, mounted read-only
+    // and readable by the Job's group only.
+    let args = strings(&cj["args"]);
+    let key_path = args
+        .iter()
+        .position(|a| a == "--signing-key")
+        .and_then(|i| args.get(i + 1))
+        .expect("the CronJob signs its checkpoints (--signing-key)");
+    let volume = pod_spec(cronjob)["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v.pointer("/secret/secretName") == Some(&Value::from(SIGNING_KEY_SECRET.0)))
+        .expect("the signing key secret is a volume");
+    let mount = cj["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["name"] == volume["name"])
+        .expect("the signing key volume is mounted");
+    assert_eq!(mount["readOnly"], true);
+    let item = &volume["secret"]["items"][0];
+    assert_eq!(item["key"], SIGNING_KEY_SECRET.1);
+    assert_eq!(
+        key_path,
+        &format!("{}/{}", str_at(mount, "/mountPath"), str_at(item, "/path"))
+    );
+    assert_eq!(
+        volume["secret"]["defaultMode"], 0o440,
+        "0440, written in decimal"
+    );
+    assert_eq!(
+        pod_spec(cronjob)["securityContext"]["fsGroup"],
+        pod_spec(cronjob)["securityContext"]["runAsGroup"],
+        "the key file is readable by the Job's group"
+    );
     assert_eq!(dsn_secret(cj), ("torghut-db-app".into(), "uri".into()));
     let cspec = &cronjob["spec"];
     assert_eq!(cspec["concurrencyPolicy"], "Forbid");
@@ -838,8 +882,21 @@ fn check_command_line(args: &[String], envs: &[(String, String)]) {
             "the binary does not document the variable {name}"
         );
     }
+    // A signing key named on the command line is read before anything else: give it one.
+    let keys = tempfile::tempdir().unwrap();
+    let mut args = args.to_vec();
+    if let Some(i) = args.iter().position(|a| a == "--signing-key") {
+        let key = keys.path().join("signing.key");
+        let o = Command::new(env!("CARGO_BIN_EXE_torghut"))
+            .args(["audit", "keygen", "--out"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        args[i + 1] = key.display().to_string();
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_torghut"))
-        .args(args)
+        .args(&args)
         .env_clear()
         .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
