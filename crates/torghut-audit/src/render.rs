@@ -62,17 +62,34 @@ struct Col {
     key: Vec<u8>,
 }
 
-/// The columns of one table, in the order `ROW(t.*)` sends them (attribute number).
+/// The columns of one table, in attribute order.
 #[derive(Debug)]
 pub(crate) struct Layout {
     table: &'static str,
     cols: Vec<Col>,
     /// The content columns (all but [`EXCLUDED`]) in `jsonb`'s key order.
     content: Vec<usize>,
+    /// Each column's name as an SQL identifier and its type's name (from the catalog).
+    sql: Vec<(String, String)>,
 }
 
-/// The values of a record (`ROW(t.*)` in binary), one per column; `None` is SQL NULL.
+/// The values of a row (in binary), one per column; `None` is SQL NULL.
 pub(crate) type Fields<'a> = Vec<Option<&'a [u8]>>;
+
+/// Any value, as its bytes in PostgreSQL's binary format.
+pub(crate) struct Raw<'a>(pub &'a [u8]);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Raw<'a> {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw))
+    }
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+}
 
 /// The change of one column recorded by an event: `changes -> key -> 'from'` and `'to'` as
 /// `jsonb` text (`None`: SQL NULL, the member is missing).
@@ -111,6 +128,7 @@ impl Layout {
             table,
             cols,
             content,
+            sql: Vec::new(),
         })
     }
 
@@ -121,16 +139,62 @@ impl Layout {
     ) -> Result<Option<Self>, tokio_postgres::Error> {
         let rows = db
             .query(
-                "SELECT a.attname::text, a.atttypid FROM pg_attribute a \
+                "SELECT a.attname::text, a.atttypid, quote_ident(a.attname), \
+                   format_type(a.atttypid, NULL) FROM pg_attribute a \
                  WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped \
                  ORDER BY a.attnum",
                 &[&table],
             )
             .await?;
-        Ok(Self::new(
-            table,
-            rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
-        ))
+        Ok(
+            Self::new(table, rows.iter().map(|r| (r.get(0), r.get(1))).collect()).map(|mut l| {
+                l.sql = rows.iter().map(|r| (r.get(2), r.get(3))).collect();
+                l
+            }),
+        )
+    }
+
+    /// The number of columns.
+    pub(crate) fn len(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// The select list of this table's columns (of alias `t`), or (`own` false) as many typed
+    /// NULLs, for a query that returns rows of several tables side by side.
+    pub(crate) fn select_list(&self, own: bool) -> String {
+        self.sql
+            .iter()
+            .map(|(ident, ty)| {
+                if own {
+                    format!("t.{ident}")
+                } else {
+                    format!("NULL::{ty}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The values of this table's columns in `row`, from column `offset` on; `None` when they
+    /// are not of the types of the layout.
+    pub(crate) fn fields_at<'r>(
+        &self,
+        row: &'r tokio_postgres::Row,
+        offset: usize,
+    ) -> Option<Fields<'r>> {
+        let columns = row.columns().get(offset..offset + self.cols.len())?;
+        let mut out = Vec::with_capacity(self.cols.len());
+        for (i, (c, col)) in self.cols.iter().zip(columns).enumerate() {
+            if col.type_().oid() != c.oid {
+                return None;
+            }
+            out.push(
+                row.try_get::<_, Option<Raw<'r>>>(offset + i)
+                    .ok()?
+                    .map(|r| r.0),
+            );
+        }
+        Some(out)
     }
 
     /// The type OID of column `i`.
@@ -141,23 +205,6 @@ impl Layout {
     /// The index of a column.
     pub(crate) fn column(&self, name: &str) -> Option<usize> {
         self.cols.iter().position(|c| c.name == name)
-    }
-
-    /// Splits a record into its fields; `None` when it is not a row of this layout.
-    pub(crate) fn fields<'a>(&self, raw: &'a [u8]) -> Option<Fields<'a>> {
-        let mut r = Reader(raw);
-        let n = r.i32()?;
-        if usize::try_from(n).ok()? != self.cols.len() {
-            return None;
-        }
-        let mut out = Vec::with_capacity(self.cols.len());
-        for c in &self.cols {
-            if r.u32()? != c.oid {
-                return None;
-            }
-            out.push(r.value()?);
-        }
-        r.0.is_empty().then_some(out)
     }
 
     /// The content digest, `sha256(table || ' ' || content)`, of a row whose values are
@@ -242,7 +289,15 @@ fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 /// (`\b \f \n \r \t`, others `\u00XX` in lower case), everything else as it is.
 fn escape_json(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
-    for &c in s {
+    let mut rest = s;
+    // Runs of bytes that stay as they are, then one that is escaped.
+    while let Some(k) = rest
+        .iter()
+        .position(|&c| c < b' ' || c == b'"' || c == b'\\')
+    {
+        out.extend_from_slice(&rest[..k]);
+        let c = rest[k];
+        rest = &rest[k + 1..];
         match c {
             b'\x08' => out.extend_from_slice(b"\\b"),
             b'\x0c' => out.extend_from_slice(b"\\f"),
@@ -260,6 +315,7 @@ fn escape_json(s: &[u8], out: &mut Vec<u8>) {
             c => out.push(c),
         }
     }
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 
@@ -533,75 +589,83 @@ pub(crate) fn changes(payload: &[u8]) -> Option<Vec<Change<'_>>> {
         Some((1, text)) => std::str::from_utf8(text).ok()?,
         _ => return None,
     };
-    let Some(members) = object(text)? else {
-        return Some(Vec::new());
-    };
-    let Some((_, changes)) = members.iter().find(|(k, _)| k == "changes") else {
-        return Some(Vec::new());
-    };
-    let Some(changes) = object(changes)? else {
-        return Some(Vec::new());
-    };
-    let mut out = Vec::with_capacity(changes.len());
-    for (key, value) in changes {
-        let (from, to) = match object(value)? {
-            Some(m) => (
-                m.iter().find(|(k, _)| k == "from").map(|(_, v)| *v),
-                m.iter().find(|(k, _)| k == "to").map(|(_, v)| *v),
-            ),
-            None => (None, None),
-        };
-        out.push(Change { key, from, to });
-    }
+    let mut out = Vec::new();
+    // One pass: the payload's members, descending into `changes` and each of its members.
+    members(text, 0, |key, at| {
+        if key != "changes" {
+            return skip(text, at);
+        }
+        members(text, at, |column, at| {
+            let mut change = Change {
+                key: column,
+                from: None,
+                to: None,
+            };
+            let end = members(text, at, |k, at| {
+                let end = skip(text, at)?;
+                if k == "from" {
+                    change.from = Some(&text[at..end]);
+                } else if k == "to" {
+                    change.to = Some(&text[at..end]);
+                }
+                Some(end)
+            })?;
+            out.push(change);
+            Some(end)
+        })
+    })?;
     Some(out)
 }
 
-/// The members (key, value as text) of a JSON object as PostgreSQL writes `jsonb` text
-/// (`Some(None)`: not an object; `None`: not readable here).
-#[allow(clippy::type_complexity)]
-fn object(text: &str) -> Option<Option<Vec<(Cow<'_, str>, &str)>>> {
+/// The end of the JSON value starting at byte `at` of `text`.
+fn skip(text: &str, at: usize) -> Option<usize> {
+    let mut i = at;
+    skip_value(text.as_bytes(), &mut i)?;
+    Some(i)
+}
+
+/// Calls `f(key, at)` for each member of the JSON object (as PostgreSQL writes `jsonb` text)
+/// starting at byte `at` of `text`, `at` being where the member's value starts; `f` returns where
+/// that value ends. A value that is not an object is skipped without calling `f`. Returns the end
+/// of the value; `None` when the text cannot be read here.
+fn members<'t>(
+    text: &'t str,
+    at: usize,
+    mut f: impl FnMut(Cow<'t, str>, usize) -> Option<usize>,
+) -> Option<usize> {
     let b = text.as_bytes();
-    if b.first() != Some(&b'{') {
-        return Some(None);
+    if b.get(at) != Some(&b'{') {
+        return skip(text, at);
     }
-    let mut i = 1;
-    let mut out = Vec::new();
+    let mut i = at + 1;
     skip_ws(b, &mut i);
     if b.get(i) == Some(&b'}') {
+        return Some(i + 1);
+    }
+    loop {
+        skip_ws(b, &mut i);
+        let start = i;
+        let escaped = skip_string(b, &mut i)?;
+        let raw = text.get(start + 1..i - 1)?;
+        let key = if escaped {
+            Cow::Owned(unescape(raw)?)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        skip_ws(b, &mut i);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
         i += 1;
-    } else {
-        loop {
-            skip_ws(b, &mut i);
-            let start = i;
-            let escaped = skip_string(b, &mut i)?;
-            let raw = &text[start + 1..i - 1];
-            let key = if escaped {
-                Cow::Owned(unescape(raw)?)
-            } else {
-                Cow::Borrowed(raw)
-            };
-            skip_ws(b, &mut i);
-            if b.get(i) != Some(&b':') {
-                return None;
-            }
-            i += 1;
-            skip_ws(b, &mut i);
-            let start = i;
-            skip_value(b, &mut i)?;
-            out.push((key, &text[start..i]));
-            skip_ws(b, &mut i);
-            match b.get(i) {
-                Some(b',') => i += 1,
-                Some(b'}') => {
-                    i += 1;
-                    break;
-                }
-                _ => return None,
-            }
+        skip_ws(b, &mut i);
+        i = f(key, i)?;
+        skip_ws(b, &mut i);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => return Some(i + 1),
+            _ => return None,
         }
     }
-    skip_ws(b, &mut i);
-    (i == b.len()).then_some(Some(out))
 }
 
 fn skip_ws(b: &[u8], i: &mut usize) {
@@ -618,17 +682,13 @@ fn skip_string(b: &[u8], i: &mut usize) -> Option<bool> {
     *i += 1;
     let mut escaped = false;
     loop {
-        match b.get(*i)? {
-            b'"' => {
-                *i += 1;
-                return Some(escaped);
-            }
-            b'\\' => {
-                escaped = true;
-                *i += 2;
-            }
-            _ => *i += 1,
+        *i += b.get(*i..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+        if b[*i] == b'"' {
+            *i += 1;
+            return Some(escaped);
         }
+        escaped = true;
+        *i += 2;
     }
 }
 
@@ -639,20 +699,23 @@ fn skip_value(b: &[u8], i: &mut usize) -> Option<()> {
         b'{' | b'[' => {
             let mut depth = 0usize;
             loop {
-                match b.get(*i)? {
+                *i += b
+                    .get(*i..)?
+                    .iter()
+                    .position(|&c| matches!(c, b'"' | b'{' | b'[' | b'}' | b']'))?;
+                match b[*i] {
                     b'"' => {
                         skip_string(b, i)?;
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
+                    _ => {
                         depth -= 1;
                         if depth == 0 {
                             *i += 1;
                             return Some(());
                         }
                     }
-                    _ => {}
                 }
                 *i += 1;
             }
@@ -837,26 +900,13 @@ mod tests {
             ],
         )
         .unwrap();
-        let raw: Vec<u8> = {
-            let mut v = 4i32.to_be_bytes().to_vec();
-            for (oid, val) in [
-                (25u32, Some(&b"new"[..])),
-                (23, Some(&7i32.to_be_bytes()[..])),
-                (17, Some(&b"\x01"[..])),
-                (1184, None),
-            ] {
-                v.extend_from_slice(&oid.to_be_bytes());
-                match val {
-                    Some(b) => {
-                        v.extend_from_slice(&(b.len() as i32).to_be_bytes());
-                        v.extend_from_slice(b);
-                    }
-                    None => v.extend_from_slice(&(-1i32).to_be_bytes()),
-                }
-            }
-            v
-        };
-        let fields = layout.fields(&raw).unwrap();
+        let seven = 7i32.to_be_bytes();
+        let fields: Fields<'_> = vec![
+            Some(&b"new"[..]),
+            Some(&seven[..]),
+            Some(&b"\x01"[..]),
+            None,
+        ];
         let mut buf = Vec::new();
         let d = layout.digest(&fields, &[], &mut buf).unwrap();
         assert_eq!(

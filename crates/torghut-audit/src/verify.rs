@@ -8,9 +8,10 @@
 //!
 //! - The checkpoint chain: `audit_checkpoints` with their heads, in checkpoint and text order,
 //!   each checkpoint's hash recomputed incrementally.
-//! - For each stream kind, one query returns every row of its tables (as `ROW(t.*)`), its head
-//!   row and the heads checkpoints recorded for it, ordered by stream id; the rows of one stream
-//!   are checked together (chain, head, checkpoints, projections) and dropped.
+//! - For each stream kind, one query returns every row of its tables (each table's columns side
+//!   by side, merged from their stream-id indexes), its head row and the heads checkpoints
+//!   recorded for it, ordered by stream id; the rows of one stream are checked together (chain,
+//!   head, checkpoints, projections) and dropped.
 //!
 //! A legacy stream (rows written before the chain, sealed by the backfill
 //! `0008_audit_seal_legacy` without being rewritten) has rows without chain columns, as many as
@@ -32,12 +33,12 @@ use std::pin::pin;
 use futures_util::TryStreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio_postgres::types::{FromSql, ToSql, Type};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, IsolationLevel, Row, Transaction};
 use uuid::Uuid;
 
 use crate::chain::{self, root_table, TABLES};
-use crate::render::{self, Fields, Layout};
+use crate::render::{self, Fields, Layout, Raw};
 use crate::AuditError;
 
 /// What is wrong with a row.
@@ -441,7 +442,7 @@ async fn verify_kind(
     let mut overflow = false;
     let mut unreadable = false;
     let mut scratch = Vec::new();
-    for_each_stream(tx, &stream_sql(kind, true, false), None, |group| {
+    for_each_stream(tx, &stream_sql(kind, Some(&tables), false), None, |group| {
         if unreadable {
             return;
         }
@@ -495,25 +496,20 @@ async fn server_pass(
     out: &mut Findings,
 ) -> Result<u64, AuditError> {
     let mut n = 0;
-    for_each_stream(
-        tx,
-        &stream_sql(kind, false, only.is_some()),
-        only,
-        |group| {
-            let Some(s) = StreamRows::read(kind, group, None) else {
-                return;
-            };
-            n += 1;
-            check_one(
-                kind,
-                &s,
-                Digests::Server,
-                backfilled,
-                stats.as_deref_mut(),
-                out,
-            );
-        },
-    )
+    for_each_stream(tx, &stream_sql(kind, None, only.is_some()), only, |group| {
+        let Some(s) = StreamRows::read(kind, group, None) else {
+            return;
+        };
+        n += 1;
+        check_one(
+            kind,
+            &s,
+            Digests::Server,
+            backfilled,
+            stats.as_deref_mut(),
+            out,
+        );
+    })
     .await?;
     for t in TABLES
         .iter()
@@ -532,31 +528,27 @@ fn kind_tables(kind: &str) -> impl Iterator<Item = usize> + Clone + '_ {
 /// The query of every row of a kind's streams, their head rows and checkpointed heads, ordered
 /// by stream id; `filtered`: only the stream ids in `$1`. Columns: stream id, tag (the table's
 /// index in [`TABLES`], [`TAG_HEAD`], [`TAG_CHECKPOINT`]), id, seq, hash, the content digest
-/// computed by PostgreSQL (not `fast`), an event's `seq`, a head's legacy rows or the checkpoint id, a review's
-/// `created_at`; then (`fast`) one column per table of the kind holding its rows (the whole row,
-/// of the table's type: one type per column, so that PostgreSQL looks up how to send it once).
-fn stream_sql(kind: &str, fast: bool, filtered: bool) -> String {
+/// computed by PostgreSQL (without `fast`), an event's `seq`, a head's legacy rows or the
+/// checkpoint id, a review's `created_at`. With `fast` (the tables' layouts), a row's values
+/// instead, in columns of their own for each table of the kind (NULL in the other tables' rows),
+/// from column 8 on.
+fn stream_sql(kind: &str, fast: Option<&[Option<FastTable>]>, filtered: bool) -> String {
     let tables = kind_tables(kind);
     let recs = |own: Option<usize>| -> String {
-        if !fast {
+        let Some(fast) = fast else {
             return String::new();
-        }
+        };
         tables
             .clone()
-            .map(|j| {
-                if Some(j) == own {
-                    ", t".to_owned()
-                } else {
-                    format!(", NULL::{}", TABLES[j].table)
-                }
-            })
+            .filter_map(|j| fast.get(j)?.as_ref().map(|f| (j, f)))
+            .map(|(j, f)| format!(", {}", f.layout.select_list(Some(j) == own)))
             .collect()
     };
     let mut parts = Vec::new();
     for i in tables.clone() {
         let t = &TABLES[i];
-        // Fast: everything is read from the whole row.
-        let columns = if fast {
+        // Fast: everything is read from the row's values.
+        let columns = if fast.is_some() {
             "NULL::uuid AS id, NULL::int8 AS seq, NULL::bytea AS hash, NULL::bytea AS digest, \
              NULL::int8 AS ord, NULL::timestamptz AS at"
                 .to_owned()
@@ -609,8 +601,11 @@ fn stream_sql(kind: &str, fast: bool, filtered: bool) -> String {
         recs(None),
         filter("c.stream_id")
     ));
+    // The extra constant makes PostgreSQL project the merged rows into one slot: without it,
+    // each row is sent from the slot of the branch it came from, and PostgreSQL looks up how to
+    // send every column again whenever the branch changes (about every row).
     format!(
-        "SELECT q.* FROM ({}) q ORDER BY q.sid",
+        "SELECT q.*, 0 AS one_slot FROM ({}) q ORDER BY q.sid",
         parts.join(" UNION ALL ")
     )
 }
@@ -645,18 +640,6 @@ async fn for_each_stream(
         f(&group);
     }
     Ok(())
-}
-
-/// Any value, as its bytes in PostgreSQL's binary format.
-struct Raw<'a>(&'a [u8]);
-
-impl<'a> FromSql<'a> for Raw<'a> {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Raw(raw))
-    }
-    fn accepts(_: &Type) -> bool {
-        true
-    }
 }
 
 /// One row of a stream's tables, as the stream query returns it.
@@ -711,11 +694,14 @@ impl<'r> StreamRows<'r> {
                     let t = usize::try_from(tag).ok()?;
                     s.members.push(match fast {
                         Some(tables) => {
-                            // The column of this table's rows.
-                            let col = 8 + kind_tables(kind).position(|j| j == t)?;
-                            let rec = r.get::<_, Option<Raw<'r>>>(col)?.0;
+                            // This table's columns come after those of the kind's tables
+                            // before it.
+                            let offset = 8 + kind_tables(kind)
+                                .take_while(|&j| j != t)
+                                .map(|j| tables.get(j)?.as_ref().map(|f| f.layout.len()))
+                                .sum::<Option<usize>>()?;
                             let table = tables.get(t)?.as_ref()?;
-                            table.read(t, table.layout.fields(rec)?)?
+                            table.read(t, table.layout.fields_at(r, offset)?)?
                         }
                         None => Member {
                             t,
