@@ -802,7 +802,7 @@ fn stream_sql(kind: &str, fast: Option<&[Option<FastTable>]>, filtered: bool) ->
     // each row is sent from the slot of the branch it came from, and PostgreSQL looks up how to
     // send every column again whenever the branch changes (about every row).
     format!(
-        "SELECT q.*, 0 AS one_slot FROM ({}) q ORDER BY q.sid",
+        "SELECT q.*, NULL::int4 AS one_slot FROM ({}) q ORDER BY q.sid",
         parts.join(" UNION ALL ")
     )
 }
