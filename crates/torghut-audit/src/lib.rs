@@ -14,7 +14,7 @@ pub mod chain;
 mod render;
 pub mod verify;
 
-pub use verify::{verify, Finding, Problem, VerifyReport};
+pub use verify::{verify, verify_with, Finding, Problem, VerifyOptions, VerifyReport};
 
 /// The SQLSTATE of every refusal by the audit enforcement triggers.
 pub const SQLSTATE_REFUSED: &str = "TA001";

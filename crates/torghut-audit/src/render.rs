@@ -6,10 +6,11 @@
 //! This is only a fast path: a stream whose rows do not all link with the digests computed here
 //! is verified again with the digests PostgreSQL computes (see `verify.rs`), and only that second
 //! verification reports anything. A rendering that differs from PostgreSQL's therefore costs time,
-//! never a false finding; and it cannot hide a change either, since every value is rendered from
-//! all of its bytes (two different values never render alike), so a row that links here has the
-//! text PostgreSQL would render for it. Types not handled here (none in the audit tables today)
-//! send their whole table to PostgreSQL's digests.
+//! never a false finding. It could hide a change only if a changed value rendered here exactly as
+//! PostgreSQL rendered the value it replaced: the functions below are ports of PostgreSQL's own
+//! (`escape_json`, `numeric_out`, `JsonEncodeDateTime`, `jsonb` key order), each rendering every
+//! byte of its value, and the tests check them against PostgreSQL. Types not handled here (none in
+//! the audit tables today) send their whole stream kind to PostgreSQL's digests.
 
 use std::borrow::Cow;
 

@@ -144,6 +144,10 @@ pub struct VerifyReport {
     pub streams_rechecked: u64,
     /// The latest checkpoint: its id and hash (hex).
     pub latest_checkpoint: Option<(i64, String)>,
+    /// `--since-checkpoint`: the checkpoint after which changes were verified (nothing else
+    /// was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since_checkpoint: Option<i64>,
     /// How many anchors kept outside the database were checked (`--anchors`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchors_checked: Option<u64>,
@@ -168,6 +172,13 @@ impl VerifyReport {
                  backfill {} is unfinished: torghut migrate up); they are verified once it is\n",
                 self.streams_unsealed,
                 chain::LEGACY_BACKFILL
+            ));
+        }
+        if let Some(cp) = self.since_checkpoint {
+            s.push_str(&format!(
+                "note: only what changed since checkpoint #{cp} was verified (streams whose head \
+                 moved, roots created since the checkpoint before it); run audit verify without \
+                 --since-checkpoint to verify everything\n"
             ));
         }
         if self.streams_not_checkpointed > 0 {
@@ -244,8 +255,30 @@ impl Findings {
     }
 }
 
+/// What to verify.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyOptions {
+    /// Only what changed since the latest checkpoint that verifies (see [`verify_with`]).
+    pub since_checkpoint: bool,
+}
+
 /// Verifies the whole audit chain of the connected database (see the module documentation).
 pub async fn verify(client: &mut Client) -> Result<VerifyReport, AuditError> {
+    verify_with(client, VerifyOptions::default()).await
+}
+
+/// Verifies the audit chain of the connected database as `options` say.
+///
+/// With `since_checkpoint`, only what changed after the latest checkpoint whose hash still
+/// verifies (its heads and its link to the previous one; later ones that do not are reported):
+/// the streams whose head row is not the head the checkpoints recorded for it, and the roots
+/// created since the checkpoint before it. Each such stream is verified whole, as by a full
+/// verification; streams that did not change are not read. When no checkpoint verifies,
+/// everything is verified. See ARCHITECTURE.md ("Audit integrity") for what this leaves out.
+pub async fn verify_with(
+    client: &mut Client,
+    options: VerifyOptions,
+) -> Result<VerifyReport, AuditError> {
     let tx = client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)
@@ -257,7 +290,7 @@ pub async fn verify(client: &mut Client) -> Result<VerifyReport, AuditError> {
     }
     tx.batch_execute("SET LOCAL \"TimeZone\" = 'UTC'; SET LOCAL jit = off")
         .await?;
-    let report = verify_in(&tx).await?;
+    let report = verify_in(&tx, options).await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -362,10 +395,24 @@ impl FastTable {
     }
 }
 
-async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
+async fn verify_in(
+    tx: &Transaction<'_>,
+    options: VerifyOptions,
+) -> Result<VerifyReport, AuditError> {
     let mut findings = Findings(Vec::new());
     let mut stats = Stats::default();
-    let (checkpoints_checked, latest) = check_checkpoints(tx, &mut findings).await?;
+    let anchor = if options.since_checkpoint {
+        since_checkpoint(tx).await?
+    } else {
+        None
+    };
+    let (checkpoints_checked, latest) = match &anchor {
+        Some(a) => {
+            findings.0.extend(a.findings.iter().cloned());
+            (a.checked, a.latest.clone())
+        }
+        None => check_checkpoints(tx, &mut findings).await?,
+    };
     let backfilled: bool = tx
         .query_one(
             "SELECT to_regclass('torghut_meta.schema_history') IS NOT NULL \
@@ -376,7 +423,19 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
         .get(0);
     let mut rechecked = 0;
     for kind in KINDS {
-        rechecked += verify_kind(tx, kind, backfilled, &mut stats, &mut findings).await?;
+        let changed = match &anchor {
+            Some(a) => Some(changed_streams(tx, kind, a.id).await?),
+            None => None,
+        };
+        rechecked += verify_kind(
+            tx,
+            kind,
+            backfilled,
+            changed.as_deref(),
+            &mut stats,
+            &mut findings,
+        )
+        .await?;
     }
 
     let mut seen = HashSet::new();
@@ -406,20 +465,149 @@ async fn verify_in(tx: &Transaction<'_>) -> Result<VerifyReport, AuditError> {
         checkpoints_checked,
         streams_rechecked: rechecked,
         latest_checkpoint: latest,
+        since_checkpoint: anchor.map(|a| a.id),
         anchors_checked: None,
         findings: all,
     })
 }
 
-/// Verifies every stream of one kind; returns how many were verified again by PostgreSQL's
-/// digests.
+/// The checkpoint `--since-checkpoint` starts from.
+struct Anchor {
+    id: i64,
+    /// How many checkpoints were checked to find it, the latest one, and what was found wrong
+    /// with the later ones.
+    checked: u64,
+    latest: Option<(i64, String)>,
+    findings: Vec<Finding>,
+}
+
+/// The latest checkpoint that verifies: its hash is the hash of its heads and of the previous
+/// checkpoint's hash, which it follows. Walks back from the latest one, reading only the heads
+/// of the checkpoints it checks. `None` when there is none.
+async fn since_checkpoint(tx: &Transaction<'_>) -> Result<Option<Anchor>, AuditError> {
+    let mut out = Findings(Vec::new());
+    let mut checked = 0u64;
+    let mut latest = None;
+    let mut next = tx
+        .query_opt(
+            "SELECT id, kind, streams, prev_hash, hash FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await?;
+    while let Some(cp) = next {
+        let id: i64 = cp.get(0);
+        let kind: String = cp.get(1);
+        let streams: i64 = cp.get(2);
+        let prev_hash: Option<Vec<u8>> = cp.get(3);
+        let hash: Vec<u8> = cp.get(4);
+        checked += 1;
+        if latest.is_none() {
+            latest = Some((id, hex::encode(&hash)));
+        }
+        let mut hasher = chain::CheckpointHasher::new(prev_hash.as_deref(), id, &kind);
+        let mut heads = 0i64;
+        let params: [&(dyn ToSql + Sync); 1] = [&id];
+        let mut rows = pin!(
+            tx.query_raw(
+                "SELECT stream, stream_id, seq, head FROM audit_checkpoint_heads \
+                 WHERE checkpoint_id = $1 ORDER BY stream COLLATE \"C\", stream_id",
+                params,
+            )
+            .await?
+        );
+        while let Some(r) = rows.try_next().await? {
+            let sid: Uuid = r.get(1);
+            hasher.head(r.get(0), &sid, r.get(2), r.get(3));
+            heads += 1;
+        }
+        next = tx
+            .query_opt(
+                "SELECT id, kind, streams, prev_hash, hash FROM audit_checkpoints \
+                 WHERE id < $1 ORDER BY id DESC LIMIT 1",
+                &[&id],
+            )
+            .await?;
+        let before: Option<(i64, Vec<u8>)> = next.as_ref().map(|r| (r.get(0), r.get(4)));
+        let mut ok = true;
+        let mut finding = |detail: String| {
+            ok = false;
+            out.0.push(Finding::checkpoint(id, detail));
+        };
+        let expected = before.as_ref().map_or(1, |b| b.0 + 1);
+        if id != expected {
+            finding(format!("checkpoints {expected} to {} are missing", id - 1));
+        }
+        if prev_hash != before.map(|b| b.1) {
+            finding("its previous hash is not the previous checkpoint's".into());
+        }
+        if heads != streams {
+            finding(format!(
+                "records {streams} stream heads but {heads} are there"
+            ));
+        }
+        if hasher.finish() != hash {
+            finding("its content no longer matches its hash".into());
+        }
+        if ok {
+            return Ok(Some(Anchor {
+                id,
+                checked,
+                latest,
+                findings: out.0,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// The streams of a kind that changed since checkpoint `anchor`, in stream-id order: those whose
+/// head row is not the head the checkpoints up to it recorded (one pass over the kind's head rows
+/// beside the recorded heads, in PostgreSQL), and those whose root was created since the
+/// checkpoint before it (by `created_at`, indexed for decisions and executions).
+async fn changed_streams(
+    tx: &Transaction<'_>,
+    kind: &'static str,
+    anchor: i64,
+) -> Result<Vec<Uuid>, AuditError> {
+    let sql = format!(
+        "SELECT h.stream_id FROM audit_chain_heads h \
+         LEFT JOIN (SELECT DISTINCT ON (c.stream_id) c.stream_id, c.seq, c.head \
+                    FROM audit_checkpoint_heads c \
+                    WHERE c.stream = '{kind}' AND c.checkpoint_id <= $1 \
+                      AND EXISTS (SELECT 1 FROM audit_checkpoints p WHERE p.id = c.checkpoint_id) \
+                    ORDER BY c.stream_id, c.checkpoint_id DESC) l ON l.stream_id = h.stream_id \
+         WHERE h.stream = '{kind}' \
+           AND (l.seq IS DISTINCT FROM h.seq OR l.head IS DISTINCT FROM h.head) \
+         UNION \
+         SELECT t.id FROM {root} t WHERE t.created_at >= coalesce( \
+           (SELECT p.created_at FROM audit_checkpoints p WHERE p.id < $1 ORDER BY p.id DESC LIMIT 1), \
+           '-infinity') \
+         ORDER BY 1",
+        root = root_table(kind),
+    );
+    let params: [&(dyn ToSql + Sync); 1] = [&anchor];
+    let mut rows = pin!(tx.query_raw(&sql, params).await?);
+    let mut out = Vec::new();
+    while let Some(r) = rows.try_next().await? {
+        out.push(r.get(0));
+    }
+    Ok(out)
+}
+
+/// Verifies the streams of one kind (those in `streams`, or all); returns how many were verified
+/// again by PostgreSQL's digests.
 async fn verify_kind(
     tx: &Transaction<'_>,
     kind: &'static str,
     backfilled: bool,
+    streams: Option<&[Uuid]>,
     stats: &mut Stats,
     out: &mut Findings,
 ) -> Result<u64, AuditError> {
+    let batches: Vec<Option<&[Uuid]>> = match streams {
+        None => vec![None],
+        Some(ids) => ids.chunks(RECHECK_BATCH).map(Some).collect(),
+    };
     let mut tables: Vec<Option<FastTable>> = Vec::with_capacity(TABLES.len());
     let mut fast = true;
     for t in &TABLES {
@@ -433,51 +621,60 @@ async fn verify_kind(
             None
         });
     }
-    if !fast {
-        server_pass(tx, kind, backfilled, None, Some(stats), out).await?;
-        return Ok(0);
-    }
     let mut counted = Stats::default();
     let mut deferred: Vec<Uuid> = Vec::new();
     let mut overflow = false;
-    let mut unreadable = false;
+    let mut unreadable = !fast;
     let mut scratch = Vec::new();
-    for_each_stream(tx, &stream_sql(kind, Some(&tables), false), None, |group| {
+    for batch in &batches {
         if unreadable {
-            return;
+            break;
         }
-        let Some(s) = StreamRows::read(kind, group, Some(&tables)) else {
-            unreadable = true;
-            return;
-        };
-        let mut found = Findings(Vec::new());
-        let sure = check_one(
-            kind,
-            &s,
-            Digests::Here(&tables, &mut scratch),
-            backfilled,
-            Some(&mut counted),
-            &mut found,
-        );
-        if let Some(sid) = s.sid {
-            if !sure || !found.0.is_empty() {
-                if deferred.len() < RECHECK_LIMIT {
-                    deferred.push(sid);
-                } else {
-                    overflow = true;
+        let sql = stream_sql(kind, Some(&tables), batch.is_some());
+        for_each_stream(tx, &sql, *batch, |group| {
+            if unreadable {
+                return;
+            }
+            let Some(s) = StreamRows::read(kind, group, Some(&tables)) else {
+                unreadable = true;
+                return;
+            };
+            let mut found = Findings(Vec::new());
+            let sure = check_one(
+                kind,
+                &s,
+                Digests::Here(&tables, &mut scratch),
+                backfilled,
+                Some(&mut counted),
+                &mut found,
+            );
+            if let Some(sid) = s.sid {
+                if !sure || !found.0.is_empty() {
+                    if deferred.len() < RECHECK_LIMIT {
+                        deferred.push(sid);
+                    } else {
+                        overflow = true;
+                    }
                 }
             }
-        }
-    })
-    .await?;
+        })
+        .await?;
+    }
     if unreadable {
-        // A row not as the catalog describes it: PostgreSQL verifies the whole kind.
-        server_pass(tx, kind, backfilled, None, Some(stats), out).await?;
+        // A column of a type not rendered here, or a row not as the catalog describes it:
+        // PostgreSQL computes the digests of the whole kind.
+        for batch in &batches {
+            server_pass(tx, kind, backfilled, *batch, Some(stats), out).await?;
+        }
         return Ok(0);
     }
     stats.add(&counted);
     if overflow {
-        return server_pass(tx, kind, backfilled, None, None, out).await;
+        let mut n = 0;
+        for batch in &batches {
+            n += server_pass(tx, kind, backfilled, *batch, None, out).await?;
+        }
+        return Ok(n);
     }
     for batch in deferred.chunks(RECHECK_BATCH) {
         server_pass(tx, kind, backfilled, Some(batch), None, out).await?;
@@ -605,7 +802,7 @@ fn stream_sql(kind: &str, fast: Option<&[Option<FastTable>]>, filtered: bool) ->
     // each row is sent from the slot of the branch it came from, and PostgreSQL looks up how to
     // send every column again whenever the branch changes (about every row).
     format!(
-        "SELECT q.*, 0 AS one_slot FROM ({}) q ORDER BY q.sid",
+        "SELECT q.*, NULL::int4 AS one_slot FROM ({}) q ORDER BY q.sid",
         parts.join(" UNION ALL ")
     )
 }

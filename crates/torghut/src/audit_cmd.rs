@@ -80,7 +80,10 @@ async fn verify(a: &AuditVerifyArgs, json_out: bool) -> u8 {
         Ok(c) => c,
         Err(m) => return fail(json_out, 2, &m),
     };
-    let mut report = match torghut_audit::verify(&mut client).await {
+    let options = torghut_audit::VerifyOptions {
+        since_checkpoint: a.since_checkpoint,
+    };
+    let mut report = match torghut_audit::verify_with(&mut client, options).await {
         Ok(r) => r,
         Err(e) => return fail(json_out, audit_error_code(&e), &e.to_string()),
     };

@@ -151,6 +151,11 @@ pub struct AuditVerifyArgs {
     /// Without it, each anchor's own key is used (which only proves the line was not altered).
     #[arg(long, value_name = "KEY", requires = "anchors")]
     pub public_key: Option<String>,
+    /// Verify only what changed since the latest checkpoint that still verifies: the streams
+    /// whose head moved since and the roots created since the checkpoint before it, each whole.
+    /// Streams that did not change are not read (a run without this flag verifies them).
+    #[arg(long, conflicts_with = "archive")]
+    pub since_checkpoint: bool,
     #[command(flatten)]
     pub out: Output,
 }

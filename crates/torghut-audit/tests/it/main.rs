@@ -6,6 +6,7 @@ mod archive;
 mod enforcement;
 mod legacy;
 mod render;
+mod since;
 mod support;
 mod tamper;
 mod upgrade;
