@@ -185,8 +185,41 @@ enum Cursor {
         last: Option<String>,
         rows: i64,
     },
-    /// By pages: the next block and the batch size in blocks.
-    Pages { block: i64, blocks: i64 },
+    /// By pages: the next block and the batch size in blocks; for one of several parts of the
+    /// table, which part of how many (the part walks stripes `part`, `part + parts`, ... of
+    /// [`STRIPE`] pages each, so that the parts' shares stay even while the table grows).
+    Pages {
+        block: i64,
+        blocks: i64,
+        part: Option<(i64, i64)>,
+    },
+}
+
+/// Pages in a stripe of a walk split into parts (8 MiB).
+const STRIPE: i64 = 1024;
+
+/// The first block at or after `block` in stripes of `part` of `parts`.
+fn own_block(block: i64, part: Option<(i64, i64)>) -> i64 {
+    match part {
+        None => block,
+        Some((p, n)) => {
+            let stripe = block / STRIPE;
+            let ahead = (p - stripe % n).rem_euclid(n);
+            if ahead == 0 {
+                block
+            } else {
+                (stripe + ahead) * STRIPE
+            }
+        }
+    }
+}
+
+/// The SQL condition (over `ctid`) of the rows in a part's stripes; empty for a whole table.
+fn part_filter(part: Option<(i64, i64)>) -> String {
+    match part {
+        None => String::new(),
+        Some((p, n)) => format!(" AND (((ctid::text::point)[0])::bigint / {STRIPE}) % {n} = {p}"),
+    }
 }
 
 impl Cursor {
@@ -211,9 +244,12 @@ impl Cursor {
                     .await?
                     .get(0)
             }
-            Cursor::Pages { block, .. } => c
+            Cursor::Pages { block, part, .. } => c
                 .query_one(
-                    &format!("SELECT count(*) FROM {table} WHERE ctid >= $1::text::tid"),
+                    &format!(
+                        "SELECT count(*) FROM {table} WHERE ctid >= $1::text::tid{}",
+                        part_filter(*part)
+                    ),
                     &[&format!("({block},0)")],
                 )
                 .await?
@@ -253,7 +289,12 @@ impl Cursor {
                 let n: i64 = r.get(2);
                 Ok((n > 0).then(|| (r.get(0), r.get(1), n)))
             }
-            Cursor::Pages { block, blocks } => {
+            Cursor::Pages {
+                block,
+                blocks,
+                part,
+            } => {
+                let block = own_block(*block, *part);
                 // The table's size now: it may have grown since the walk started.
                 let size: i64 = c
                     .query_one(
@@ -262,10 +303,15 @@ impl Cursor {
                     )
                     .await?
                     .get(0);
-                if *block >= size {
+                if block >= size {
                     return Ok(None);
                 }
-                let (lo, hi) = (format!("({block},0)"), format!("({},0)", block + blocks));
+                let end = match part {
+                    // A batch ends at its stripe's end.
+                    Some(_) => (block + blocks).min((block / STRIPE + 1) * STRIPE),
+                    None => block + blocks,
+                };
+                let (lo, hi) = (format!("({block},0)"), format!("({end},0)"));
                 let n: i64 = c
                     .query_one(
                         &format!(
@@ -283,7 +329,11 @@ impl Cursor {
     fn advance(&mut self, hi: String) {
         match self {
             Cursor::Keys { last, .. } => *last = Some(hi),
-            Cursor::Pages { block, blocks } => *block += *blocks,
+            Cursor::Pages { block, .. } => {
+                if let Some(b) = parse_tid_block(&hi) {
+                    *block = b;
+                }
+            }
         }
     }
 
@@ -332,7 +382,7 @@ impl Walk<'_> {
     fn failed(&self, failure: DbFailure, rows_done: i64) -> MigrateError {
         MigrateError::BackfillFailed {
             id: self.m.id.clone(),
-            table: self.step.table.clone(),
+            table: self.step.label(),
             rows_done,
             failure: Box::new(failure),
             applied: self.done.to_vec(),
@@ -407,7 +457,7 @@ impl Migrator {
                     let first = walks.first().map(|(w, _)| w);
                     MigrateError::BackfillFailed {
                         id: m.id.clone(),
-                        table: first.map_or_else(String::new, |w| w.step.table.clone()),
+                        table: first.map_or_else(String::new, |w| w.step.label()),
                         rows_done: 0,
                         failure: Box::new(DbFailure {
                             sqlstate: None,
@@ -518,7 +568,11 @@ impl Migrator {
                     )
                 })?,
             };
-            Cursor::Pages { block, blocks: 16 }
+            Cursor::Pages {
+                block,
+                blocks: 16,
+                part: step.part.map(|(i, n)| (i64::from(i), i64::from(n))),
+            }
         } else {
             let key_type: Option<String> = self
                 .client
@@ -561,7 +615,7 @@ impl Migrator {
                 Err(e) if retryable(&e) && retries < 10 * u64::from(self.opts.lock_retries + 1) => {
                     retries += 1;
                     cursor.shrink(&opts);
-                    tracing::warn!(migration = %w.m.id, table = %step.table, retries, "batch rolled back on a lock; retrying smaller");
+                    tracing::warn!(migration = %w.m.id, table = %step.label(), retries, "batch rolled back on a lock; retrying smaller");
                     tokio::time::sleep(Duration::from_millis(100 * retries.min(10))).await;
                     continue;
                 }
@@ -586,7 +640,7 @@ impl Migrator {
                 id: w.m.id.clone(),
                 step: w.index + 1,
                 steps: w.m.backfill.len(),
-                table: step.table.clone(),
+                table: step.label(),
                 rows_done,
                 rows_total: rows_total.max(rows_done),
                 rows_per_s: rate,
@@ -604,7 +658,7 @@ impl Migrator {
             id: w.m.id.clone(),
             step: w.index + 1,
             steps: w.m.backfill.len(),
-            table: step.table.clone(),
+            table: step.label(),
             rows_done,
             duration_ms: started.elapsed().as_millis() as u64,
         });
@@ -630,5 +684,30 @@ impl Migrator {
         tx.execute(&st, &[&lo, &hi]).await?;
         history::record_batch(&tx, &w.m.id, w.index as i32, &w.step.table, hi, n).await?;
         tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_walks_its_own_stripes_only() {
+        let whole = None;
+        assert_eq!(own_block(5, whole), 5);
+        // Two parts: part 0 has stripes 0, 2, 4..., part 1 has stripes 1, 3, 5...
+        assert_eq!(own_block(0, Some((0, 2))), 0);
+        assert_eq!(own_block(STRIPE - 1, Some((0, 2))), STRIPE - 1);
+        assert_eq!(own_block(STRIPE, Some((0, 2))), 2 * STRIPE);
+        assert_eq!(own_block(0, Some((1, 2))), STRIPE);
+        assert_eq!(own_block(2 * STRIPE + 7, Some((1, 2))), 3 * STRIPE);
+        assert_eq!(own_block(3 * STRIPE + 7, Some((1, 2))), 3 * STRIPE + 7);
+        // Three parts: every block belongs to exactly one part.
+        for b in 0..(10 * STRIPE) {
+            let owners = (0..3).filter(|p| own_block(b, Some((*p, 3))) == b).count();
+            assert_eq!(owners, 1, "block {b}");
+        }
+        assert_eq!(part_filter(None), "");
+        assert!(part_filter(Some((1, 2))).ends_with("% 2 = 1"));
     }
 }

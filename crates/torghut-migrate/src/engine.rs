@@ -663,7 +663,7 @@ impl Migrator {
                         s.push_str(&format!(
                             "-- step {}: the rows of {} by {}, $1 and $2 the first and last key of each batch\n{};\n",
                             i + 1,
-                            st.table,
+                            st.label(),
                             st.key,
                             st.sql
                         ));

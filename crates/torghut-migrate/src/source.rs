@@ -36,6 +36,19 @@ pub struct BackfillStep {
     pub key: String,
     /// The statement run for each batch, with `$1` and `$2` the batch's first and last key.
     pub sql: String,
+    /// `part=I/N` (page walks only): this step walks the I-th of N interleaved stripes of the
+    /// table's pages (0-based here), so that N steps over one table run side by side.
+    pub part: Option<(u32, u32)>,
+}
+
+impl BackfillStep {
+    /// The table, and the part of it this step walks when it is one of several.
+    pub fn label(&self) -> String {
+        match self.part {
+            Some((i, n)) => format!("{}[{}/{n}]", self.table, i + 1),
+            None => self.table.clone(),
+        }
+    }
 }
 
 /// One migration.
@@ -132,19 +145,40 @@ fn parse_backfill(id: &str, up: &str) -> Result<Vec<BackfillStep>, SourceError> 
         let t = line.trim();
         if let Some(rest) = t.strip_prefix(BATCH) {
             close(&mut steps, &mut body)?;
-            let (mut table, mut key) = (None, None);
+            let (mut table, mut key, mut part) = (None, None, None);
             for word in rest.split_whitespace() {
                 match word.split_once('=') {
                     Some(("table", v)) if is_identifier(v) => table = Some(v.to_string()),
                     Some(("key", v)) if is_identifier(v) => key = Some(v.to_string()),
-                    _ => return Err(bad(format!("cannot read {word:?} in {t:?}: expected table=NAME key=COLUMN (lower-case identifiers)"))),
+                    Some(("part", v)) => {
+                        let parsed = v.split_once('/').and_then(|(i, n)| {
+                            Some((i.parse::<u32>().ok()?, n.parse::<u32>().ok()?))
+                        });
+                        match parsed {
+                            Some((i, n)) if (1..=n).contains(&i) && n <= 64 => {
+                                part = Some((i - 1, n))
+                            }
+                            _ => {
+                                return Err(bad(format!(
+                                    "cannot read {word:?} in {t:?}: expected part=I/N with 1 <= I <= N <= 64"
+                                )))
+                            }
+                        }
+                    }
+                    _ => return Err(bad(format!("cannot read {word:?} in {t:?}: expected table=NAME key=COLUMN [part=I/N] (lower-case identifiers)"))),
                 }
+            }
+            if part.is_some() && key.as_deref() != Some(crate::backfill::PAGES) {
+                return Err(bad(format!(
+                    "{t:?}: part=I/N splits a walk by pages; it needs key=ctid"
+                )));
             }
             match (table, key) {
                 (Some(table), Some(key)) => steps.push(BackfillStep {
                     table,
                     key,
                     sql: String::new(),
+                    part,
                 }),
                 _ => return Err(bad(format!("{t:?} needs table=NAME and key=COLUMN"))),
             }
@@ -391,6 +425,10 @@ mod tests {
             "-- torghut:backfill\n-- torghut:batch table=t key=id\nSELECT 1;",
             "-- torghut:backfill\n-- torghut:batch table=t key=id\nSELECT $1; SELECT $2;",
             "-- torghut:backfill\n-- torghut:no-transaction\n-- torghut:batch table=t key=id\nSELECT $1, $2;",
+            "-- torghut:backfill\n-- torghut:batch table=t key=id part=1/2\nSELECT $1, $2;",
+            "-- torghut:backfill\n-- torghut:batch table=t key=ctid part=3/2\nSELECT $1, $2;",
+            "-- torghut:backfill\n-- torghut:batch table=t key=ctid part=0/2\nSELECT $1, $2;",
+            "-- torghut:backfill\n-- torghut:batch table=t key=ctid part=1\nSELECT $1, $2;",
         ] {
             assert!(
                 matches!(Migration::new("0008_x", bad, ""), Err(SourceError::BadBackfill { .. })),
@@ -401,6 +439,14 @@ mod tests {
             .unwrap()
             .backfill
             .is_empty());
+        let parts = Migration::new(
+            "0008_x",
+            "-- torghut:backfill\n-- torghut:batch table=t key=ctid part=2/3\nSELECT $1, $2;",
+            "",
+        )
+        .unwrap();
+        assert_eq!(parts.backfill[0].part, Some((1, 3)));
+        assert_eq!(parts.backfill[0].label(), "t[2/3]");
     }
 
     #[test]
