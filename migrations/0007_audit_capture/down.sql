@@ -16,8 +16,9 @@ BEGIN
   END IF;
 END
 $$;
-DROP FUNCTION audit_checkpoint();
-DROP FUNCTION audit_take_checkpoint(text, uuid[], uuid[]);
+DROP FUNCTION audit_heads_pending();
+DROP FUNCTION audit_checkpoint(boolean, bigint);
+DROP FUNCTION audit_take_checkpoint(text, uuid[], uuid[], boolean, bigint);
 DROP FUNCTION audit_checkpoint_text(bigint, text);
 DROP FUNCTION audit_stream_heads();
 DROP TRIGGER audit_no_truncate ON audit_checkpoint_heads;

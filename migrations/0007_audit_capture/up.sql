@@ -75,8 +75,11 @@ CREATE TABLE audit_chain_heads (
     seq bigint NOT NULL,
     head bytea NOT NULL,
     legacy_rows bigint,
+    -- Moved since the last checkpoint that recorded it (see audit_take_checkpoint).
+    pending boolean DEFAULT true NOT NULL,
     CONSTRAINT pk_audit_chain_heads PRIMARY KEY (stream, stream_id)
 );
+CREATE INDEX ix_audit_chain_heads_pending ON audit_chain_heads (stream, stream_id) WHERE pending;
 
 -- Checkpoints, chained: hash = sha256(prev_hash || text), text = id, kind and the heads that
 -- changed since the previous checkpoint (audit_checkpoint_heads), one line each, sorted.
@@ -326,19 +329,19 @@ BEGIN
     INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
     SELECT 'decision', sid, 2, sha256(coalesce(r.chain_hash, '\x'::bytea) || c) FROM trade_decisions r
     WHERE r.id = sid
-    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
+    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c), pending = true
     RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   ELSIF TG_ARGV[0] = 'execution' THEN
     INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
     SELECT 'execution', sid, 2, sha256(coalesce(r.chain_hash, '\x'::bytea) || c) FROM executions r
     WHERE r.id = sid
-    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
+    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c), pending = true
     RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   ELSE
     INSERT INTO audit_chain_heads AS h (stream, stream_id, seq, head)
     SELECT 'strategy', sid, 2, sha256(coalesce(r.chain_hash, '\x'::bytea) || c) FROM strategies r
     WHERE r.id = sid
-    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c)
+    ON CONFLICT (stream, stream_id) DO UPDATE SET seq = h.seq + 1, head = sha256(h.head || c), pending = true
     RETURNING h.seq, h.head INTO NEW.chain_seq, NEW.chain_hash;
   END IF;
   RETURN NEW;
@@ -514,57 +517,141 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- A checkpoint of kind k: records the heads that changed since the last checkpoint and chains
--- it. A stream recorded by an earlier checkpoint and shorter or missing now is refused (TA002),
--- except the streams in archived_* (recorded as archived: seq 0, their head as it is now).
-CREATE FUNCTION audit_take_checkpoint(k text, archived_decisions uuid[], archived_executions uuid[])
+-- it. It does not read every stream: the streams that changed are found by
+--   * audit_chain_heads.pending, set by every move of a head row (audit_seal) and cleared by the
+--     checkpoint that records it (rows locked by a writer now are skipped, never waited for:
+--     they stay pending for the next checkpoint, and a checkpoint never takes part in a
+--     deadlock); at most max_heads of them (NULL: all) per checkpoint, the rest stay pending;
+--   * the streams that are still only their root row, created (created_at, indexed by 0010)
+--     since the checkpoint before the previous one, or at least 5 minutes before the previous
+--     one (a root inserted by a transaction that started earlier still and committed after the
+--     previous checkpoint is recorded when its stream first moves; full_scan takes every root);
+--   * the streams in archived_* (recorded as archived: seq 0, their head as it is now).
+-- A stream whose head is shorter than the last head a checkpoint recorded is refused (TA002).
+-- full_scan: every stream is compared with the last head recorded for it, and a stream recorded and
+-- missing now is refused as well (TA002); this reads every stream.
+-- Returns the checkpoint's id.
+CREATE FUNCTION audit_take_checkpoint(k text, archived_decisions uuid[], archived_executions uuid[],
+                                      full_scan boolean, max_heads bigint)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   prev record;
+  since timestamptz;
   new_id bigint;
   missing record;
   n bigint;
 BEGIN
   LOCK TABLE audit_checkpoints IN SHARE ROW EXCLUSIVE MODE;
-  SELECT id, hash INTO prev FROM audit_checkpoints ORDER BY id DESC LIMIT 1;
+  SELECT id, hash, created_at INTO prev FROM audit_checkpoints ORDER BY id DESC LIMIT 1;
   new_id := coalesce(prev.id, 0) + 1;
-  SELECT l.stream, l.stream_id, l.seq INTO missing
-  FROM (SELECT DISTINCT ON (c.stream, c.stream_id) c.stream, c.stream_id, c.seq FROM audit_checkpoint_heads c
-        ORDER BY c.stream, c.stream_id, c.checkpoint_id DESC) l
-  LEFT JOIN audit_stream_heads() h ON h.stream = l.stream AND h.stream_id = l.stream_id
-  WHERE l.seq > 0 AND (h.seq IS NULL OR h.seq < l.seq)
-    AND NOT (l.stream = 'decision' AND l.stream_id = ANY (archived_decisions))
-    AND NOT (l.stream = 'execution' AND l.stream_id = ANY (archived_executions))
+  IF full_scan OR prev.id IS NULL THEN
+    since := '-infinity';
+  ELSE
+    SELECT least(p.created_at, prev.created_at - interval '5 minutes') INTO since
+    FROM audit_checkpoints p WHERE p.id < prev.id ORDER BY p.id DESC LIMIT 1;
+    since := coalesce(since, '-infinity');
+  END IF;
+  IF full_scan THEN
+    SELECT l.stream, l.stream_id, l.seq INTO missing
+    FROM (SELECT DISTINCT ON (c.stream, c.stream_id) c.stream, c.stream_id, c.seq FROM audit_checkpoint_heads c
+          ORDER BY c.stream, c.stream_id, c.checkpoint_id DESC) l
+    LEFT JOIN audit_stream_heads() h ON h.stream = l.stream AND h.stream_id = l.stream_id
+    WHERE l.seq > 0 AND h.seq IS NULL
+      AND NOT (l.stream = 'decision' AND l.stream_id = ANY (archived_decisions))
+      AND NOT (l.stream = 'execution' AND l.stream_id = ANY (archived_executions))
+    LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'audit checkpoint refused: stream % % was at seq % at an earlier checkpoint and is now missing', missing.stream, missing.stream_id, missing.seq
+        USING ERRCODE = 'TA002', HINT = 'run torghut audit verify';
+    END IF;
+  END IF;
+  -- The candidates: moved heads (their pending flag cleared), roots alone, archived streams.
+  CREATE TEMP TABLE IF NOT EXISTS pg_temp.audit_checkpoint_candidates (
+    stream text, stream_id uuid, seq bigint, head bytea, archived boolean
+  ) ON COMMIT DROP;
+  WITH moved AS (
+    UPDATE audit_chain_heads h SET pending = false
+    WHERE (h.stream, h.stream_id) IN (
+      SELECT p.stream, p.stream_id FROM audit_chain_heads p WHERE p.pending
+      LIMIT max_heads FOR NO KEY UPDATE SKIP LOCKED)
+    RETURNING h.stream, h.stream_id, h.seq, h.head)
+  INSERT INTO pg_temp.audit_checkpoint_candidates
+  SELECT m.stream, m.stream_id, m.seq, m.head, false FROM moved m
+  UNION ALL
+  SELECT 'decision', d.id, d.chain_seq, d.chain_hash, false FROM trade_decisions d
+  WHERE d.created_at >= since AND d.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
+    WHERE h.stream = 'decision' AND h.stream_id = d.id)
+  UNION ALL
+  SELECT 'execution', x.id, x.chain_seq, x.chain_hash, false FROM executions x
+  WHERE x.created_at >= since AND x.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
+    WHERE h.stream = 'execution' AND h.stream_id = x.id)
+  UNION ALL
+  SELECT 'strategy', s.id, s.chain_seq, s.chain_hash, false FROM strategies s
+  WHERE s.created_at >= since AND s.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
+    WHERE h.stream = 'strategy' AND h.stream_id = s.id);
+  IF full_scan THEN
+    -- Heads not pending are recorded too when they differ from the last recorded (a head row
+    -- changed behind the triggers' back).
+    INSERT INTO pg_temp.audit_checkpoint_candidates
+    SELECT h.stream, h.stream_id, h.seq, h.head, false FROM audit_chain_heads h
+    WHERE NOT h.pending AND NOT EXISTS (SELECT 1 FROM pg_temp.audit_checkpoint_candidates c
+      WHERE c.stream = h.stream AND c.stream_id = h.stream_id);
+  END IF;
+  -- Archived streams: seq 0, their head as it is now (the candidates' row replaced).
+  DELETE FROM pg_temp.audit_checkpoint_candidates c
+  WHERE (c.stream = 'decision' AND c.stream_id = ANY (archived_decisions))
+     OR (c.stream = 'execution' AND c.stream_id = ANY (archived_executions));
+  INSERT INTO pg_temp.audit_checkpoint_candidates
+  SELECT 'decision', a.id, 0, coalesce(h.head, d.chain_hash), true
+  FROM unnest(archived_decisions) AS a(id)
+  LEFT JOIN audit_chain_heads h ON h.stream = 'decision' AND h.stream_id = a.id
+  LEFT JOIN trade_decisions d ON d.id = a.id
+  WHERE coalesce(h.head, d.chain_hash) IS NOT NULL
+  UNION ALL
+  SELECT 'execution', a.id, 0, coalesce(h.head, x.chain_hash), true
+  FROM unnest(archived_executions) AS a(id)
+  LEFT JOIN audit_chain_heads h ON h.stream = 'execution' AND h.stream_id = a.id
+  LEFT JOIN executions x ON x.id = a.id
+  WHERE coalesce(h.head, x.chain_hash) IS NOT NULL;
+  SELECT c.stream, c.stream_id, c.seq, l.seq AS was INTO missing
+  FROM pg_temp.audit_checkpoint_candidates c
+  CROSS JOIN LATERAL (SELECT r.seq FROM audit_checkpoint_heads r
+                      WHERE r.stream = c.stream AND r.stream_id = c.stream_id
+                      ORDER BY r.checkpoint_id DESC LIMIT 1) l
+  WHERE NOT c.archived AND l.seq > 0 AND c.seq < l.seq
   LIMIT 1;
   IF FOUND THEN
-    RAISE EXCEPTION 'audit checkpoint refused: stream % % was at seq % at an earlier checkpoint and is now shorter or missing', missing.stream, missing.stream_id, missing.seq
+    RAISE EXCEPTION 'audit checkpoint refused: stream % % was at seq % at an earlier checkpoint and is now at seq %', missing.stream, missing.stream_id, missing.was, missing.seq
       USING ERRCODE = 'TA002', HINT = 'run torghut audit verify';
   END IF;
   INSERT INTO audit_checkpoint_heads (checkpoint_id, stream, stream_id, seq, head)
-  SELECT new_id, h.stream, h.stream_id,
-         CASE WHEN (h.stream = 'decision' AND h.stream_id = ANY (archived_decisions))
-                OR (h.stream = 'execution' AND h.stream_id = ANY (archived_executions))
-              THEN 0 ELSE h.seq END,
-         h.head
-  FROM audit_stream_heads() h
-  LEFT JOIN LATERAL (SELECT c.seq, c.head FROM audit_checkpoint_heads c
-                     WHERE c.stream = h.stream AND c.stream_id = h.stream_id
-                     ORDER BY c.checkpoint_id DESC LIMIT 1) l ON true
-  WHERE l.seq IS DISTINCT FROM h.seq OR l.head IS DISTINCT FROM h.head
-     OR (h.stream = 'decision' AND h.stream_id = ANY (archived_decisions))
-     OR (h.stream = 'execution' AND h.stream_id = ANY (archived_executions));
+  SELECT new_id, c.stream, c.stream_id, c.seq, c.head
+  FROM pg_temp.audit_checkpoint_candidates c
+  LEFT JOIN LATERAL (SELECT r.seq, r.head FROM audit_checkpoint_heads r
+                     WHERE r.stream = c.stream AND r.stream_id = c.stream_id
+                     ORDER BY r.checkpoint_id DESC LIMIT 1) l ON true
+  WHERE c.archived OR l.seq IS DISTINCT FROM c.seq OR l.head IS DISTINCT FROM c.head;
   GET DIAGNOSTICS n = ROW_COUNT;
+  DROP TABLE pg_temp.audit_checkpoint_candidates;
   INSERT INTO audit_checkpoints (id, kind, streams, prev_hash, hash)
   VALUES (new_id, k, n, prev.hash,
           sha256(coalesce(prev.hash, '\x'::bytea) || convert_to(audit_checkpoint_text(new_id, k), 'UTF8')));
   RETURN new_id;
 END
 $$;
-REVOKE EXECUTE ON FUNCTION audit_take_checkpoint(text, uuid[], uuid[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION audit_take_checkpoint(text, uuid[], uuid[], boolean, bigint) FROM PUBLIC;
 
-CREATE FUNCTION audit_checkpoint() RETURNS bigint
+-- A checkpoint (see audit_take_checkpoint); full_scan: compare every stream.
+CREATE FUNCTION audit_checkpoint(full_scan boolean DEFAULT false, max_heads bigint DEFAULT NULL) RETURNS bigint
 LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  SELECT audit_take_checkpoint('checkpoint', '{}', '{}')
+  SELECT audit_take_checkpoint('checkpoint', '{}', '{}', full_scan, max_heads)
+$$;
+
+-- How many stream heads moved and are not recorded by a checkpoint yet.
+CREATE FUNCTION audit_heads_pending() RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT count(*) FROM audit_chain_heads WHERE pending
 $$;
 
 -- The runtime role: a NOLOGIN group role the service's login user is made a member of. Its name is

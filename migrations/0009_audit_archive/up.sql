@@ -71,7 +71,7 @@ BEGIN
     RAISE EXCEPTION 'audit archive refused: the database has % rows for these streams, the archive %', counts, p_row_counts USING ERRCODE = 'TA004';
   END IF;
 
-  cp := audit_take_checkpoint('archive', p_decisions, p_executions);
+  cp := audit_take_checkpoint('archive', p_decisions, p_executions, false, NULL);
   SELECT c.hash INTO cp_hash FROM audit_checkpoints c WHERE c.id = cp;
 
   PERFORM set_config('torghut.audit_maintenance', 'on', true);

@@ -230,14 +230,43 @@ pub struct Checkpoint {
     pub created_at: String,
 }
 
+/// How a checkpoint finds the streams it records.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckpointOptions {
+    /// Compare every stream with the last head recorded for it, and refuse when a recorded
+    /// stream is missing (reads every stream). Otherwise only the streams that moved are read.
+    pub full: bool,
+    /// At most this many moved heads (the others stay pending for the next checkpoint); `None`:
+    /// all of them.
+    pub max_heads: Option<i64>,
+}
+
 /// Takes a checkpoint (`audit_checkpoint()`): commits to every stream head that changed since
-/// the previous one. Refused (SQLSTATE TA002) when a stream got shorter or disappeared since
-/// an earlier checkpoint.
+/// the previous one. Refused (SQLSTATE TA002) when a stream got shorter since an earlier
+/// checkpoint.
 pub async fn checkpoint(db: &impl GenericClient) -> Result<Checkpoint, AuditError> {
+    checkpoint_with(db, CheckpointOptions::default()).await
+}
+
+/// Takes one checkpoint as `options` say (`audit_checkpoint(full, max_heads)`): the streams
+/// whose head row moved since they were last recorded (found by their `pending` flag, not by
+/// reading every stream), the streams that are still their root alone created since shortly
+/// before the previous checkpoint, or, with `full`, every stream. Refused (SQLSTATE TA002)
+/// when a stream got shorter, or, with `full`, disappeared, since an earlier checkpoint.
+pub async fn checkpoint_with(
+    db: &impl GenericClient,
+    options: CheckpointOptions,
+) -> Result<Checkpoint, AuditError> {
     if !crate::has_chain(db).await? {
         return Err(AuditError::NotMigrated);
     }
-    let id: i64 = db.query_one("SELECT audit_checkpoint()", &[]).await?.get(0);
+    let id: i64 = db
+        .query_one(
+            "SELECT audit_checkpoint($1, $2)",
+            &[&options.full, &options.max_heads],
+        )
+        .await?
+        .get(0);
     let row = db
         .query_one(
             "SELECT id, streams, hash, \

@@ -561,23 +561,20 @@ async fn since_checkpoint(tx: &Transaction<'_>) -> Result<Option<Anchor>, AuditE
 }
 
 /// The streams of a kind that changed since checkpoint `anchor`, in stream-id order: those whose
-/// head row is not the head the checkpoints up to it recorded (one pass over the kind's head rows
-/// beside the recorded heads, in PostgreSQL), and those whose root was created since the
-/// checkpoint before it (by `created_at`, indexed for decisions and executions).
+/// head row moved since a checkpoint last recorded it (`pending`, by its partial index), those
+/// recorded by a checkpoint after it (later ones that did not verify), and those whose root was
+/// created since the checkpoint before it (by `created_at`, indexed for decisions and
+/// executions). None of this reads the streams that did not change.
 async fn changed_streams(
     tx: &Transaction<'_>,
     kind: &'static str,
     anchor: i64,
 ) -> Result<Vec<Uuid>, AuditError> {
     let sql = format!(
-        "SELECT h.stream_id FROM audit_chain_heads h \
-         LEFT JOIN (SELECT DISTINCT ON (c.stream_id) c.stream_id, c.seq, c.head \
-                    FROM audit_checkpoint_heads c \
-                    WHERE c.stream = '{kind}' AND c.checkpoint_id <= $1 \
-                      AND EXISTS (SELECT 1 FROM audit_checkpoints p WHERE p.id = c.checkpoint_id) \
-                    ORDER BY c.stream_id, c.checkpoint_id DESC) l ON l.stream_id = h.stream_id \
-         WHERE h.stream = '{kind}' \
-           AND (l.seq IS DISTINCT FROM h.seq OR l.head IS DISTINCT FROM h.head) \
+        "SELECT h.stream_id FROM audit_chain_heads h WHERE h.stream = '{kind}' AND h.pending \
+         UNION \
+         SELECT c.stream_id FROM audit_checkpoint_heads c \
+         WHERE c.checkpoint_id > $1 AND c.stream = '{kind}' \
          UNION \
          SELECT t.id FROM {root} t WHERE t.created_at >= coalesce( \
            (SELECT p.created_at FROM audit_checkpoints p WHERE p.id < $1 ORDER BY p.id DESC LIMIT 1), \

@@ -126,7 +126,31 @@ async fn checkpoint(a: &AuditCheckpointArgs, json_out: bool) -> u8 {
         Ok(c) => c,
         Err(m) => return fail(json_out, 2, &m),
     };
-    match torghut_audit::chain::checkpoint(&client).await {
+    // Checkpoints of at most --max-heads moved heads each, until one is not full.
+    let options = torghut_audit::chain::CheckpointOptions {
+        full: a.full,
+        max_heads: Some(a.max_heads),
+    };
+    let mut taken = Vec::new();
+    let result = loop {
+        match torghut_audit::chain::checkpoint_with(&client, options).await {
+            Ok(cp) => {
+                let full_chunk = cp.streams >= a.max_heads;
+                if full_chunk && !json_out {
+                    println!(
+                        "checkpoint {}: {} stream head(s) recorded; more moved heads remain, taking another",
+                        cp.id, cp.streams
+                    );
+                }
+                taken.push(cp.id);
+                if !full_chunk || taken.len() >= 100_000 {
+                    break Ok(cp);
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    match result {
         Ok(cp) => {
             let signed = key.as_ref().map(|k| anchor::Anchor::sign(&cp, k));
             if let (Some(out), Some(signed)) = (&a.anchor_out, &signed) {
@@ -137,7 +161,7 @@ async fn checkpoint(a: &AuditCheckpointArgs, json_out: bool) -> u8 {
             if json_out {
                 println!(
                     "{}",
-                    json!({ "ok": true, "checkpoint": cp, "anchor": signed })
+                    json!({ "ok": true, "checkpoint": cp, "checkpoints_taken": taken, "anchor": signed })
                 );
             } else {
                 println!(
@@ -150,7 +174,16 @@ async fn checkpoint(a: &AuditCheckpointArgs, json_out: bool) -> u8 {
             }
             0
         }
-        Err(e) => fail(json_out, audit_error_code(&e), &e.to_string()),
+        Err(e) if taken.is_empty() => fail(json_out, audit_error_code(&e), &e.to_string()),
+        Err(e) => fail(
+            json_out,
+            audit_error_code(&e),
+            &format!(
+                "checkpoints {} to {} taken, then: {e}",
+                taken[0],
+                taken[taken.len() - 1]
+            ),
+        ),
     }
 }
 

@@ -172,6 +172,16 @@ pub struct AuditCheckpointArgs {
     /// (`anchor-<id>.json`).
     #[arg(long, value_name = "PATH", requires = "signing_key")]
     pub anchor_out: Option<PathBuf>,
+    /// Compare every stream with the last head a checkpoint recorded for it (and refuse when a
+    /// recorded stream is missing), instead of reading only the streams that moved. Reads
+    /// every stream.
+    #[arg(long)]
+    pub full: bool,
+    /// At most this many moved stream heads per checkpoint: more are recorded by further
+    /// checkpoints taken at once, each its own short transaction (writers of a stream being
+    /// recorded wait for it).
+    #[arg(long, value_name = "N", default_value_t = 50_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_heads: i64,
     #[command(flatten)]
     pub out: Output,
 }

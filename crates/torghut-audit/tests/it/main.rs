@@ -3,6 +3,7 @@
 
 mod anchors;
 mod archive;
+mod checkpoints;
 mod enforcement;
 mod legacy;
 mod render;

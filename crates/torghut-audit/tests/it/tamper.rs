@@ -296,11 +296,24 @@ async fn deleted_rows_are_found_in_the_middle_at_the_end_and_whole_streams() {
         "{}",
         r.render()
     );
-    // A checkpoint now would launder the deletion: refused.
-    let err = torghut_audit::chain::checkpoint(&w.admin)
+    // A full checkpoint compares every recorded stream: it refuses.
+    let full = torghut_audit::chain::CheckpointOptions {
+        full: true,
+        max_heads: None,
+    };
+    let err = torghut_audit::chain::checkpoint_with(&w.admin, full)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("TA002"), "{err}");
+    // An incremental one reads only what moved: it is taken, and launders nothing (the earlier
+    // record of the deleted stream stays in the chain and verify still compares with it).
+    torghut_audit::chain::checkpoint(&w.admin).await.unwrap();
+    let r = w.verify().await;
+    assert!(
+        has(&r, Problem::Deleted, "trade_decisions", Some(c.decision_id)),
+        "{}",
+        r.render()
+    );
 }
 
 #[tokio::test]
