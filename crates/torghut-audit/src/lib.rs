@@ -14,7 +14,9 @@ pub mod chain;
 mod render;
 pub mod verify;
 
-pub use verify::{verify, verify_with, Finding, Problem, VerifyOptions, VerifyReport};
+pub use verify::{
+    verify, verify_parallel, verify_with, Finding, Problem, VerifyOptions, VerifyReport,
+};
 
 /// The SQLSTATE of every refusal by the audit enforcement triggers.
 pub const SQLSTATE_REFUSED: &str = "TA001";

@@ -279,6 +279,19 @@ pub async fn verify_with(
     client: &mut Client,
     options: VerifyOptions,
 ) -> Result<VerifyReport, AuditError> {
+    verify_parallel(client, Vec::new(), options).await
+}
+
+/// [`verify_with`], reading on `client` and on each of `helpers` (other connections to the same
+/// database) side by side: every stream kind is cut into as many ranges of stream ids as there
+/// are connections, and each connection takes the next range not taken yet. All of them read
+/// the same snapshot (`pg_export_snapshot`, `SET TRANSACTION SNAPSHOT`), so the report is the
+/// one a single connection would make. `--since-checkpoint` reads on `client` alone.
+pub async fn verify_parallel(
+    client: &mut Client,
+    mut helpers: Vec<Client>,
+    options: VerifyOptions,
+) -> Result<VerifyReport, AuditError> {
     let tx = client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)
@@ -290,7 +303,34 @@ pub async fn verify_with(
     }
     tx.batch_execute("SET LOCAL \"TimeZone\" = 'UTC'; SET LOCAL jit = off")
         .await?;
-    let report = verify_in(&tx, options).await?;
+    if options.since_checkpoint {
+        helpers.clear();
+    }
+    let mut others = Vec::with_capacity(helpers.len());
+    if !helpers.is_empty() {
+        let snapshot: String = tx
+            .query_one("SELECT pg_export_snapshot()", &[])
+            .await?
+            .get(0);
+        for h in &mut helpers {
+            let htx = h
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            htx.batch_execute(&format!(
+                "SET TRANSACTION SNAPSHOT '{}'; SET LOCAL \"TimeZone\" = 'UTC'; SET LOCAL jit = off",
+                snapshot.replace('\'', "''")
+            ))
+            .await?;
+            others.push(htx);
+        }
+    }
+    let report = verify_in(&tx, &others, options).await?;
+    for htx in others {
+        htx.commit().await?;
+    }
     tx.commit().await?;
     Ok(report)
 }
@@ -397,6 +437,7 @@ impl FastTable {
 
 async fn verify_in(
     tx: &Transaction<'_>,
+    others: &[Transaction<'_>],
     options: VerifyOptions,
 ) -> Result<VerifyReport, AuditError> {
     let mut findings = Findings(Vec::new());
@@ -422,22 +463,37 @@ async fn verify_in(
         .await?
         .get(0);
     let mut rechecked = 0;
-    for kind in KINDS {
-        let changed = match &anchor {
-            Some(a) => Some(changed_streams(tx, kind, a.id).await?),
-            None => None,
-        };
-        rechecked += verify_kind(
-            tx,
-            kind,
-            backfilled,
-            changed.as_deref(),
-            &mut stats,
-            &mut findings,
-        )
-        .await?;
+    if anchor.is_none() && !others.is_empty() {
+        rechecked += verify_side_by_side(tx, others, backfilled, &mut stats, &mut findings).await?;
+    } else {
+        for kind in KINDS {
+            let changed = match &anchor {
+                Some(a) => Some(changed_streams(tx, kind, a.id).await?),
+                None => None,
+            };
+            rechecked += verify_kind(
+                tx,
+                kind,
+                backfilled,
+                changed.as_deref(),
+                (None, None),
+                &mut stats,
+                &mut findings,
+            )
+            .await?;
+        }
     }
 
+    // Findings by stream (checkpoint findings first, then the kinds in their order, each by
+    // stream id), in the order they were found within a stream: the same report whether the
+    // streams were read on one connection or on several.
+    let rank = |f: &Finding| {
+        KINDS
+            .iter()
+            .position(|k| *k == f.stream)
+            .map_or(0, |i| i + 1)
+    };
+    findings.0.sort_by_key(|f| (rank(f), f.stream_id));
     let mut seen = HashSet::new();
     let mut all = findings.0;
     all.retain(|f| {
@@ -469,6 +525,102 @@ async fn verify_in(
         anchors_checked: None,
         findings: all,
     })
+}
+
+/// Every stream kind cut into ranges of stream ids, verified on `tx` and `others` side by side
+/// (each connection takes the next range); the findings are reported in the ranges' order.
+async fn verify_side_by_side(
+    tx: &Transaction<'_>,
+    others: &[Transaction<'_>],
+    backfilled: bool,
+    stats: &mut Stats,
+    findings: &mut Findings,
+) -> Result<u64, AuditError> {
+    let parts = others.len() + 1;
+    let mut jobs: Vec<(&'static str, Option<Uuid>, Option<Uuid>)> = Vec::new();
+    for kind in KINDS {
+        let bounds = split_points(tx, kind, parts).await?;
+        let mut lo = None;
+        for b in bounds {
+            jobs.push((kind, lo, Some(b)));
+            lo = Some(b);
+        }
+        jobs.push((kind, lo, None));
+    }
+    let next = std::cell::Cell::new(0usize);
+    type Done = (usize, Stats, Findings, u64);
+    let workers = std::iter::once(tx).chain(others.iter()).map(|w| {
+        let (jobs, next) = (&jobs, &next);
+        async move {
+            let mut done: Vec<Done> = Vec::new();
+            loop {
+                let i = next.get();
+                let Some(&(kind, lo, hi)) = jobs.get(i) else {
+                    return Ok::<_, AuditError>(done);
+                };
+                next.set(i + 1);
+                let mut st = Stats::default();
+                let mut found = Findings(Vec::new());
+                let n =
+                    verify_kind(w, kind, backfilled, None, (lo, hi), &mut st, &mut found).await?;
+                done.push((i, st, found, n));
+            }
+        }
+    });
+    let mut all: Vec<Done> = futures_util::future::try_join_all(workers)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    all.sort_by_key(|d| d.0);
+    let mut rechecked = 0;
+    for (_, st, found, n) in all {
+        stats.add(&st);
+        findings.0.extend(found.0);
+        rechecked += n;
+    }
+    Ok(rechecked)
+}
+
+/// Stream ids that cut a kind's streams into `parts` ranges of about as many streams each (its
+/// root table's ids at even offsets of its index, by its row count as of its last ANALYZE);
+/// fewer, or none, for a table too small or never analyzed.
+async fn split_points(
+    tx: &Transaction<'_>,
+    kind: &'static str,
+    parts: usize,
+) -> Result<Vec<Uuid>, AuditError> {
+    let root = root_table(kind);
+    let rows: i64 = tx
+        .query_one(
+            &format!(
+                "SELECT greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = '{root}'::regclass"
+            ),
+            &[],
+        )
+        .await?
+        .get(0);
+    let parts = parts as i64;
+    if parts < 2 || rows < parts {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<Uuid> = Vec::new();
+    for i in 1..parts {
+        let at = rows * i / parts;
+        let id: Option<Uuid> = tx
+            .query_opt(
+                &format!("SELECT id FROM {root} ORDER BY id OFFSET $1 LIMIT 1"),
+                &[&at],
+            )
+            .await?
+            .map(|r| r.get(0));
+        if let Some(id) = id {
+            if out.last().is_none_or(|l| *l < id) {
+                out.push(id);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The checkpoint `--since-checkpoint` starts from.
@@ -591,6 +743,43 @@ async fn changed_streams(
     Ok(out)
 }
 
+/// Which streams of a kind a pass reads.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    /// These stream ids (`$1`).
+    Ids(&'a [Uuid]),
+    /// Stream ids from the first (included) to the second (excluded); `None`: unbounded.
+    Range(Option<Uuid>, Option<Uuid>),
+}
+
+impl Scope<'_> {
+    /// The SQL condition on a stream-id column, if any (a range's bounds are written as
+    /// literals, so that each branch of the stream query keeps its index condition).
+    fn cond(&self, col: &str) -> Option<String> {
+        match self {
+            Scope::Range(None, None) => None,
+            Scope::Ids(_) => Some(format!("{col} = ANY($1)")),
+            Scope::Range(lo, hi) => Some(
+                [
+                    lo.map(|l| format!("{col} >= '{l}'::uuid")),
+                    hi.map(|h| format!("{col} < '{h}'::uuid")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            ),
+        }
+    }
+
+    fn ids(&self) -> Option<&[Uuid]> {
+        match self {
+            Scope::Ids(ids) => Some(ids),
+            _ => None,
+        }
+    }
+}
+
 /// Verifies the streams of one kind (those in `streams`, or all); returns how many were verified
 /// again by PostgreSQL's digests.
 async fn verify_kind(
@@ -598,12 +787,13 @@ async fn verify_kind(
     kind: &'static str,
     backfilled: bool,
     streams: Option<&[Uuid]>,
+    range: (Option<Uuid>, Option<Uuid>),
     stats: &mut Stats,
     out: &mut Findings,
 ) -> Result<u64, AuditError> {
-    let batches: Vec<Option<&[Uuid]>> = match streams {
-        None => vec![None],
-        Some(ids) => ids.chunks(RECHECK_BATCH).map(Some).collect(),
+    let batches: Vec<Scope<'_>> = match streams {
+        None => vec![Scope::Range(range.0, range.1)],
+        Some(ids) => ids.chunks(RECHECK_BATCH).map(Scope::Ids).collect(),
     };
     let mut tables: Vec<Option<FastTable>> = Vec::with_capacity(TABLES.len());
     let mut fast = true;
@@ -627,8 +817,8 @@ async fn verify_kind(
         if unreadable {
             break;
         }
-        let sql = stream_sql(kind, Some(&tables), batch.is_some());
-        for_each_stream(tx, &sql, *batch, |group| {
+        let sql = stream_sql(kind, Some(&tables), batch);
+        for_each_stream(tx, &sql, batch, |group| {
             if unreadable {
                 return;
             }
@@ -674,7 +864,7 @@ async fn verify_kind(
         return Ok(n);
     }
     for batch in deferred.chunks(RECHECK_BATCH) {
-        server_pass(tx, kind, backfilled, Some(batch), None, out).await?;
+        server_pass(tx, kind, backfilled, Scope::Ids(batch), None, out).await?;
     }
     Ok(deferred.len() as u64)
 }
@@ -685,12 +875,12 @@ async fn server_pass(
     tx: &Transaction<'_>,
     kind: &'static str,
     backfilled: bool,
-    only: Option<&[Uuid]>,
+    only: Scope<'_>,
     mut stats: Option<&mut Stats>,
     out: &mut Findings,
 ) -> Result<u64, AuditError> {
     let mut n = 0;
-    for_each_stream(tx, &stream_sql(kind, None, only.is_some()), only, |group| {
+    for_each_stream(tx, &stream_sql(kind, None, &only), &only, |group| {
         let Some(s) = StreamRows::read(kind, group, None) else {
             return;
         };
@@ -726,7 +916,7 @@ fn kind_tables(kind: &str) -> impl Iterator<Item = usize> + Clone + '_ {
 /// checkpoint id, a review's `created_at`. With `fast` (the tables' layouts), a row's values
 /// instead, in columns of their own for each table of the kind (NULL in the other tables' rows),
 /// from column 8 on.
-fn stream_sql(kind: &str, fast: Option<&[Option<FastTable>]>, filtered: bool) -> String {
+fn stream_sql(kind: &str, fast: Option<&[Option<FastTable>]>, scope: &Scope<'_>) -> String {
     let tables = kind_tables(kind);
     let recs = |own: Option<usize>| -> String {
         let Some(fast) = fast else {
@@ -768,19 +958,15 @@ fn stream_sql(kind: &str, fast: Option<&[Option<FastTable>]>, filtered: bool) ->
             col = t.stream_column,
             table = t.table,
             recs = recs(Some(i)),
-            filter = if filtered {
-                format!(" WHERE t.{} = ANY($1)", t.stream_column)
-            } else {
-                String::new()
-            },
+            filter = scope
+                .cond(&format!("t.{}", t.stream_column))
+                .map_or_else(String::new, |c| format!(" WHERE {c}")),
         ));
     }
     let filter = |col: &str| {
-        if filtered {
-            format!(" AND {col} = ANY($1)")
-        } else {
-            String::new()
-        }
+        scope
+            .cond(col)
+            .map_or_else(String::new, |c| format!(" AND {c}"))
     };
     parts.push(format!(
         "SELECT h.stream_id, {TAG_HEAD}, NULL, h.seq, h.head, NULL, h.legacy_rows, NULL{} \
@@ -809,9 +995,10 @@ fn stream_sql(kind: &str, fast: Option<&[Option<FastTable>]>, filtered: bool) ->
 async fn for_each_stream(
     tx: &Transaction<'_>,
     sql: &str,
-    only: Option<&[Uuid]>,
+    scope: &Scope<'_>,
     mut f: impl FnMut(&[Row]),
 ) -> Result<(), AuditError> {
+    let only = scope.ids();
     let ids: Vec<Uuid> = only.map(<[Uuid]>::to_vec).unwrap_or_default();
     let params: Vec<&(dyn ToSql + Sync)> = if only.is_some() {
         vec![&ids]
@@ -1588,7 +1775,7 @@ async fn check_checkpoints(
 async fn check_projections(
     tx: &Transaction<'_>,
     t: &chain::AuditTable,
-    only: Option<&[Uuid]>,
+    scope: Scope<'_>,
     out: &mut Findings,
 ) -> Result<(), AuditError> {
     let Some((ev, fk)) = t.events else {
@@ -1596,14 +1783,13 @@ async fn check_projections(
     };
     let changes = "jsonb_each(CASE WHEN jsonb_typeof(e.payload -> 'changes') = 'object' \
                    THEN e.payload -> 'changes' ELSE '{}'::jsonb END) AS c";
-    let (root_filter, event_filter) = if only.is_some() {
-        (
-            " AND t.id = ANY($1)".to_owned(),
-            format!(" WHERE e.{fk} = ANY($1)"),
-        )
-    } else {
-        (String::new(), String::new())
-    };
+    let root_filter = scope
+        .cond("t.id")
+        .map_or_else(String::new, |c| format!(" AND {c}"));
+    let event_filter = scope
+        .cond(&format!("e.{fk}"))
+        .map_or_else(String::new, |c| format!(" WHERE {c}"));
+    let only = scope.ids();
     let sql = format!(
         "SELECT t.id, s.k, NULL::int4 FROM {root} t JOIN LATERAL ( \
            SELECT DISTINCT ON (c.key) c.key AS k, c.value -> 'to' AS v \

@@ -83,7 +83,16 @@ async fn verify(a: &AuditVerifyArgs, json_out: bool) -> u8 {
     let options = torghut_audit::VerifyOptions {
         since_checkpoint: a.since_checkpoint,
     };
-    let mut report = match torghut_audit::verify_with(&mut client, options).await {
+    let mut helpers = Vec::new();
+    if !a.since_checkpoint {
+        for _ in 1..a.jobs {
+            match connect(&a.db).await {
+                Ok(c) => helpers.push(c),
+                Err(m) => return fail(json_out, 2, &m),
+            }
+        }
+    }
+    let mut report = match torghut_audit::verify_parallel(&mut client, helpers, options).await {
         Ok(r) => r,
         Err(e) => return fail(json_out, audit_error_code(&e), &e.to_string()),
     };

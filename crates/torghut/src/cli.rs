@@ -156,6 +156,10 @@ pub struct AuditVerifyArgs {
     /// Streams that did not change are not read (a run without this flag verifies them).
     #[arg(long, conflicts_with = "archive")]
     pub since_checkpoint: bool,
+    /// Read on this many connections side by side (each stream kind is cut into ranges of
+    /// stream ids; all of them read one snapshot). `--since-checkpoint` reads on one.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
     #[command(flatten)]
     pub out: Output,
 }

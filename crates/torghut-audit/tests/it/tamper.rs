@@ -44,8 +44,24 @@ impl World {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Verifies on one connection, and on three side by side (the stream kinds cut into ranges
+    /// of stream ids, after an ANALYZE that gives the split its row counts): both reports must
+    /// be the same.
     async fn verify(&mut self) -> VerifyReport {
-        torghut_audit::verify(&mut self.admin).await.unwrap()
+        let one = torghut_audit::verify(&mut self.admin).await.unwrap();
+        self.admin.batch_execute("ANALYZE").await.unwrap();
+        let helpers = vec![self.db.connect().await, self.db.connect().await];
+        let three = torghut_audit::verify_parallel(&mut self.admin, helpers, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&one).unwrap(),
+            serde_json::to_value(&three).unwrap(),
+            "one connection:\n{}\nthree:\n{}",
+            one.render(),
+            three.render()
+        );
+        one
     }
 
     async fn id_of(&self, sql: &str) -> Uuid {
