@@ -79,7 +79,9 @@ CREATE TABLE audit_chain_heads (
     pending boolean DEFAULT true NOT NULL,
     CONSTRAINT pk_audit_chain_heads PRIMARY KEY (stream, stream_id)
 );
-CREATE INDEX ix_audit_chain_heads_pending ON audit_chain_heads (stream, stream_id) WHERE pending;
+-- Keyed by the flag itself: all its keys are equal, so new entries go to the end of the index
+-- (in heap order, deduplicated) instead of all over it as a key by stream id would.
+CREATE INDEX ix_audit_chain_heads_pending ON audit_chain_heads (pending) WHERE pending;
 
 -- Checkpoints, chained: hash = sha256(prev_hash || text), text = id, kind and the heads that
 -- changed since the previous checkpoint (audit_checkpoint_heads), one line each, sorted.
