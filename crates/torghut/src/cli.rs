@@ -218,6 +218,10 @@ pub struct ServeArgs {
     /// Content-Length announces one).
     #[arg(long, default_value_t = 1_048_576, env = "TORGHUT_MAX_BODY", value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
     pub max_body: u64,
+    /// How long a client may take to send a request's headers (from the connection, or from the
+    /// end of its previous request); a client that stalls is disconnected.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, env = "TORGHUT_HEADER_TIMEOUT")]
+    pub header_timeout: Duration,
     /// How long reading a request body may take; a client that stalls is answered 408 and its
     /// connection freed.
     #[arg(long, default_value = "10s", value_parser = parse_duration, env = "TORGHUT_BODY_TIMEOUT")]

@@ -2,8 +2,6 @@
 //! service of `torghut-http` until SIGTERM or Ctrl-C (graceful: stop accepting, finish
 //! in-flight requests, close the pool).
 
-use std::sync::Arc;
-
 use torghut_config::{AppEnv, DbConfig};
 use torghut_http::{AppState, ServiceConfig};
 use torghut_json::JsonPolicy;
@@ -140,27 +138,44 @@ pub async fn run(args: ServeArgs) -> u8 {
         .map(|a| a.to_string())
         .unwrap_or_else(|_| args.bind.clone());
     eprintln!("listening on http://{shown}");
-    let draining = Arc::clone(&state);
-    let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
-    let served = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        draining.mark_shutting_down();
-        tracing::info!("shutting down: finishing in-flight requests");
-        let _ = signalled.send(true);
-    });
-    // In-flight requests get the grace period; then the remaining connections are closed.
-    let grace = args.shutdown_grace;
-    let deadline = async move {
-        while !*on_signal.borrow_and_update() {
-            if on_signal.changed().await.is_err() {
-                std::future::pending::<()>().await;
-            }
+    // The accept loop: each connection served by hyper's HTTP/1 with a timer, so that a client
+    // that does not finish its headers within --header-timeout is disconnected (bodies have
+    // their own timeout in the router). On SIGTERM or Ctrl-C: stop accepting, let in-flight
+    // requests finish within --shutdown-grace, then close the remaining connections.
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(args.header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut signal = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                    let conn = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, go on accepting.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut signal => break,
         }
-        tokio::time::sleep(grace).await;
-    };
-    let served = tokio::select! {
-        r = served => r,
-        () = deadline => {
+    }
+    drop(listener);
+    state.mark_shutting_down();
+    tracing::info!("shutting down: finishing in-flight requests");
+    let grace = args.shutdown_grace;
+    let served: Result<(), std::io::Error> = tokio::select! {
+        () = graceful.shutdown() => Ok(()),
+        () = tokio::time::sleep(grace) => {
             tracing::warn!(grace_ms = grace.as_millis() as u64, "shutdown grace elapsed: closing the remaining connections");
             eprintln!("shutdown grace of {grace:?} elapsed: closing the remaining connections");
             Ok(())

@@ -360,8 +360,9 @@ fn dev_serve_without_a_dsn_starts_local_postgres_and_migrates() {
 }
 
 /// A client that announces a large body and stalls: answered 413 at once from its
-/// Content-Length; one that stalls within the limit is answered 408 after the body timeout; and a
-/// stalled upload does not keep SIGTERM from finishing past the shutdown grace.
+/// Content-Length; one that stalls within the limit is answered 408 after the body timeout; one
+/// that stalls in its headers is disconnected after the header timeout; and a stalled upload does
+/// not keep SIGTERM from finishing past the shutdown grace.
 #[tokio::test]
 async fn slow_clients_are_bounded_and_do_not_hold_shutdown() {
     use std::io::{Read, Write};
@@ -374,6 +375,8 @@ async fn slow_clients_are_bounded_and_do_not_hold_shutdown() {
             &url,
             "--body-timeout",
             "500ms",
+            "--header-timeout",
+            "1s",
             "--shutdown-grace",
             "1s",
         ],
@@ -402,6 +405,17 @@ async fn slow_clients_are_bounded_and_do_not_hold_shutdown() {
     );
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(took < Duration::from_secs(3), "{took:?}");
+    // A client that never finishes its headers is disconnected after the header timeout (the
+    // read ends well before the client's own 5 s read timeout).
+    let (answer, took) = send("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
 
     // A stalled upload in flight (no body timeout can end it in time: it is longer than the
     // grace), then SIGTERM: the service exits once the grace has passed.
