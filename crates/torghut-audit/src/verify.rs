@@ -271,7 +271,7 @@ pub async fn verify(client: &mut Client) -> Result<VerifyReport, AuditError> {
 ///
 /// With `since_checkpoint`, only what changed after the latest checkpoint whose hash still
 /// verifies (its heads and its link to the previous one; later ones that do not are reported):
-/// the streams whose head row is not the head the checkpoints recorded for it, and the roots
+/// the streams whose head row moved since a checkpoint recorded it (`pending`), and the roots
 /// created since the checkpoint before it. Each such stream is verified whole, as by a full
 /// verification; streams that did not change are not read. When no checkpoint verifies,
 /// everything is verified. See ARCHITECTURE.md ("Audit integrity") for what this leaves out.
@@ -680,26 +680,24 @@ async fn since_checkpoint(tx: &Transaction<'_>) -> Result<Option<Anchor>, AuditE
             )
             .await?;
         let before: Option<(i64, Vec<u8>)> = next.as_ref().map(|r| (r.get(0), r.get(4)));
-        let mut ok = true;
-        let mut finding = |detail: String| {
-            ok = false;
-            out.0.push(Finding::checkpoint(id, detail));
-        };
-        let expected = before.as_ref().map_or(1, |b| b.0 + 1);
-        if id != expected {
-            finding(format!("checkpoints {expected} to {} are missing", id - 1));
-        }
-        if prev_hash != before.map(|b| b.1) {
-            finding("its previous hash is not the previous checkpoint's".into());
-        }
-        if heads != streams {
-            finding(format!(
-                "records {streams} stream heads but {heads} are there"
-            ));
-        }
-        if hasher.finish() != hash {
-            finding("its content no longer matches its hash".into());
-        }
+        let problems = checkpoint_problems(
+            CheckpointSeen {
+                id,
+                streams,
+                prev_hash: &prev_hash,
+                hash: &hash,
+                heads,
+                computed: &hasher.finish(),
+            },
+            before.as_ref().map_or(1, |b| b.0 + 1),
+            &before.map(|b| b.1),
+        );
+        let ok = problems.is_empty();
+        out.0.extend(
+            problems
+                .into_iter()
+                .map(|detail| Finding::checkpoint(id, detail)),
+        );
         if ok {
             return Ok(Some(Anchor {
                 id,
@@ -1661,6 +1659,45 @@ fn check_stream(
 /// The checkpoint chain, read in checkpoint order with each checkpoint's heads in the order its
 /// text lists them, hashed as they arrive: contiguous ids, previous hashes, head counts and
 /// recomputed hashes. Returns how many checkpoints there are and the latest.
+/// One checkpoint as read: its row, how many heads it has, and the hash they give.
+struct CheckpointSeen<'a> {
+    id: i64,
+    streams: i64,
+    prev_hash: &'a Option<Vec<u8>>,
+    hash: &'a [u8],
+    heads: i64,
+    computed: &'a [u8],
+}
+
+/// What is wrong with a checkpoint, given the id it should have and the hash of the checkpoint
+/// before it (the checks of a full run and of `--since-checkpoint`).
+fn checkpoint_problems(
+    cp: CheckpointSeen<'_>,
+    expected: i64,
+    before: &Option<Vec<u8>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if cp.id != expected {
+        out.push(format!(
+            "checkpoints {expected} to {} are missing",
+            cp.id - 1
+        ));
+    }
+    if cp.prev_hash != before {
+        out.push("its previous hash is not the previous checkpoint's".into());
+    }
+    if cp.heads != cp.streams {
+        out.push(format!(
+            "records {} stream heads but {} are there",
+            cp.streams, cp.heads
+        ));
+    }
+    if cp.computed != cp.hash {
+        out.push("its content no longer matches its hash".into());
+    }
+    out
+}
+
 async fn check_checkpoints(
     tx: &Transaction<'_>,
     out: &mut Findings,
@@ -1683,29 +1720,16 @@ async fn check_checkpoints(
                      expected: &mut i64,
                      latest: &mut Option<(i64, String)>| {
         let id = cp.id;
-        if id != *expected {
-            cp_finding(
-                id,
-                format!("checkpoints {expected} to {} are missing", id - 1),
-            );
-        }
-        if cp.prev_hash != *prev {
-            cp_finding(
-                id,
-                "its previous hash is not the previous checkpoint's".into(),
-            );
-        }
-        if cp.heads != cp.streams {
-            cp_finding(
-                id,
-                format!(
-                    "records {} stream heads but {} are there",
-                    cp.streams, cp.heads
-                ),
-            );
-        }
-        if cp.hasher.finish() != cp.hash {
-            cp_finding(id, "its content no longer matches its hash".into());
+        let seen = CheckpointSeen {
+            id,
+            streams: cp.streams,
+            prev_hash: &cp.prev_hash,
+            hash: &cp.hash,
+            heads: cp.heads,
+            computed: &cp.hasher.finish(),
+        };
+        for detail in checkpoint_problems(seen, *expected, prev) {
+            cp_finding(id, detail);
         }
         *latest = Some((id, hex::encode(&cp.hash)));
         *prev = Some(cp.hash);
