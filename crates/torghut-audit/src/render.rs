@@ -70,8 +70,8 @@ pub(crate) struct Layout {
     cols: Vec<Col>,
     /// The content columns (all but [`EXCLUDED`]) in `jsonb`'s key order.
     content: Vec<usize>,
-    /// Each column's name as an SQL identifier and its type's name (from the catalog).
-    sql: Vec<(String, String)>,
+    /// Each column's name as an SQL identifier (from the catalog).
+    idents: Vec<String>,
 }
 
 /// The values of a row (in binary), one per column; `None` is SQL NULL.
@@ -129,7 +129,7 @@ impl Layout {
             table,
             cols,
             content,
-            sql: Vec::new(),
+            idents: Vec::new(),
         })
     }
 
@@ -140,8 +140,7 @@ impl Layout {
     ) -> Result<Option<Self>, tokio_postgres::Error> {
         let rows = db
             .query(
-                "SELECT a.attname::text, a.atttypid, quote_ident(a.attname), \
-                   format_type(a.atttypid, NULL) FROM pg_attribute a \
+                "SELECT a.attname::text, a.atttypid, quote_ident(a.attname) FROM pg_attribute a \
                  WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped \
                  ORDER BY a.attnum",
                 &[&table],
@@ -149,29 +148,17 @@ impl Layout {
             .await?;
         Ok(
             Self::new(table, rows.iter().map(|r| (r.get(0), r.get(1))).collect()).map(|mut l| {
-                l.sql = rows.iter().map(|r| (r.get(2), r.get(3))).collect();
+                l.idents = rows.iter().map(|r| r.get(2)).collect();
                 l
             }),
         )
     }
 
-    /// The number of columns.
-    pub(crate) fn len(&self) -> usize {
-        self.cols.len()
-    }
-
-    /// The select list of this table's columns (of alias `t`), or (`own` false) as many typed
-    /// NULLs, for a query that returns rows of several tables side by side.
-    pub(crate) fn select_list(&self, own: bool) -> String {
-        self.sql
+    /// The select list of this table's columns (of alias `t`).
+    pub(crate) fn select_list(&self) -> String {
+        self.idents
             .iter()
-            .map(|(ident, ty)| {
-                if own {
-                    format!("t.{ident}")
-                } else {
-                    format!("NULL::{ty}")
-                }
-            })
+            .map(|ident| format!("t.{ident}"))
             .collect::<Vec<_>>()
             .join(", ")
     }

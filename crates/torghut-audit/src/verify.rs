@@ -8,10 +8,10 @@
 //!
 //! - The checkpoint chain: `audit_checkpoints` with their heads, in checkpoint and text order,
 //!   each checkpoint's hash recomputed incrementally.
-//! - For each stream kind, one query returns every row of its tables (each table's columns side
-//!   by side, merged from their stream-id indexes), its head row and the heads checkpoints
-//!   recorded for it, ordered by stream id; the rows of one stream are checked together (chain,
-//!   head, checkpoints, projections) and dropped.
+//! - For each stream kind, one query per table (by its stream-id index), one of its head rows
+//!   and one of the heads checkpoints recorded, each ordered by stream id, read side by side as
+//!   portals a fetch at a time and merged here ([`for_each_merged`]); the rows of one stream are
+//!   checked together (chain, head, checkpoints, projections) and dropped.
 //!
 //! A legacy stream (rows written before the chain, sealed by the backfill
 //! `0008_audit_seal_legacy` without being rewritten) has rows without chain columns, as many as
@@ -815,12 +815,12 @@ async fn verify_kind(
         if unreadable {
             break;
         }
-        let sql = stream_sql(kind, Some(&tables), batch);
-        for_each_stream(tx, &sql, batch, |group| {
+        let sqls = fast_sqls(kind, &tables, batch);
+        for_each_merged(tx, &sqls, batch, |group| {
             if unreadable {
                 return;
             }
-            let Some(s) = StreamRows::read(kind, group, Some(&tables)) else {
+            let Some(s) = StreamRows::read(group, Some(&tables)) else {
                 unreadable = true;
                 return;
             };
@@ -878,8 +878,8 @@ async fn server_pass(
     out: &mut Findings,
 ) -> Result<u64, AuditError> {
     let mut n = 0;
-    for_each_stream(tx, &stream_sql(kind, None, &only), &only, |group| {
-        let Some(s) = StreamRows::read(kind, group, None) else {
+    for_each_stream(tx, &stream_sql(kind, &only), &only, |group| {
+        let Some(s) = StreamRows::read(group, None) else {
             return;
         };
         n += 1;
@@ -908,77 +908,36 @@ fn kind_tables(kind: &str) -> impl Iterator<Item = usize> + Clone + '_ {
 }
 
 /// The query of every row of a kind's streams, their head rows and checkpointed heads, ordered
-/// by stream id; `filtered`: only the stream ids in `$1`. Columns: stream id, tag (the table's
-/// index in [`TABLES`], [`TAG_HEAD`], [`TAG_CHECKPOINT`]), id, seq, hash, the content digest
-/// computed by PostgreSQL (without `fast`), an event's `seq`, a head's legacy rows or the
-/// checkpoint id, a review's `created_at`. With `fast` (the tables' layouts), a row's values
-/// instead, in columns of their own for each table of the kind (NULL in the other tables' rows),
-/// from column 8 on.
-fn stream_sql(kind: &str, fast: Option<&[Option<FastTable>]>, scope: &Scope<'_>) -> String {
-    let tables = kind_tables(kind);
-    let recs = |own: Option<usize>| -> String {
-        let Some(fast) = fast else {
-            return String::new();
-        };
-        tables
-            .clone()
-            .filter_map(|j| fast.get(j)?.as_ref().map(|f| (j, f)))
-            .map(|(j, f)| format!(", {}", f.layout.select_list(Some(j) == own)))
-            .collect()
-    };
+/// by stream id (the server pass). Columns: stream id, tag (the table's index in [`TABLES`],
+/// [`TAG_HEAD`], [`TAG_CHECKPOINT`]), id, seq, hash, the content digest computed by PostgreSQL,
+/// an event's `seq`, a head's legacy rows or the checkpoint id, a review's `created_at`.
+fn stream_sql(kind: &str, scope: &Scope<'_>) -> String {
     let mut parts = Vec::new();
-    for i in tables.clone() {
+    for i in kind_tables(kind) {
         let t = &TABLES[i];
-        // Fast: everything is read from the row's values.
-        let columns = if fast.is_some() {
-            "NULL::uuid AS id, NULL::int8 AS seq, NULL::bytea AS hash, NULL::bytea AS digest, \
-             NULL::int8 AS ord, NULL::timestamptz AS at"
-                .to_owned()
-        } else {
-            format!(
-                "t.id AS id, t.chain_seq AS seq, t.chain_hash AS hash, {digest} AS digest, \
-                 {ord} AS ord, {at} AS at",
-                digest = t.digest_sql(),
-                ord = if is_events(t) {
-                    "t.seq::int8"
-                } else {
-                    "NULL::int8"
-                },
-                at = if t.table == REVIEWS {
-                    "t.created_at"
-                } else {
-                    "NULL::timestamptz"
-                },
-            )
-        };
         parts.push(format!(
-            "SELECT t.{col} AS sid, {i} AS tag, {columns}{recs} FROM {table} t{filter}",
+            "SELECT t.{col} AS sid, {i} AS tag, t.id AS id, t.chain_seq AS seq, \
+             t.chain_hash AS hash, {digest} AS digest, {ord} AS ord, {at} AS at \
+             FROM {table} t{filter}",
             col = t.stream_column,
             table = t.table,
-            recs = recs(Some(i)),
+            digest = t.digest_sql(),
+            ord = if is_events(t) {
+                "t.seq::int8"
+            } else {
+                "NULL::int8"
+            },
+            at = if t.table == REVIEWS {
+                "t.created_at"
+            } else {
+                "NULL::timestamptz"
+            },
             filter = scope
                 .cond(&format!("t.{}", t.stream_column))
                 .map_or_else(String::new, |c| format!(" WHERE {c}")),
         ));
     }
-    let filter = |col: &str| {
-        scope
-            .cond(col)
-            .map_or_else(String::new, |c| format!(" AND {c}"))
-    };
-    parts.push(format!(
-        "SELECT h.stream_id, {TAG_HEAD}, NULL, h.seq, h.head, NULL, h.legacy_rows, NULL{} \
-         FROM audit_chain_heads h WHERE h.stream = '{kind}'{}",
-        recs(None),
-        filter("h.stream_id")
-    ));
-    parts.push(format!(
-        "SELECT c.stream_id, {TAG_CHECKPOINT}, NULL, c.seq, c.head, NULL, c.checkpoint_id, NULL{} \
-         FROM audit_checkpoint_heads c WHERE c.stream = '{kind}' \
-           AND EXISTS (SELECT 1 FROM audit_checkpoints p WHERE p.id = c.checkpoint_id){}",
-        recs(None),
-        filter("c.stream_id")
-    ));
+    parts.extend(heads_sql(kind, scope));
     // The extra constant makes PostgreSQL project the merged rows into one slot: without it,
     // each row is sent from the slot of the branch it came from, and PostgreSQL looks up how to
     // send every column again whenever the branch changes (about every row).
@@ -986,6 +945,66 @@ fn stream_sql(kind: &str, fast: Option<&[Option<FastTable>]>, scope: &Scope<'_>)
         "SELECT q.*, NULL::int4 AS one_slot FROM ({}) q ORDER BY q.sid",
         parts.join(" UNION ALL ")
     )
+}
+
+/// The queries of a kind's head rows and of its checkpointed heads, in the columns of
+/// [`stream_sql`] (without an `ORDER BY`).
+fn heads_sql(kind: &str, scope: &Scope<'_>) -> [String; 2] {
+    let filter = |col: &str| {
+        scope
+            .cond(col)
+            .map_or_else(String::new, |c| format!(" AND {c}"))
+    };
+    [
+        format!(
+            "SELECT h.stream_id AS sid, {TAG_HEAD} AS tag, NULL::uuid AS id, h.seq, h.head, \
+             NULL::bytea AS digest, h.legacy_rows, NULL::timestamptz AS at \
+             FROM audit_chain_heads h WHERE h.stream = '{kind}'{}",
+            filter("h.stream_id")
+        ),
+        format!(
+            "SELECT c.stream_id AS sid, {TAG_CHECKPOINT} AS tag, NULL::uuid AS id, c.seq, c.head, \
+             NULL::bytea AS digest, c.checkpoint_id, NULL::timestamptz AS at \
+             FROM audit_checkpoint_heads c WHERE c.stream = '{kind}' \
+               AND EXISTS (SELECT 1 FROM audit_checkpoints p WHERE p.id = c.checkpoint_id){}",
+            filter("c.stream_id")
+        ),
+    ]
+}
+
+/// Where a fast-pass row's table columns start: after the stream id and the tag.
+const FAST_OFFSET: usize = 2;
+
+/// The queries of a kind's fast pass, each ordered by stream id: one per table (stream id, tag,
+/// then every column of the table as its layout lists them), its head rows and its checkpointed
+/// heads (as in [`stream_sql`]). They are read side by side and merged here ([`for_each_merged`]):
+/// each row is sent as stored, with no column of another table beside it.
+fn fast_sqls(kind: &str, tables: &[Option<FastTable>], scope: &Scope<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in kind_tables(kind) {
+        let (t, Some(Some(f))) = (&TABLES[i], tables.get(i)) else {
+            continue;
+        };
+        out.push(format!(
+            "SELECT t.{col} AS sid, {i} AS tag, {list} FROM {table} t{filter} ORDER BY 1",
+            col = t.stream_column,
+            list = f.layout.select_list(),
+            table = t.table,
+            filter = scope
+                .cond(&format!("t.{}", t.stream_column))
+                .map_or_else(String::new, |c| format!(" WHERE {c}")),
+        ));
+    }
+    out.extend(heads_sql(kind, scope).map(|q| q + " ORDER BY 1"));
+    out
+}
+
+/// The parameters of a stream query for `scope` (the ids of [`Scope::Ids`]).
+fn scope_params(ids: &Option<Vec<Uuid>>) -> Vec<&(dyn ToSql + Sync)> {
+    match ids {
+        Some(ids) => vec![ids],
+        None => Vec::new(),
+    }
 }
 
 /// Runs `sql` and calls `f` with the rows of each stream in turn (consecutive rows with the same
@@ -996,14 +1015,8 @@ async fn for_each_stream(
     scope: &Scope<'_>,
     mut f: impl FnMut(&[Row]),
 ) -> Result<(), AuditError> {
-    let only = scope.ids();
-    let ids: Vec<Uuid> = only.map(<[Uuid]>::to_vec).unwrap_or_default();
-    let params: Vec<&(dyn ToSql + Sync)> = if only.is_some() {
-        vec![&ids]
-    } else {
-        Vec::new()
-    };
-    let mut rows = pin!(tx.query_raw(sql, params).await?);
+    let ids = scope.ids().map(<[Uuid]>::to_vec);
+    let mut rows = pin!(tx.query_raw(sql, scope_params(&ids)).await?);
     let mut group: Vec<Row> = Vec::new();
     let mut current: Option<Option<Uuid>> = None;
     while let Some(row) = rows.try_next().await? {
@@ -1017,6 +1030,164 @@ async fn for_each_stream(
     }
     if !group.is_empty() {
         f(&group);
+    }
+    Ok(())
+}
+
+/// Rows fetched at a time from each query of [`for_each_merged`].
+const FETCH_ROWS: i32 = 2_000;
+
+/// Rows taken between two turns of the connections ([`Merge::pump`]).
+const PUMP_ROWS: usize = 256;
+
+/// A fetch of rows from a portal, sent and not yet answered.
+type Fetch<'p> = futures_util::future::BoxFuture<'p, Result<Vec<Row>, tokio_postgres::Error>>;
+
+/// The queries of [`for_each_merged`] being read: for each, the rows fetched and not consumed
+/// yet, and at most one fetch in flight. Fetches are answered in the order they were sent (one
+/// connection), so they are awaited in that order.
+struct Merge<'p, 't> {
+    tx: &'p Transaction<'t>,
+    portals: &'p [tokio_postgres::Portal],
+    /// Each row with its stream id ([`sid_key`]).
+    rows: Vec<std::collections::VecDeque<(SidKey, Row)>>,
+    /// The portal may have more rows.
+    more: Vec<bool>,
+    /// A fetch of the portal is in flight.
+    asked: Vec<bool>,
+    inflight: std::collections::VecDeque<(usize, Fetch<'p>)>,
+    /// Rows taken since the connections were last given a turn ([`Merge::pump`]).
+    taken: usize,
+}
+
+impl<'p, 't> Merge<'p, 't> {
+    fn new(tx: &'p Transaction<'t>, portals: &'p [tokio_postgres::Portal]) -> Self {
+        let n = portals.len();
+        Self {
+            tx,
+            portals,
+            rows: (0..n).map(|_| Default::default()).collect(),
+            more: vec![true; n],
+            asked: vec![false; n],
+            inflight: Default::default(),
+            taken: 0,
+        }
+    }
+
+    /// Every [`PUMP_ROWS`] rows taken: lets the connections read what PostgreSQL sent and hands
+    /// it to the fetches in flight. On a runtime of one thread the connections read only when
+    /// this task waits; without a turn now and then, PostgreSQL would stop at a full socket
+    /// while the rows here are checked, instead of producing the next ones beside.
+    async fn pump(&mut self) {
+        if self.taken < PUMP_ROWS {
+            return;
+        }
+        self.taken = 0;
+        tokio::task::yield_now().await;
+        for (_, fetch) in &mut self.inflight {
+            if let std::task::Poll::Ready(r) = futures_util::poll!(&mut *fetch) {
+                *fetch = Box::pin(std::future::ready(r));
+            }
+        }
+    }
+
+    /// Sends the next fetch of every portal that may have more rows, has fewer than a fetch
+    /// left, and has none in flight: PostgreSQL reads them while the rows here are checked.
+    async fn top_up(&mut self) {
+        for i in 0..self.portals.len() {
+            if self.more[i] && !self.asked[i] && self.rows[i].len() < FETCH_ROWS as usize {
+                let mut fetch: Fetch<'p> =
+                    Box::pin(self.tx.query_portal(&self.portals[i], FETCH_ROWS));
+                // The first poll sends the request.
+                if let std::task::Poll::Ready(r) = futures_util::poll!(&mut fetch) {
+                    fetch = Box::pin(std::future::ready(r));
+                }
+                self.inflight.push_back((i, fetch));
+                self.asked[i] = true;
+            }
+        }
+    }
+
+    /// Waits until portal `i` has a row here or no more rows.
+    async fn wait(&mut self, i: usize) -> Result<(), AuditError> {
+        while self.rows[i].is_empty() && self.asked[i] {
+            let Some((j, fetch)) = self.inflight.pop_front() else {
+                break;
+            };
+            let rows = fetch.await?;
+            self.asked[j] = false;
+            self.more[j] = rows.len() == FETCH_ROWS as usize;
+            self.rows[j].extend(rows.into_iter().map(|r| (sid_key(&r), r)));
+        }
+        Ok(())
+    }
+
+    /// The smallest stream id of the rows at the front (NULL after every id, as `ORDER BY`
+    /// puts it); `None` when every portal is read.
+    async fn front(&mut self) -> Result<Option<SidKey>, AuditError> {
+        for i in 0..self.portals.len() {
+            self.wait(i).await?;
+        }
+        Ok(self
+            .rows
+            .iter()
+            .filter_map(|r| r.front())
+            .map(|r| r.0)
+            .min())
+    }
+
+    /// Moves every row of stream `key` into `group`.
+    async fn take(&mut self, key: SidKey, group: &mut Vec<Row>) -> Result<(), AuditError> {
+        for i in 0..self.portals.len() {
+            while self.rows[i].front().is_some_and(|r| r.0 == key) {
+                group.extend(self.rows[i].pop_front().map(|r| r.1));
+                self.taken += 1;
+                self.wait(i).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A row's stream id, ordered as `ORDER BY` orders it (NULL after every id).
+type SidKey = (bool, Option<Uuid>);
+
+fn sid_key(r: &Row) -> SidKey {
+    let sid: Option<Uuid> = r.get(0);
+    (sid.is_none(), sid)
+}
+
+/// Runs the queries `sqls` (each ordered by stream id in its first column) side by side, as
+/// portals fetched [`FETCH_ROWS`] rows at a time (the next fetch of each sent before the rows of
+/// the last are checked), and calls `f` with the rows of each stream in turn: the rows of every
+/// query with the smallest stream id not seen yet. Memory holds at most two fetches per query
+/// and one stream.
+///
+/// The portals are planned with sorting disabled, so that each is an index scan in stream-id
+/// order: a sort of a whole table's rows would spill them to disk before the first one arrived.
+async fn for_each_merged(
+    tx: &Transaction<'_>,
+    sqls: &[String],
+    scope: &Scope<'_>,
+    mut f: impl FnMut(&[Row]),
+) -> Result<(), AuditError> {
+    let ids = scope.ids().map(<[Uuid]>::to_vec);
+    let params = scope_params(&ids);
+    tx.batch_execute("SET LOCAL enable_sort = off").await?;
+    let mut portals = Vec::with_capacity(sqls.len());
+    for sql in sqls {
+        portals.push(tx.bind(sql.as_str(), &params).await?);
+    }
+    tx.batch_execute("RESET enable_sort").await?;
+    let mut merge = Merge::new(tx, &portals);
+    merge.top_up().await;
+    let mut group: Vec<Row> = Vec::new();
+    while let Some(key) = merge.front().await? {
+        merge.take(key, &mut group).await?;
+        merge.top_up().await;
+        merge.pump().await;
+        f(&group);
+        group.clear();
     }
     Ok(())
 }
@@ -1052,7 +1223,7 @@ struct StreamRows<'r> {
 impl<'r> StreamRows<'r> {
     /// The rows of a stream as the fast query (`fast`: the tables' layouts) or the server query
     /// returns them; `None` when a row is not as its table's layout describes it.
-    fn read(kind: &str, rows: &'r [Row], fast: Option<&[Option<FastTable>]>) -> Option<Self> {
+    fn read(rows: &'r [Row], fast: Option<&[Option<FastTable>]>) -> Option<Self> {
         let mut s = StreamRows {
             sid: rows.first().and_then(|r| r.get(0)),
             members: Vec::with_capacity(rows.len()),
@@ -1073,14 +1244,8 @@ impl<'r> StreamRows<'r> {
                     let t = usize::try_from(tag).ok()?;
                     s.members.push(match fast {
                         Some(tables) => {
-                            // This table's columns come after those of the kind's tables
-                            // before it.
-                            let offset = 8 + kind_tables(kind)
-                                .take_while(|&j| j != t)
-                                .map(|j| tables.get(j)?.as_ref().map(|f| f.layout.len()))
-                                .sum::<Option<usize>>()?;
                             let table = tables.get(t)?.as_ref()?;
-                            table.read(t, table.layout.fields_at(r, offset)?)?
+                            table.read(t, table.layout.fields_at(r, FAST_OFFSET)?)?
                         }
                         None => Member {
                             t,

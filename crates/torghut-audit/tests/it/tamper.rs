@@ -806,3 +806,60 @@ async fn streams_from_before_the_chain_are_archived_and_the_archive_verifies() {
     assert!(r.ok, "{}", r.render());
     let _ = legacy_x;
 }
+
+/// Enough streams that every table is read in several fetches side by side (2,000 rows at a
+/// time): changes in the first stream, in the last one and in streams whose rows straddle the
+/// end of a fetch are all found, and only they, on one connection and on three.
+#[tokio::test]
+async fn changes_are_found_in_streams_read_over_several_fetches() {
+    let mut w = world().await;
+    w.admin
+        .batch_execute(
+            "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, \
+               timeframe, decision_json, decision_hash, status) \
+             SELECT md5('d' || i)::uuid, (SELECT id FROM strategies LIMIT 1), 'paper', 'AAPL', \
+               '1Min', jsonb_build_object('i', i), md5('h' || i), 'planned' \
+             FROM generate_series(1, 2500) i; \
+             INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, \
+               input_json, response_json, verdict, confidence, rationale) \
+             SELECT md5('r' || i)::uuid, md5('d' || i)::uuid, 'm', 'v1', '{}', '{}', \
+               'approve', 0.5, 'ok' FROM generate_series(1, 2500) i; \
+             UPDATE trade_decisions SET status = 'submitted' WHERE decision_json ? 'i'; \
+             UPDATE trade_decisions SET status = 'accepted' WHERE decision_json ? 'i'",
+        )
+        .await
+        .unwrap();
+    let all = w.verify().await;
+    assert!(all.ok, "{}", all.render());
+    assert_eq!(all.rows_by_table["decision_events"], 9 + 2 * 2500);
+    // The first and the last decision streams, and ones around each fetch's end.
+    let ids: Vec<Uuid> = w
+        .admin
+        .query(
+            "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) n FROM trade_decisions) t \
+             WHERE n IN (1, 999, 1000, 1001, 2000, 2001, 2503)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids.len(), 7);
+    for id in &ids {
+        w.behind_the_back(&format!(
+            "UPDATE decision_events SET reason_codes = '{{changed}}' \
+             WHERE decision_id = '{id}' AND seq = 2"
+        ))
+        .await;
+    }
+    let r = w.verify().await;
+    let mut found: Vec<Uuid> = r.findings.iter().filter_map(|f| f.stream_id).collect();
+    found.dedup();
+    assert_eq!(found, ids, "{}", r.render());
+    assert!(r
+        .findings
+        .iter()
+        .all(|f| f.problem == Problem::Modified && f.table == "decision_events"));
+    assert_eq!(r.rows_checked, all.rows_checked);
+}
