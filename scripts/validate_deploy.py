@@ -54,6 +54,7 @@ PROVIDED_SECRETS = {
     "torghut-db-owner": {"username", "password", "uri"},
     "torghut-db-app": {"username", "password", "uri"},
     "torghut-audit-signing-key": {"signing.key"},
+    "torghut-db-backup-s3": {"ACCESS_KEY_ID", "ACCESS_SECRET_KEY"},
 }
 
 # The keys of the secrets CloudNativePG generates for a cluster named C.
@@ -453,6 +454,94 @@ def check_custom(doc: Doc, crds: CRDs, builtins: list[Builtin], report: Report) 
             seen.add((tuple(e.absolute_path), e.message))
             report.fail(doc, ["metadata", *e.absolute_path], f"{short(e)} [ObjectMeta, Kubernetes {b.version}]")
     return True
+
+
+# --------------------------------------------------------------------------------------------
+# 1b'. CloudNativePG ScheduledBackup: a hand-written schema of the fields deploy/ uses (no copy of
+# its CRD is kept; a field outside this list is refused here and must be added, checked against
+# CloudNativePG's API reference, before use), and the rules the operator applies.
+
+SCHEDULED_BACKUP = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "postgresql.cnpg.io/v1"},
+        "kind": {"const": "ScheduledBackup"},
+        "metadata": {"type": "object"},
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["schedule", "cluster"],
+            "properties": {
+                "schedule": {"type": "string", "minLength": 1},
+                "immediate": {"type": "boolean"},
+                "suspend": {"type": "boolean"},
+                "backupOwnerReference": {"enum": ["none", "self", "cluster"]},
+                "method": {"enum": ["barmanObjectStore", "volumeSnapshot", "plugin"]},
+                "target": {"enum": ["primary", "prefer-standby"]},
+                "online": {"type": "boolean"},
+                "cluster": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string", "minLength": 1}},
+                },
+            },
+        },
+    },
+}
+
+# A CloudNativePG schedule: six fields (seconds first), or a descriptor.
+_CRON_FIELD = r"(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*"
+CNPG_SCHEDULE = re.compile(rf"({_CRON_FIELD})( {_CRON_FIELD}){{5}}|@(yearly|annually|monthly|weekly|daily|midnight|hourly|every \S+)")
+
+
+def check_scheduled_backups(docs: list[Doc], report: Report):
+    """Schema; a six-field schedule (a five-field cron line would be read with seconds first and
+    run at the wrong times, or be refused); the cluster exists in the render and has a backup
+    section for the method (barmanObjectStore needs spec.backup.barmanObjectStore)."""
+    validator = jsonschema.Draft202012Validator(SCHEDULED_BACKUP)
+    clusters = {d.name: d for d in docs if (d.api_version, d.kind) == ("postgresql.cnpg.io/v1", "Cluster")}
+    for d in docs:
+        if (d.api_version, d.kind) != ("postgresql.cnpg.io/v1", "ScheduledBackup"):
+            continue
+        for e in sorted(validator.iter_errors(d.body), key=lambda e: list(map(str, e.absolute_path))):
+            report.fail(d, list(e.absolute_path), f"{short(e)} [ScheduledBackup schema in validate_deploy.py]")
+        spec = d.body.get("spec") or {}
+        sched = spec.get("schedule")
+        if isinstance(sched, str) and not CNPG_SCHEDULE.fullmatch(sched.strip()):
+            n = len(sched.split())
+            report.fail(d, "spec.schedule",
+                        f"{sched!r}: CloudNativePG takes six fields, seconds first ({n} given)")
+        name = get(spec, "cluster", "name")
+        c = clusters.get(name)
+        if c is None:
+            report.fail(d, "spec.cluster.name", f"{name!r}: no Cluster of that name in the render")
+            continue
+        method = spec.get("method", "barmanObjectStore")
+        if method == "barmanObjectStore" and not get(c.body, "spec", "backup", "barmanObjectStore"):
+            report.fail(d, "spec.method",
+                        f"barmanObjectStore: Cluster {name} has no spec.backup.barmanObjectStore "
+                        "(every backup would fail)")
+        if method == "volumeSnapshot" and not get(c.body, "spec", "backup", "volumeSnapshot"):
+            report.fail(d, "spec.method", f"volumeSnapshot: Cluster {name} has no spec.backup.volumeSnapshot")
+
+
+def check_cluster_backup(doc: Doc, report: Report):
+    """The object store of a Cluster's backup section: a bucket URL (s3://, gs://, https:// for
+    Azure), not the base's placeholder, and credentials given."""
+    store = get(doc.body, "spec", "backup", "barmanObjectStore")
+    if not isinstance(store, dict):
+        return
+    dest = store.get("destinationPath", "")
+    where = ["spec", "backup", "barmanObjectStore", "destinationPath"]
+    if not re.fullmatch(r"(s3|gs)://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?|https://\S+", str(dest)):
+        report.fail(doc, where, f"{dest!r}: not an object store URL (s3://bucket/prefix, gs://, https://)")
+    elif str(dest).rstrip("/").endswith("/unset"):
+        report.fail(doc, where, f"{dest!r}: the base's placeholder; each overlay sets its own prefix")
+    if not any(k in store for k in ("s3Credentials", "googleCredentials", "azureCredentials")):
+        report.fail(doc, ["spec", "backup", "barmanObjectStore"], "no credentials for the object store")
 
 
 # --------------------------------------------------------------------------------------------
@@ -975,8 +1064,13 @@ def check_secrets(docs: list[Doc], report: Report, provided: dict):
         n = get(spec, "superuserSecret", "name")
         if n:
             refs.append((c, ["spec", "superuserSecret", "name"], n, {"username", "password"}))
+        for field_name in ("accessKeyId", "secretAccessKey", "region", "sessionToken"):
+            ref = get(spec, "backup", "barmanObjectStore", "s3Credentials", field_name)
+            if isinstance(ref, dict) and ref.get("name"):
+                refs.append((c, ["spec", "backup", "barmanObjectStore", "s3Credentials", field_name],
+                             ref["name"], {ref.get("key")}))
         owners = {}
-        for _, path, n, _ in [r for r in refs if r[0] is c]:
+        for _, path, n, _ in [r for r in refs if r[0] is c and "backup" not in r[1]]:
             if n in owners:
                 report.fail(c, path, f"secret {n} would hold two roles' credentials (also {fmt_path(owners[n])})")
             owners[n] = path
@@ -1099,6 +1193,9 @@ def check_overlay(docs: list[Doc], crds: CRDs, builtins: list[Builtin], report: 
         if key in seen:
             report.fail(d, "metadata.name", "appears twice in the render")
         seen.add(key)
+        if (d.api_version, d.kind) == ("postgresql.cnpg.io/v1", "ScheduledBackup"):
+            check_names(d, report)
+            continue  # check_scheduled_backups below
         if not check_custom(d, crds, builtins, report) and not check_builtin(d, builtins, report):
             report.fail(d, "apiVersion",
                         f"no schema for {d.api_version} {d.kind}: neither a built-in kind of "
@@ -1115,6 +1212,8 @@ def check_overlay(docs: list[Doc], crds: CRDs, builtins: list[Builtin], report: 
                                 f"{short(e)} [ObjectMeta: Knative decodes the template strictly]")
         if (d.api_version, d.kind) == ("postgresql.cnpg.io/v1", "Cluster"):
             check_cnpg(d, report)
+            check_cluster_backup(d, report)
+    check_scheduled_backups(docs, report)
     check_secrets(docs, report, provided)
     check_waves(docs, report)
 
@@ -1193,6 +1292,29 @@ def _del(obj, path):
 
 SELF_TESTS = [
     # (name, mutation of the overlay docs, expected words, {"provided": ...} options)
+    ("five-field cron schedule in the ScheduledBackup",
+     lambda ds: _set(_first(ds, "ScheduledBackup"), ["spec", "schedule"], "0 3 * * *"),
+     "CloudNativePG takes six fields", {}),
+    ("ScheduledBackup of a cluster not in the render",
+     lambda ds: _set(_first(ds, "ScheduledBackup"), ["spec", "cluster", "name"], "torghut-dbx"),
+     "no Cluster of that name", {}),
+    ("ScheduledBackup with an unknown field",
+     lambda ds: _set(_first(ds, "ScheduledBackup"), ["spec", "schedul"], "0 0 3 * * *"),
+     "'schedul' was unexpected", {}),
+    ("barmanObjectStore backups of a Cluster without a backup section",
+     lambda ds: _first(ds, "Cluster")["spec"].pop("backup"),
+     "has no spec.backup.barmanObjectStore", {}),
+    ("the base's placeholder bucket prefix left in an overlay",
+     lambda ds: _set(_first(ds, "Cluster"), ["spec", "backup", "barmanObjectStore", "destinationPath"],
+                     "s3://torghut-db-backups/unset"),
+     "the base's placeholder", {}),
+    ("object store credentials from a secret the platform does not provide",
+     lambda ds: _set(_first(ds, "Cluster"), ["spec", "backup", "barmanObjectStore", "s3Credentials",
+                                             "accessKeyId", "name"], "torghut-db-backup-s4"),
+     "torghut-db-backup-s4", {}),
+    ("misspelt field in the Cluster's backup section (CRD schema)",
+     lambda ds: _set(_first(ds, "Cluster"), ["spec", "backup", "barmanObjectStore", "wal", "compresion"], "gzip"),
+     "'compresion' was unexpected", {}),
     ("pod-level seccompProfile in the Knative Service",
      lambda ds: _set(_ksvc(ds), ["spec", "template", "spec", "securityContext"],
                      {"seccompProfile": {"type": "RuntimeDefault"}}),
