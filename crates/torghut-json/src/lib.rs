@@ -202,11 +202,6 @@ impl AuditJson {
         self.text.len()
     }
 
-    /// Whether the document is an object.
-    pub fn is_object(&self) -> bool {
-        self.text.starts_with('{')
-    }
-
     /// The payload as an exact [`AuditValue`] (see
     /// [`AuditValue::to_serde_json`] for a `serde_json::Value`).
     pub fn to_value(&self) -> AuditValue {

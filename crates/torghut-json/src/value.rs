@@ -345,14 +345,6 @@ impl AuditValue {
         AuditNumber::parse(text).map(Self::Number)
     }
 
-    /// Converts a `serde_json::Value` (numbers as `serde_json` holds them: `i64`, `u64` or the
-    /// shortest text of an `f64`). Refuses nesting deeper than
-    /// [`MAX_DEPTH_CEILING`](crate::MAX_DEPTH_CEILING) instead of recursing into it.
-    pub fn from_serde_json(v: &serde_json::Value) -> Result<Self, JsonError> {
-        let mut path = Vec::new();
-        from_serde(v, 0, crate::MAX_DEPTH_CEILING, &mut path)
-    }
-
     /// The value as a `serde_json::Value`, if `serde_json` can hold every number exactly: an
     /// integer within `i64`/`u64`, or a decimal whose nearest `f64` is the same decimal value
     /// (`0.1`; `1.50`, as `1.5`). `None` otherwise (`123456789012345678901234567890`,

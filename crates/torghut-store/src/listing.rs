@@ -5,7 +5,6 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 
-use crate::decision::{self, Decision};
 use crate::execution::{self, Execution};
 
 /// Which rows to list: an optional symbol, an optional lower bound on `created_at`
@@ -165,8 +164,8 @@ fn required_time(r: &tokio_postgres::Row, i: usize) -> Result<SessionTime, Listi
     session_time(r, i)?.ok_or_else(|| ListingError::Stored("a required timestamp is null".into()))
 }
 
-/// Decisions for the old service's `/trading/decisions`: the same rows and order as
-/// [`recent_decisions`].
+/// Decisions for the old service's `/trading/decisions`, newest (`created_at`, then `id`)
+/// first.
 pub async fn old_service_decisions(
     db: &impl GenericClient,
     f: &RecentFilter,
@@ -216,15 +215,6 @@ pub async fn old_service_executions(
             })
         })
         .collect()
-}
-
-/// Decisions, newest (`created_at`, then `id`) first.
-pub async fn recent_decisions(
-    db: &impl GenericClient,
-    f: &RecentFilter,
-) -> Result<Vec<Decision>, ListingError> {
-    let rows = recent_rows(db, decision::DECISION_COLUMNS, "trade_decisions", f).await?;
-    Ok(rows.iter().map(decision::decision_from_row).collect())
 }
 
 /// Executions, newest (`created_at`, then `id`) first.
