@@ -1,103 +1,40 @@
-//! Splits SQL text into statements, respecting quotes, dollar quotes and comments.
-//! Used for migrations that run outside a transaction, one statement at a time.
+//! Splits SQL text into statements with PostgreSQL's lexical rules (`squawk-lexer`): a `;` ends a
+//! statement only as a token of its own, never inside a string (plain, `E'...'` with its
+//! backslash escapes, dollar-quoted), a quoted identifier or a comment. Used for migrations that
+//! run outside a transaction, one statement at a time.
+
+use squawk_lexer::{tokenize, TokenKind};
 
 /// Splits `sql` into statements (without the trailing `;`), skipping empty ones and ones made only
 /// of comments.
 pub fn split_statements(sql: &str) -> Vec<String> {
-    let b = sql.as_bytes();
     let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
+    let mut start = 0usize;
+    let mut at = 0usize;
     let mut only_trivia = true;
     let push = |out: &mut Vec<String>, s: &str, trivia: bool| {
         if !trivia && !s.trim().is_empty() {
             out.push(s.trim().to_string());
         }
     };
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 1;
-                i += 2;
-                while i < b.len() && depth > 0 {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-                continue;
-            }
-            b'\'' | b'"' => {
-                only_trivia = false;
-                let q = c;
-                // An escape string (E'...', e'...' not ending an identifier): a backslash escapes
-                // the next character, so \' does not end it.
-                let escapes = q == b'\''
-                    && i > 0
-                    && matches!(b[i - 1], b'E' | b'e')
-                    && !(i > 1
-                        && (b[i - 2].is_ascii_alphanumeric()
-                            || b[i - 2] == b'_'
-                            || b[i - 2] == b'$'));
-                i += 1;
-                while i < b.len() {
-                    if escapes && b[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-                continue;
-            }
-            b'$' => {
-                // A dollar-quote tag: $$ or $tag$ (tag: letters, digits, underscores, not leading digit).
-                let mut j = i + 1;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                    j += 1;
-                }
-                if j < b.len() && b[j] == b'$' && !b.get(i + 1).is_some_and(|d| d.is_ascii_digit())
-                {
-                    only_trivia = false;
-                    let tag = &sql[i..=j];
-                    match sql[j + 1..].find(tag) {
-                        Some(end) => i = j + 1 + end + tag.len(),
-                        None => i = b.len(),
-                    }
-                    continue;
-                }
-                only_trivia = false;
-            }
-            b';' => {
-                push(&mut out, &sql[start..i], only_trivia);
-                start = i + 1;
+    for token in tokenize(sql) {
+        let end = (at + token.len as usize).min(sql.len());
+        match token.kind {
+            TokenKind::Semi => {
+                push(
+                    &mut out,
+                    sql.get(start..at).unwrap_or_default(),
+                    only_trivia,
+                );
+                start = end;
                 only_trivia = true;
             }
-            c if c.is_ascii_whitespace() => {}
+            TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment { .. } => {}
             _ => only_trivia = false,
         }
-        i += 1;
+        at = end;
     }
-    push(&mut out, &sql[start.min(sql.len())..], only_trivia);
+    push(&mut out, sql.get(start..).unwrap_or_default(), only_trivia);
     out
 }
 
@@ -127,6 +64,17 @@ mod tests {
         // Outside an escape string a backslash is an ordinary character.
         assert_eq!(parts[1], "SELECT 'plain\\'");
         assert_eq!(parts[2], "SELECT 2");
+    }
+
+    #[test]
+    fn multibyte_text_and_nested_comments() {
+        let sql = "SELECT 'é;ü' AS \"ß;\"; /* a /* nested; */ comment; */ SELECT U&'d\\0061;t'; \
+                   SELECT $tag$ $$; $tag$";
+        let parts = split_statements(sql);
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        assert_eq!(parts[0], "SELECT 'é;ü' AS \"ß;\"");
+        assert!(parts[1].ends_with("SELECT U&'d\\0061;t'"), "{parts:?}");
+        assert_eq!(parts[2], "SELECT $tag$ $$; $tag$");
     }
 
     #[test]
