@@ -459,12 +459,9 @@ impl Migrator {
                         id: m.id.clone(),
                         table: first.map_or_else(String::new, |w| w.step.label()),
                         rows_done: 0,
-                        failure: Box::new(DbFailure {
-                            sqlstate: None,
-                            message: format!(
-                                "cannot open another connection for the backfill: {e}"
-                            ),
-                        }),
+                        failure: Box::new(DbFailure::other(format!(
+                            "cannot open another connection for the backfill: {e}"
+                        ))),
                         applied: done.to_vec(),
                     }
                 })?;
@@ -548,22 +545,15 @@ impl Migrator {
                 .await?
                 .get(0);
             if !exists {
-                return Err(w.failed(
-                    DbFailure {
-                        sqlstate: None,
-                        message: format!("table {table} does not exist"),
-                    },
-                    0,
-                ));
+                return Err(w.failed(DbFailure::other(format!("table {table} does not exist")), 0));
             }
             let block = match state.and_then(|s| s.last_key.as_deref()) {
                 None => 0,
                 Some(k) => parse_tid_block(k).ok_or_else(|| {
                     w.failed(
-                        DbFailure {
-                            sqlstate: None,
-                            message: format!("the recorded progress {k:?} is not a page (block,0)"),
-                        },
+                        DbFailure::other(format!(
+                            "the recorded progress {k:?} is not a page (block,0)"
+                        )),
                         0,
                     )
                 })?,
@@ -585,10 +575,7 @@ impl Migrator {
                 .map(|r| r.get(0));
             let Some(key_type) = key_type else {
                 return Err(w.failed(
-                    DbFailure {
-                        sqlstate: None,
-                        message: format!("table {table} has no column {}", step.key),
-                    },
+                    DbFailure::other(format!("table {table} has no column {}", step.key)),
                     0,
                 ));
             };
@@ -619,7 +606,7 @@ impl Migrator {
                     tokio::time::sleep(Duration::from_millis(100 * retries.min(10))).await;
                     continue;
                 }
-                Err(e) => return Err(w.failed(DbFailure::from(&e), rows_done)),
+                Err(e) => return Err(w.failed(DbFailure::from(e), rows_done)),
             }
             let took = t0.elapsed();
             rows_done += n;

@@ -77,13 +77,29 @@ pub fn hostname() -> String {
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
-/// A database error reduced to what an operator needs: SQLSTATE, message, detail and hint.
+/// A database error reduced to what an operator needs (SQLSTATE, and the message with its detail
+/// and hint, as reports and the run log show them), keeping the error itself as its `source()`
+/// when there was one (its whole report: position, schema, table, column, constraint).
 #[derive(Debug, Clone, Serialize)]
 pub struct DbFailure {
     /// SQLSTATE code, when the server sent one.
     pub sqlstate: Option<String>,
     /// The message.
     pub message: String,
+    /// The database error, when the failure is one.
+    #[serde(skip)]
+    pub source: Option<std::sync::Arc<tokio_postgres::Error>>,
+}
+
+impl DbFailure {
+    /// A failure that is not a database error (a missing table, unreadable progress, ...).
+    pub fn other(message: impl Into<String>) -> Self {
+        Self {
+            sqlstate: None,
+            message: message.into(),
+            source: None,
+        }
+    }
 }
 
 impl std::fmt::Display for DbFailure {
@@ -95,6 +111,15 @@ impl std::fmt::Display for DbFailure {
     }
 }
 
+impl std::error::Error for DbFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The failure of `e`, without keeping `e` (for a log line).
 impl From<&tokio_postgres::Error> for DbFailure {
     fn from(e: &tokio_postgres::Error) -> Self {
         match e.as_db_error() {
@@ -111,13 +136,24 @@ impl From<&tokio_postgres::Error> for DbFailure {
                 DbFailure {
                     sqlstate: Some(db.code().code().to_string()),
                     message,
+                    source: None,
                 }
             }
             None => DbFailure {
                 sqlstate: e.code().map(|c| c.code().to_string()),
                 message: e.to_string(),
+                source: None,
             },
         }
+    }
+}
+
+/// The failure of `e`, keeping `e` as its source.
+impl From<tokio_postgres::Error> for DbFailure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let mut failure = DbFailure::from(&e);
+        failure.source = Some(std::sync::Arc::new(e));
+        failure
     }
 }
 
@@ -127,7 +163,7 @@ impl From<&tokio_postgres::Error> for DbFailure {
 pub enum MigrateError {
     /// The database could not be queried (connection lost, permission, ...).
     #[error("database error: {0}")]
-    Database(DbFailure),
+    Database(#[source] DbFailure),
     /// Another run holds the migration lock.
     #[error("another migration run holds the lock{holder}; gave up after waiting {waited:?} (raise --lock-wait to wait longer)")]
     LockWait { waited: Duration, holder: String },
@@ -157,6 +193,7 @@ pub enum MigrateError {
     #[error("migration {id} failed: {failure}{}", if *.dirty { " (left dirty: it ran outside a transaction)" } else { "; it was rolled back and the database is at the previous revision" })]
     MigrationFailed {
         id: String,
+        #[source]
         failure: DbFailure,
         applied: Vec<String>,
         dirty: bool,
@@ -175,6 +212,7 @@ pub enum MigrateError {
         id: String,
         table: String,
         rows_done: i64,
+        #[source]
         failure: Box<DbFailure>,
         applied: Vec<String>,
     },
@@ -213,7 +251,7 @@ impl MigrateError {
 
 impl From<tokio_postgres::Error> for MigrateError {
     fn from(e: tokio_postgres::Error) -> Self {
-        MigrateError::Database(DbFailure::from(&e))
+        MigrateError::Database(DbFailure::from(e))
     }
 }
 
@@ -827,9 +865,10 @@ impl Migrator {
                         tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
                         continue;
                     }
-                    let failure = DbFailure::from(&e);
+                    let lock_timeout = is_lock_timeout(&e);
+                    let failure = DbFailure::from(e);
                     self.log_failure("up", &m.id, &failure.to_string()).await;
-                    if is_lock_timeout(&e) {
+                    if lock_timeout {
                         return Err(MigrateError::LockRetriesExhausted {
                             id: m.id.clone(),
                             attempts,
@@ -930,7 +969,7 @@ impl Migrator {
                 Ok(())
             }
             Err(e) => {
-                let failure = DbFailure::from(&e);
+                let failure = DbFailure::from(e);
                 self.log_failure("up", &m.id, &failure.to_string()).await;
                 Err(MigrateError::MigrationFailed {
                     id: m.id.clone(),
@@ -1053,7 +1092,7 @@ impl Migrator {
                 }
                 Err(e) => {
                     let _ = tx.rollback().await;
-                    let failure = DbFailure::from(&e);
+                    let failure = DbFailure::from(e);
                     self.log_failure("down", &m.id, &failure.to_string()).await;
                     return Err(MigrateError::MigrationFailed {
                         id: m.id.clone(),
@@ -1099,7 +1138,7 @@ impl Migrator {
         .await?;
         let result = self.run_outside_transaction(&m.down).await?;
         if let Err(e) = result {
-            let failure = DbFailure::from(&e);
+            let failure = DbFailure::from(e);
             self.log_failure("down", &m.id, &failure.to_string()).await;
             return Err(MigrateError::MigrationFailed {
                 id: m.id.clone(),

@@ -198,6 +198,15 @@ async fn a_failing_migration_leaves_the_previous_revision_intact() {
     }
     assert_eq!(e.applied().len(), MigrationSet::embedded().all().len());
     assert_eq!(e.exit_code(), 1);
+    // The database error itself is kept as the error's source, with its whole report.
+    let source = std::error::Error::source(&e).expect("the failure is the source");
+    let pg = std::error::Error::source(source)
+        .and_then(|s| s.downcast_ref::<tokio_postgres::Error>())
+        .and_then(tokio_postgres::Error::as_db_error)
+        .expect("the database error is the failure's source");
+    assert_eq!(pg.code().code(), "23502");
+    assert_eq!(pg.table(), Some("strategies"));
+    assert_eq!(pg.column(), Some("id"));
     assert!(
         !table_exists(&db, "half_done").await,
         "the failed migration was rolled back"
