@@ -31,7 +31,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
 use crate::engine::{DbFailure, MigrateError, MigrateOptions, Migrator, TOOL_VERSION};
-use crate::history::{self, BackfillState, LogEntry, NewHistoryRow};
+use crate::history::{self, Action, BackfillState, LogEntry, NewHistoryRow, Outcome, Recorder};
 use crate::source::{BackfillStep, Migration};
 
 /// Tunables of backfills.
@@ -406,24 +406,23 @@ impl Migrator {
             .filter(|s| s.migration_id == m.id)
             .collect();
         let resumed: i64 = states.iter().map(|s| s.rows_done).sum();
-        history::log(
-            &self.client,
-            &self.opts.host,
-            TOOL_VERSION,
-            &LogEntry {
-                action: "up",
-                migration_id: Some(&m.id),
-                outcome: "started",
-                reason: None,
-                detail: Some(&if states.is_empty() {
-                    format!("batched backfill of {} step(s)", m.backfill.len())
-                } else {
-                    format!("batched backfill resumed ({resumed} rows done before)")
-                }),
-                duration_ms: None,
-            },
-        )
-        .await?;
+        Recorder::new(&self.opts.host, TOOL_VERSION)
+            .record(
+                &self.client,
+                LogEntry {
+                    action: Action::Up,
+                    migration_id: Some(&m.id),
+                    outcome: Outcome::Started,
+                    reason: None,
+                    detail: Some(&if states.is_empty() {
+                        format!("batched backfill of {} step(s)", m.backfill.len())
+                    } else {
+                        format!("batched backfill resumed ({resumed} rows done before)")
+                    }),
+                    duration_ms: None,
+                },
+            )
+            .await?;
         let walks: Vec<(Walk<'_>, Option<&BackfillState>)> = m
             .backfill
             .iter()
@@ -510,20 +509,19 @@ impl Migrator {
             },
         )
         .await?;
-        history::log(
-            &tx,
-            &host,
-            TOOL_VERSION,
-            &LogEntry {
-                action: "up",
-                migration_id: Some(&m.id),
-                outcome: "ok",
-                reason: None,
-                detail: None,
-                duration_ms: Some(dur),
-            },
-        )
-        .await?;
+        Recorder::new(&host, TOOL_VERSION)
+            .record(
+                &tx,
+                LogEntry {
+                    action: Action::Up,
+                    migration_id: Some(&m.id),
+                    outcome: Outcome::Ok,
+                    reason: None,
+                    detail: None,
+                    duration_ms: Some(dur),
+                },
+            )
+            .await?;
         tx.commit().await?;
         tracing::info!(migration = %m.id, duration_ms = dur, "backfill applied");
         Ok(())

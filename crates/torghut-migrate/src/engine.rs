@@ -8,7 +8,10 @@ use tokio_postgres::Client;
 
 use crate::backfill::{BackfillOptions, Connector, Event, ProgressSink};
 use crate::catalog::{self, CatalogDiff};
-use crate::history::{self, AppliedMigration, BackfillState, LogEntry, NewHistoryRow, META_DDL};
+use crate::history::{
+    self, Action, AppliedMigration, BackfillState, LogEntry, NewHistoryRow, Outcome, Recorder,
+    META_DDL,
+};
 use crate::source::{Migration, MigrationSet};
 use crate::split::split_statements;
 
@@ -838,22 +841,21 @@ impl Migrator {
                         },
                     )
                     .await?;
-                    history::log(
-                        &tx,
-                        &host,
-                        TOOL_VERSION,
-                        &LogEntry {
-                            action: "up",
-                            migration_id: Some(&m.id),
-                            outcome: "ok",
-                            reason: None,
-                            detail: (attempt > 1)
-                                .then(|| format!("applied on attempt {attempt}"))
-                                .as_deref(),
-                            duration_ms: Some(dur),
-                        },
-                    )
-                    .await?;
+                    Recorder::new(&host, TOOL_VERSION)
+                        .record(
+                            &tx,
+                            LogEntry {
+                                action: Action::Up,
+                                migration_id: Some(&m.id),
+                                outcome: Outcome::Ok,
+                                reason: None,
+                                detail: (attempt > 1)
+                                    .then(|| format!("applied on attempt {attempt}"))
+                                    .as_deref(),
+                                duration_ms: Some(dur),
+                            },
+                        )
+                        .await?;
                     tx.commit().await?;
                     tracing::info!(migration = %m.id, duration_ms = dur, "applied");
                     return Ok(());
@@ -867,7 +869,8 @@ impl Migrator {
                     }
                     let lock_timeout = is_lock_timeout(&e);
                     let failure = DbFailure::from(e);
-                    self.log_failure("up", &m.id, &failure.to_string()).await;
+                    self.log_failure(Action::Up, &m.id, &failure.to_string())
+                        .await;
                     if lock_timeout {
                         return Err(MigrateError::LockRetriesExhausted {
                             id: m.id.clone(),
@@ -887,21 +890,20 @@ impl Migrator {
         unreachable!("the loop returns on its last attempt")
     }
 
-    async fn log_failure(&self, action: &str, id: &str, detail: &str) {
-        let r = history::log(
-            &self.client,
-            &self.opts.host,
-            TOOL_VERSION,
-            &LogEntry {
-                action,
-                migration_id: Some(id),
-                outcome: "failed",
-                reason: None,
-                detail: Some(detail),
-                duration_ms: None,
-            },
-        )
-        .await;
+    async fn log_failure(&self, action: Action, id: &str, detail: &str) {
+        let r = Recorder::new(&self.opts.host, TOOL_VERSION)
+            .record(
+                &self.client,
+                LogEntry {
+                    action,
+                    migration_id: Some(id),
+                    outcome: Outcome::Failed,
+                    reason: None,
+                    detail: Some(detail),
+                    duration_ms: None,
+                },
+            )
+            .await;
         if let Err(e) = r {
             tracing::warn!(error = %DbFailure::from(&e), "could not write the run log");
         }
@@ -928,49 +930,43 @@ impl Migrator {
             },
         )
         .await?;
-        history::log(
-            &self.client,
-            &self.opts.host,
-            TOOL_VERSION,
-            &LogEntry {
-                action: "up",
-                migration_id: Some(&m.id),
-                outcome: "started",
-                reason: None,
-                detail: Some("outside a transaction; dirty until it finishes"),
-                duration_ms: None,
-            },
-        )
-        .await?;
+        Recorder::new(&self.opts.host, TOOL_VERSION)
+            .record(
+                &self.client,
+                LogEntry {
+                    action: Action::Up,
+                    migration_id: Some(&m.id),
+                    outcome: Outcome::Started,
+                    reason: None,
+                    detail: Some("outside a transaction; dirty until it finishes"),
+                    duration_ms: None,
+                },
+            )
+            .await?;
         let result = self.run_outside_transaction(&m.up).await?;
         match result {
             Ok(()) => {
                 let dur = start.elapsed().as_millis() as i64;
-                self.client
-                    .execute(
-                        "UPDATE torghut_meta.schema_history SET dirty = false, duration_ms = $2, applied_at = now() WHERE id = $1",
-                        &[&m.id, &dur],
+                history::mark_finished(&self.client, &m.id, dur).await?;
+                Recorder::new(&self.opts.host, TOOL_VERSION)
+                    .record(
+                        &self.client,
+                        LogEntry {
+                            action: Action::Up,
+                            migration_id: Some(&m.id),
+                            outcome: Outcome::Ok,
+                            reason: None,
+                            detail: None,
+                            duration_ms: Some(dur),
+                        },
                     )
                     .await?;
-                history::log(
-                    &self.client,
-                    &self.opts.host,
-                    TOOL_VERSION,
-                    &LogEntry {
-                        action: "up",
-                        migration_id: Some(&m.id),
-                        outcome: "ok",
-                        reason: None,
-                        detail: None,
-                        duration_ms: Some(dur),
-                    },
-                )
-                .await?;
                 Ok(())
             }
             Err(e) => {
                 let failure = DbFailure::from(e);
-                self.log_failure("up", &m.id, &failure.to_string()).await;
+                self.log_failure(Action::Up, &m.id, &failure.to_string())
+                    .await;
                 Err(MigrateError::MigrationFailed {
                     id: m.id.clone(),
                     failure,
@@ -1062,26 +1058,21 @@ impl Migrator {
             let run = async {
                 tx.batch_execute(&timeouts).await?;
                 tx.batch_execute(&m.down).await?;
-                tx.execute(
-                    "DELETE FROM torghut_meta.schema_history WHERE id = $1",
-                    &[&m.id],
-                )
-                .await?;
+                history::remove(&tx, &m.id).await?;
                 history::forget_backfill(&tx, &m.id).await?;
-                history::log(
-                    &tx,
-                    &host,
-                    TOOL_VERSION,
-                    &LogEntry {
-                        action: "down",
-                        migration_id: Some(&m.id),
-                        outcome: "ok",
-                        reason,
-                        detail: None,
-                        duration_ms: Some(start.elapsed().as_millis() as i64),
-                    },
-                )
-                .await?;
+                Recorder::new(&host, TOOL_VERSION)
+                    .record(
+                        &tx,
+                        LogEntry {
+                            action: Action::Down,
+                            migration_id: Some(&m.id),
+                            outcome: Outcome::Ok,
+                            reason,
+                            detail: None,
+                            duration_ms: Some(start.elapsed().as_millis() as i64),
+                        },
+                    )
+                    .await?;
                 Ok::<(), tokio_postgres::Error>(())
             }
             .await;
@@ -1093,7 +1084,8 @@ impl Migrator {
                 Err(e) => {
                     let _ = tx.rollback().await;
                     let failure = DbFailure::from(e);
-                    self.log_failure("down", &m.id, &failure.to_string()).await;
+                    self.log_failure(Action::Down, &m.id, &failure.to_string())
+                        .await;
                     return Err(MigrateError::MigrationFailed {
                         id: m.id.clone(),
                         failure,
@@ -1116,30 +1108,25 @@ impl Migrator {
         reason: Option<&str>,
     ) -> Result<(), MigrateError> {
         let start = Instant::now();
-        self.client
-            .execute(
-                "UPDATE torghut_meta.schema_history SET dirty = true WHERE id = $1",
-                &[&m.id],
+        history::mark_dirty(&self.client, &m.id).await?;
+        Recorder::new(&self.opts.host, TOOL_VERSION)
+            .record(
+                &self.client,
+                LogEntry {
+                    action: Action::Down,
+                    migration_id: Some(&m.id),
+                    outcome: Outcome::Started,
+                    reason,
+                    detail: Some("outside a transaction; dirty until it finishes"),
+                    duration_ms: None,
+                },
             )
             .await?;
-        history::log(
-            &self.client,
-            &self.opts.host,
-            TOOL_VERSION,
-            &LogEntry {
-                action: "down",
-                migration_id: Some(&m.id),
-                outcome: "started",
-                reason,
-                detail: Some("outside a transaction; dirty until it finishes"),
-                duration_ms: None,
-            },
-        )
-        .await?;
         let result = self.run_outside_transaction(&m.down).await?;
         if let Err(e) = result {
             let failure = DbFailure::from(e);
-            self.log_failure("down", &m.id, &failure.to_string()).await;
+            self.log_failure(Action::Down, &m.id, &failure.to_string())
+                .await;
             return Err(MigrateError::MigrationFailed {
                 id: m.id.clone(),
                 failure,
@@ -1148,25 +1135,20 @@ impl Migrator {
             });
         }
         let tx = self.client.transaction().await?;
-        tx.execute(
-            "DELETE FROM torghut_meta.schema_history WHERE id = $1",
-            &[&m.id],
-        )
-        .await?;
-        history::log(
-            &tx,
-            &self.opts.host,
-            TOOL_VERSION,
-            &LogEntry {
-                action: "down",
-                migration_id: Some(&m.id),
-                outcome: "ok",
-                reason,
-                detail: None,
-                duration_ms: Some(start.elapsed().as_millis() as i64),
-            },
-        )
-        .await?;
+        history::remove(&tx, &m.id).await?;
+        Recorder::new(&self.opts.host, TOOL_VERSION)
+            .record(
+                &tx,
+                LogEntry {
+                    action: Action::Down,
+                    migration_id: Some(&m.id),
+                    outcome: Outcome::Ok,
+                    reason,
+                    detail: None,
+                    duration_ms: Some(start.elapsed().as_millis() as i64),
+                },
+            )
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1298,20 +1280,19 @@ impl Migrator {
         let diff = self.compare_with_expected(Some(&version)).await?;
         if !diff.is_clean() {
             let detail = render_diff(&diff);
-            let _ = history::log(
-                &self.client,
-                &self.opts.host,
-                TOOL_VERSION,
-                &LogEntry {
-                    action: "adopt",
-                    migration_id: Some(&version),
-                    outcome: "failed",
-                    reason,
-                    detail: Some(&detail),
-                    duration_ms: None,
-                },
-            )
-            .await;
+            let _ = Recorder::new(&self.opts.host, TOOL_VERSION)
+                .record(
+                    &self.client,
+                    LogEntry {
+                        action: Action::Adopt,
+                        migration_id: Some(&version),
+                        outcome: Outcome::Failed,
+                        reason,
+                        detail: Some(&detail),
+                        duration_ms: None,
+                    },
+                )
+                .await;
             return Err(MigrateError::AdoptDrift {
                 revision: version,
                 diff,
@@ -1345,20 +1326,19 @@ impl Migrator {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        history::log(
-            &tx,
-            &host,
-            TOOL_VERSION,
-            &LogEntry {
-                action: "adopt",
-                migration_id: Some(&version),
-                outcome: "ok",
-                reason,
-                detail: Some(&detail),
-                duration_ms: None,
-            },
-        )
-        .await?;
+        Recorder::new(&host, TOOL_VERSION)
+            .record(
+                &tx,
+                LogEntry {
+                    action: Action::Adopt,
+                    migration_id: Some(&version),
+                    outcome: Outcome::Ok,
+                    reason,
+                    detail: Some(&detail),
+                    duration_ms: None,
+                },
+            )
+            .await?;
         tx.commit().await?;
         Ok(AdoptReport {
             alembic_version: version,
@@ -1393,6 +1373,8 @@ impl Migrator {
         reason: &str,
     ) -> Result<RepairReport, MigrateError> {
         let status = self.status().await?;
+        // The change of the history and its run-log row commit together, or neither does.
+        let tx = self.client.transaction().await?;
         let (id, what, detail) = match &action {
             RepairAction::MarkApplied | RepairAction::MarkRolledBack => {
                 let Some(id) = status.dirty.first().cloned() else {
@@ -1401,20 +1383,10 @@ impl Migrator {
                     ));
                 };
                 if matches!(action, RepairAction::MarkApplied) {
-                    self.client
-                        .execute(
-                            "UPDATE torghut_meta.schema_history SET dirty = false WHERE id = $1",
-                            &[&id],
-                        )
-                        .await?;
+                    history::clear_dirty(&tx, &id).await?;
                     (id, "marked applied", "dirty marker cleared".to_string())
                 } else {
-                    self.client
-                        .execute(
-                            "DELETE FROM torghut_meta.schema_history WHERE id = $1",
-                            &[&id],
-                        )
-                        .await?;
+                    history::remove(&tx, &id).await?;
                     (id, "marked rolled back", "history row removed".to_string())
                 }
             }
@@ -1424,12 +1396,7 @@ impl Migrator {
                         "{id} has no checksum mismatch to accept (see `torghut migrate status`)"
                     )));
                 };
-                self.client
-                    .execute(
-                        "UPDATE torghut_meta.schema_history SET checksum = $2 WHERE id = $1",
-                        &[&id, &mm.file],
-                    )
-                    .await?;
+                history::set_checksum(&tx, id, &mm.file).await?;
                 (
                     id.clone(),
                     "accepted checksum",
@@ -1437,20 +1404,20 @@ impl Migrator {
                 )
             }
         };
-        history::log(
-            &self.client,
-            &self.opts.host,
-            TOOL_VERSION,
-            &LogEntry {
-                action: "repair",
-                migration_id: Some(&id),
-                outcome: "ok",
-                reason: Some(reason),
-                detail: Some(&format!("{what}: {detail}")),
-                duration_ms: None,
-            },
-        )
-        .await?;
+        Recorder::new(&self.opts.host, TOOL_VERSION)
+            .record(
+                &tx,
+                LogEntry {
+                    action: Action::Repair,
+                    migration_id: Some(&id),
+                    outcome: Outcome::Ok,
+                    reason: Some(reason),
+                    detail: Some(&format!("{what}: {detail}")),
+                    duration_ms: None,
+                },
+            )
+            .await?;
+        tx.commit().await?;
         Ok(RepairReport {
             id,
             action: what.to_string(),

@@ -267,36 +267,153 @@ pub(crate) async fn insert_history<C: GenericClient>(
     Ok(())
 }
 
+/// What a run of the migrator did, as the run log records it (`migration_log.action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Up,
+    Down,
+    Adopt,
+    Repair,
+}
+
+impl Action {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Adopt => "adopt",
+            Action::Repair => "repair",
+        }
+    }
+}
+
+/// How it ended (`migration_log.outcome`): `started` is written before a step that could leave
+/// the database dirty, then `ok` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Started,
+    Ok,
+    Failed,
+}
+
+impl Outcome {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
 /// A run-log entry.
 pub(crate) struct LogEntry<'a> {
-    pub action: &'a str,
+    pub action: Action,
     pub migration_id: Option<&'a str>,
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     pub reason: Option<&'a str>,
     pub detail: Option<&'a str>,
     pub duration_ms: Option<i64>,
 }
 
-pub(crate) async fn log<C: GenericClient>(
+/// Writes the run log (`torghut_meta.migration_log`) for one host and tool version: the one place
+/// its rows are written.
+pub(crate) struct Recorder<'a> {
+    host: &'a str,
+    tool_version: &'a str,
+}
+
+impl<'a> Recorder<'a> {
+    pub(crate) fn new(host: &'a str, tool_version: &'a str) -> Self {
+        Self { host, tool_version }
+    }
+
+    /// Records `e` on `c` (inside the caller's transaction when `c` is one).
+    pub(crate) async fn record<C: GenericClient>(
+        &self,
+        c: &C,
+        e: LogEntry<'_>,
+    ) -> Result<(), tokio_postgres::Error> {
+        c.execute(
+            "INSERT INTO torghut_meta.migration_log \
+               (action, migration_id, outcome, client_host, reason, detail, duration_ms, tool_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &e.action.as_str(),
+                &e.migration_id,
+                &e.outcome.as_str(),
+                &self.host,
+                &e.reason,
+                &e.detail,
+                &e.duration_ms,
+                &self.tool_version,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// A migration that ran outside a transaction finished: its history row is no longer dirty.
+pub(crate) async fn mark_finished<C: GenericClient>(
     c: &C,
-    host: &str,
-    tool_version: &str,
-    e: &LogEntry<'_>,
+    id: &str,
+    duration_ms: i64,
 ) -> Result<(), tokio_postgres::Error> {
     c.execute(
-        "INSERT INTO torghut_meta.migration_log \
-           (action, migration_id, outcome, client_host, reason, detail, duration_ms, tool_version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &e.action,
-            &e.migration_id,
-            &e.outcome,
-            &host,
-            &e.reason,
-            &e.detail,
-            &e.duration_ms,
-            &tool_version,
-        ],
+        "UPDATE torghut_meta.schema_history SET dirty = false, duration_ms = $2, applied_at = now() \
+         WHERE id = $1",
+        &[&id, &duration_ms],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A migration's revert is starting outside a transaction: its history row is dirty until done.
+pub(crate) async fn mark_dirty<C: GenericClient>(
+    c: &C,
+    id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    c.execute(
+        "UPDATE torghut_meta.schema_history SET dirty = true WHERE id = $1",
+        &[&id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Repair: a dirty migration is recorded as applied.
+pub(crate) async fn clear_dirty<C: GenericClient>(
+    c: &C,
+    id: &str,
+) -> Result<(), tokio_postgres::Error> {
+    c.execute(
+        "UPDATE torghut_meta.schema_history SET dirty = false WHERE id = $1",
+        &[&id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A migration is no longer applied (reverted, or marked rolled back by repair).
+pub(crate) async fn remove<C: GenericClient>(c: &C, id: &str) -> Result<(), tokio_postgres::Error> {
+    c.execute(
+        "DELETE FROM torghut_meta.schema_history WHERE id = $1",
+        &[&id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Repair: an applied migration's edited file is accepted (its checksum recorded anew).
+pub(crate) async fn set_checksum<C: GenericClient>(
+    c: &C,
+    id: &str,
+    checksum: &str,
+) -> Result<(), tokio_postgres::Error> {
+    c.execute(
+        "UPDATE torghut_meta.schema_history SET checksum = $2 WHERE id = $1",
+        &[&id, &checksum],
     )
     .await?;
     Ok(())

@@ -361,9 +361,31 @@ async fn a_failed_no_transaction_migration_is_dirty_until_repaired() {
     assert_eq!(locks_held(&db).await, 0);
 
     // A person checks, drops the half-made index, and marks it rolled back.
-    db.connect()
+    let admin = db.connect().await;
+    admin.batch_execute("DROP INDEX ix_nt_one").await.unwrap();
+    // The change of the history and its run-log row are one transaction: when the log row
+    // cannot be written, the history is left as it was.
+    admin
+        .batch_execute(
+            "CREATE FUNCTION no_log() RETURNS trigger LANGUAGE plpgsql AS \
+               $$BEGIN RAISE EXCEPTION 'run log unavailable'; END$$; \
+             CREATE TRIGGER no_log BEFORE INSERT ON torghut_meta.migration_log \
+               FOR EACH ROW EXECUTE FUNCTION no_log()",
+        )
         .await
-        .batch_execute("DROP INDEX ix_nt_one")
+        .unwrap();
+    let e = m
+        .repair(RepairAction::MarkRolledBack, "dropped ix_nt_one by hand")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, MigrateError::Database(_)), "{e}");
+    assert_eq!(
+        m.status().await.unwrap().dirty,
+        vec!["9004_concurrent_index".to_string()],
+        "a repair whose log row failed changed nothing"
+    );
+    admin
+        .batch_execute("DROP TRIGGER no_log ON torghut_meta.migration_log; DROP FUNCTION no_log()")
         .await
         .unwrap();
     assert!(matches!(
