@@ -13,6 +13,7 @@ use crate::cli::{
     AuditArchiveArgs, AuditArgs, AuditCheckpointArgs, AuditCommand, AuditVerifyArgs, DbArgs,
 };
 use crate::db;
+use crate::failure::Failure;
 
 /// Runs one audit command and returns the exit code.
 pub async fn run(args: AuditArgs) -> u8 {
@@ -29,14 +30,7 @@ pub async fn run(args: AuditArgs) -> u8 {
 
 /// Prints a failure (and its JSON form) and returns its exit code.
 fn fail(json_out: bool, code: u8, message: &str) -> u8 {
-    eprintln!("error: {message}");
-    if json_out {
-        println!(
-            "{}",
-            json!({ "ok": false, "error": message, "exit_code": code })
-        );
-    }
-    code
+    Failure::new(code, message).report(json_out)
 }
 
 async fn connect(dsn: &DbArgs) -> Result<torghut_config::tokio_postgres::Client, String> {

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::json;
 use torghut_config::tokio_postgres::Client;
 use torghut_json::JsonPolicy;
 use torghut_store::review::NewReview;
@@ -16,6 +15,7 @@ use uuid::Uuid;
 
 use crate::cli::{BenchArgs, BenchCommand, BenchWriteArgs};
 use crate::db;
+use crate::failure::Failure;
 
 /// The migration the trail tables are complete at (0003: reviews).
 const REQUIRED_VERSION: i32 = 3;
@@ -33,20 +33,6 @@ const GRACE: Duration = Duration::from_secs(10);
 pub async fn run(args: BenchArgs) -> u8 {
     match args.command {
         BenchCommand::Write(a) => write(a).await,
-    }
-}
-
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-impl Failure {
-    fn config(message: impl Into<String>) -> Self {
-        Self {
-            code: 2,
-            message: message.into(),
-        }
     }
 }
 
@@ -75,16 +61,7 @@ async fn write(args: BenchWriteArgs) -> u8 {
             }
             code
         }
-        Err(Failure { code, message }) => {
-            eprintln!("error: {message}");
-            if json_out {
-                println!(
-                    "{}",
-                    json!({ "ok": false, "error": message, "exit_code": code })
-                );
-            }
-            code
-        }
+        Err(failure) => failure.report(json_out),
     }
 }
 

@@ -13,10 +13,7 @@ pub fn run(args: DevArgs) -> u8 {
                 println!("export DB_DSN='{}'", dev.dsn());
                 0
             }
-            Err(message) => {
-                eprintln!("error: {message}");
-                2
-            }
+            Err(message) => crate::failure::Failure::config(message).report(false),
         },
     }
 }

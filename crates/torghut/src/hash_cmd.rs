@@ -8,9 +8,6 @@ pub fn run() -> u8 {
     match torghut_hash::hash_lines(stdin, stdout, stderr) {
         Ok(true) => 0,
         Ok(false) => 1,
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
+        Err(e) => crate::failure::Failure::config(e.to_string()).report(false),
     }
 }

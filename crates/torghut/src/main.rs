@@ -5,6 +5,7 @@ mod bench_cmd;
 mod cli;
 mod db;
 mod dev_cmd;
+mod failure;
 mod hash_cmd;
 mod migrate_cmd;
 mod serve;

@@ -15,6 +15,7 @@ use torghut_migrate::{
 
 use crate::cli::{MigrateArgs, MigrateCommand};
 use crate::db;
+use crate::failure::Failure;
 
 /// Runs one migrate command and returns the exit code.
 pub async fn run(args: MigrateArgs) -> u8 {
@@ -29,37 +30,7 @@ pub async fn run(args: MigrateArgs) -> u8 {
     };
     match execute(args).await {
         Ok(code) => code,
-        Err(Failure {
-            code,
-            message,
-            data,
-        }) => {
-            eprintln!("error: {message}");
-            if json_out {
-                let mut obj = json!({ "ok": false, "error": message, "exit_code": code });
-                if let Some(d) = data {
-                    obj["details"] = d;
-                }
-                println!("{obj}");
-            }
-            code
-        }
-    }
-}
-
-struct Failure {
-    code: u8,
-    message: String,
-    data: Option<serde_json::Value>,
-}
-
-impl Failure {
-    fn config(message: impl Into<String>) -> Self {
-        Self {
-            code: 2,
-            message: message.into(),
-            data: None,
-        }
+        Err(failure) => failure.report(json_out),
     }
 }
 
@@ -76,11 +47,7 @@ impl From<MigrateError> for Failure {
                 e.applied().join(", ")
             ));
         }
-        Self {
-            code: e.exit_code() as u8,
-            message,
-            data,
-        }
+        Failure::new(e.exit_code() as u8, message).with_details(data)
     }
 }
 

@@ -10,14 +10,14 @@ use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
 
 use crate::cli::ServeArgs;
 use crate::db;
+use crate::failure::Failure;
 
 /// Runs the service until SIGTERM or Ctrl-C.
 pub async fn run(args: ServeArgs) -> u8 {
     let app_env = match AppEnv::from_env() {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
+            return Failure::config(e.to_string()).report(false);
         }
     };
     let mut local: Option<LocalPg> = None;
@@ -25,8 +25,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         Some(_) => match db::resolve(args.db.dsn.as_deref()) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
+                return Failure::config(e.to_string()).report(false);
             }
         },
         None if app_env == AppEnv::Dev => {
@@ -38,19 +37,17 @@ pub async fn run(args: ServeArgs) -> u8 {
             let pg = match started {
                 Ok(Ok(pg)) => pg,
                 Ok(Err(e)) => {
-                    eprintln!("error: cannot start the local PostgreSQL: {e}");
-                    return 2;
+                    return Failure::config(format!("cannot start the local PostgreSQL: {e}"))
+                        .report(false);
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    return 2;
+                    return Failure::config(e.to_string()).report(false);
                 }
             };
             let config = match DbConfig::parse(&pg.socket_dsn("postgres")) {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    return 2;
+                    return Failure::config(e.to_string()).report(false);
                 }
             };
             let dev = crate::dev_cmd::DevServer {
@@ -71,8 +68,7 @@ pub async fn run(args: ServeArgs) -> u8 {
             config
         }
         None => {
-            eprintln!("error: APP_ENV={app_env} needs a database: pass --dsn or set DB_DSN (or DB_URL, DATABASE_URL)");
-            return 2;
+            return Failure::config(format!("APP_ENV={app_env} needs a database: pass --dsn or set DB_DSN (or DB_URL, DATABASE_URL)")).report(false);
         }
     };
     let set = MigrationSet::embedded();
@@ -89,14 +85,12 @@ pub async fn run(args: ServeArgs) -> u8 {
                         r.current.as_deref().unwrap_or("none")
                     ),
                     Err(e) => {
-                        eprintln!("error: {e}");
-                        return e.exit_code() as u8;
+                        return Failure::new(e.exit_code() as u8, e.to_string()).report(false);
                     }
                 }
             }
             Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
+                return Failure::config(e.to_string()).report(false);
             }
         }
     }
@@ -111,8 +105,7 @@ pub async fn run(args: ServeArgs) -> u8 {
     let state = match AppState::new(&config, set, service_config) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
+            return Failure::config(e.to_string()).report(false);
         }
     };
     tracing::info!(database = %config.redacted(), env = %app_env, "starting the service");
@@ -129,8 +122,7 @@ pub async fn run(args: ServeArgs) -> u8 {
     let listener = match tokio::net::TcpListener::bind(&args.bind).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", args.bind);
-            return 2;
+            return Failure::config(format!("cannot listen on {}: {e}", args.bind)).report(false);
         }
     };
     let shown = listener
@@ -189,10 +181,7 @@ pub async fn run(args: ServeArgs) -> u8 {
             eprintln!("stopped");
             0
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
+        Err(e) => Failure::config(e.to_string()).report(false),
     }
 }
 
