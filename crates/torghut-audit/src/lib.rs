@@ -47,23 +47,8 @@ pub enum AuditError {
     #[error("archive verification failed, nothing deleted: {0}")]
     ArchiveMismatch(String),
     /// Any database error.
-    #[error("database error: {}", describe(.0))]
+    #[error("database error: {}", torghut_store::describe_db_error(.0))]
     Db(#[from] tokio_postgres::Error),
-}
-
-/// A database error as one line: the server's message (and detail) when there is one.
-pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => {
-            let mut s = format!("{} ({})", db.message(), db.code().code());
-            if let Some(d) = db.detail() {
-                s.push_str(": ");
-                s.push_str(d);
-            }
-            s
-        }
-        None => e.to_string(),
-    }
 }
 
 /// Whether the connected database has the audit chain this build checks (from

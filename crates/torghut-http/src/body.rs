@@ -375,18 +375,7 @@ fn value_text(v: &AuditValue, field: &str) -> Result<String, Problem> {
         })
 }
 
-/// A decimal from text: plain (`1.50`) or scientific (`1E-8`); never NaN or infinite.
-pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let t = text.trim();
-    if t.is_empty() || t.len() > 64 {
-        return None;
-    }
-    if t.contains(['e', 'E']) {
-        Decimal::from_scientific(t).ok()
-    } else {
-        Decimal::from_str_exact(t).ok()
-    }
-}
+pub use torghut_store::parse_decimal;
 
 /// An RFC 3339 date-time in UTC.
 pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {

@@ -95,14 +95,21 @@ pub(crate) fn db_error(e: &tokio_postgres::Error) -> Option<(&SqlState, Option<&
     e.as_db_error().map(|d| (d.code(), d.constraint()))
 }
 
-/// A database error for messages: SQLSTATE, the server's message and the constraint, when the
-/// server sent them.
-pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+/// A database error as one line for messages: the server's message, SQLSTATE and constraint,
+/// then its detail, when the server sent them; otherwise the client's error.
+pub fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
-        Some(d) => match d.constraint() {
-            Some(c) => format!("{} ({}, constraint {c})", d.message(), d.code().code()),
-            None => format!("{} ({})", d.message(), d.code().code()),
-        },
+        Some(d) => {
+            let mut s = match d.constraint() {
+                Some(c) => format!("{} ({}, constraint {c})", d.message(), d.code().code()),
+                None => format!("{} ({})", d.message(), d.code().code()),
+            };
+            if let Some(detail) = d.detail() {
+                s.push_str(": ");
+                s.push_str(detail);
+            }
+            s
+        }
         None => e.to_string(),
     }
 }
@@ -122,10 +129,11 @@ pub(crate) fn is_retryable(e: &tokio_postgres::Error) -> bool {
     )
 }
 
-/// A decimal from JSON: a string (`"1.50"`, `"1E-8"`) or a number's text.
-pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
+/// A decimal from text: a JSON string (`"1.50"`, `"1E-8"`) or a number's text, plain or
+/// scientific; never NaN or infinite. The one parser of decimals of the store and the service.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
     let t = text.trim();
-    if t.is_empty() {
+    if t.is_empty() || t.len() > 64 {
         return None;
     }
     if t.contains(['e', 'E']) {

@@ -34,4 +34,6 @@ pub mod trail;
 
 mod check;
 
+pub use check::{describe as describe_db_error, parse_decimal};
+
 pub use torghut_json::{AuditJson, JsonError, JsonPolicy};
