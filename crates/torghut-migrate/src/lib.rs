@@ -23,6 +23,8 @@ pub mod engine;
 pub mod history;
 pub mod source;
 pub mod split;
+#[cfg(feature = "testdb")]
+pub mod testing;
 
 pub use backfill::{BackfillOptions, Connector, Event, ProgressSink};
 pub use catalog::{Catalog, CatalogDiff, Difference, TriggerNotEnabled};

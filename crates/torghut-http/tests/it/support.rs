@@ -8,22 +8,13 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use torghut_config::DbConfig;
 use torghut_http::{AppState, ServiceConfig};
-use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
+use torghut_migrate::MigrationSet;
 use torghut_testdb::TestDb;
 use tower::ServiceExt;
 
 /// A database migrated to the latest revision.
 pub async fn db() -> TestDb {
-    torghut_testdb::from_template("http_latest", |db| async move {
-        let mut m = Migrator::new(
-            db.connect().await,
-            MigrationSet::embedded(),
-            MigrateOptions::default(),
-        );
-        m.up(None).await.expect("migrate up");
-        drop(m.into_client());
-    })
-    .await
+    torghut_migrate::testing::migrated_db("http_latest").await
 }
 
 pub fn config() -> ServiceConfig {

@@ -1,5 +1,5 @@
 use tokio_postgres::Client;
-use torghut_migrate::{MigrateOptions, MigrationSet, Migrator};
+
 use torghut_store::review::NewReview;
 use torghut_store::strategy::{self, NewStrategy};
 use torghut_store::JsonPolicy;
@@ -8,16 +8,7 @@ use uuid::Uuid;
 
 /// A database migrated to the latest revision.
 pub async fn db() -> TestDb {
-    torghut_testdb::from_template("store_latest", |db| async move {
-        let mut m = Migrator::new(
-            db.connect().await,
-            MigrationSet::embedded(),
-            MigrateOptions::default(),
-        );
-        m.up(None).await.expect("migrate up");
-        drop(m.into_client());
-    })
-    .await
+    torghut_migrate::testing::migrated_db("store_latest").await
 }
 
 pub fn policy() -> JsonPolicy {
