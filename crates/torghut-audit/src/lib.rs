@@ -8,6 +8,9 @@
 //! triggers, so that a change made behind the triggers' back (a superuser with
 //! `session_replication_role = replica` or a disabled trigger) is reported by table and id.
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod anchor;
 pub mod archive;
 pub mod chain;

@@ -96,6 +96,8 @@
 //! # Ok::<(), torghut_config::DsnError>(())
 //! ```
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
 mod app_env;

@@ -45,6 +45,9 @@
 //! assert_eq!(hash, "8c1f8a6404e333aeb0aed7a8c51336ce03d3afe26f55d79241ff00e8e34b8294");
 //! ```
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod canonical;
 mod datetime;
 mod decimal;

@@ -14,6 +14,9 @@
 //! # Ok(()) }
 //! ```
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod api;
 mod body;
 pub mod idempotency;

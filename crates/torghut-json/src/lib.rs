@@ -74,6 +74,9 @@
 //! assert_eq!(err.to_string(), "$.params.levels[3]: NaN is not valid JSON");
 //! ```
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod error;
 mod number;
 mod parse;

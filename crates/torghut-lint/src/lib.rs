@@ -121,6 +121,9 @@
 //! squawk is pinned to release 2.68.0, the last one whose declared minimum Rust version (1.94)
 //! the workspace toolchain meets; later releases declare 1.99.
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

@@ -16,6 +16,9 @@
 //!   on drop, or because it exited or was killed, even with SIGKILL) the supervisor asks the server
 //!   for a fast shutdown and waits for it; a temporary cluster's directory is then removed.
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::ffi::{CString, OsStr, OsString};
 use std::fmt;
 use std::fs;

@@ -17,6 +17,9 @@
 //! * `verify` compares the live catalog with the one the migrations produce, built in a scratch
 //!   schema inside a transaction that is rolled back.
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod backfill;
 pub mod catalog;
 pub mod engine;

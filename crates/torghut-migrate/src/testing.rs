@@ -1,6 +1,9 @@
 //! For the test suites of the crates above this one (feature `testdb`): a database migrated to
 //! the latest revision, cloned from a template that is built once per test process.
 
+// Test support: a failure to migrate the template fails the test that asked for it.
+#![allow(clippy::expect_used)]
+
 use torghut_testdb::TestDb;
 
 use crate::{MigrateOptions, MigrationSet, Migrator};

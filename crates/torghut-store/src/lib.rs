@@ -22,6 +22,9 @@
 //! - The database seals every audit row and records every change of a strategy, decision or
 //!   execution as an event (migration `0007_audit_capture`): the store writes no event rows.
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod cursor;
 pub mod decision;
 pub mod execution;

@@ -1,5 +1,8 @@
 //! `torghut`: the one binary. Parses the command line and hands over to a command module.
 
+// No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod audit_cmd;
 mod bench_cmd;
 mod cli;
