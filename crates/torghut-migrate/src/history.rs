@@ -442,16 +442,20 @@ pub struct LogRecord {
     pub detail: Option<String>,
 }
 
-/// Reads the run log, oldest first.
-pub async fn read_log<C: GenericClient>(c: &C) -> Result<Vec<LogRecord>, tokio_postgres::Error> {
+/// Reads the run log, oldest first: all of it, or its `last` entries.
+pub async fn read_log<C: GenericClient>(
+    c: &C,
+    last: Option<i64>,
+) -> Result<Vec<LogRecord>, tokio_postgres::Error> {
     if !meta_exists(c).await? {
         return Ok(Vec::new());
     }
     let rows = c
         .query(
-            "SELECT seq, at, action, migration_id, outcome, db_user, client_host, reason, detail \
-             FROM torghut_meta.migration_log ORDER BY seq",
-            &[],
+            "SELECT * FROM (SELECT seq, at, action, migration_id, outcome, db_user, client_host, \
+               reason, detail FROM torghut_meta.migration_log ORDER BY seq DESC LIMIT $1) l \
+             ORDER BY seq",
+            &[&last],
         )
         .await?;
     Ok(rows

@@ -330,6 +330,15 @@ pub enum MigrateCommand {
     /// Check applied checksums against the files and the live catalog against the one expected at
     /// the current revision. Exit 1 on drift; tables the migrations do not manage are listed.
     Verify(Output),
+    /// The run log: every up, down, adopt and repair, with when, who (database user @ host),
+    /// outcome, reason and details, oldest first. Changes nothing.
+    Log {
+        /// Only the last N entries (0: all of them).
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        last: u32,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Take over a database built by the old service's Alembic chain: check its schema against the
     /// one expected at its alembic_version, then record those migrations as applied. Refused, with
     /// the diff, when the schema does not match. alembic_version is left untouched.

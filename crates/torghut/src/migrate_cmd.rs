@@ -26,6 +26,7 @@ pub async fn run(args: MigrateArgs) -> u8 {
         | MigrateCommand::Down { out, .. }
         | MigrateCommand::Adopt { out, .. }
         | MigrateCommand::Repair { out, .. }
+        | MigrateCommand::Log { out, .. }
         | MigrateCommand::Lint { out, .. } => out.json,
     };
     match execute(args).await {
@@ -186,6 +187,43 @@ async fn execute(args: MigrateArgs) -> Result<u8, Failure> {
                         "current revision: {}\n",
                         r.current.as_deref().unwrap_or("(none)")
                     ));
+                    s
+                },
+            );
+            Ok(0)
+        }
+        MigrateCommand::Log { last, out } => {
+            let last = (last > 0).then_some(i64::from(last));
+            let log = torghut_migrate::history::read_log(m.client(), last)
+                .await
+                .map_err(MigrateError::from)?;
+            emit(
+                out.json,
+                &json!({ "database": database, "log": log }),
+                || {
+                    let mut s = String::new();
+                    for l in &log {
+                        s.push_str(&format!(
+                            "{} #{} {} {} {} by {}@{}",
+                            l.at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                            l.seq,
+                            l.action,
+                            l.migration_id.as_deref().unwrap_or("-"),
+                            l.outcome,
+                            l.db_user,
+                            l.client_host
+                        ));
+                        if let Some(r) = &l.reason {
+                            s.push_str(&format!(" (reason: {r})"));
+                        }
+                        if let Some(d) = &l.detail {
+                            s.push_str(&format!(": {d}"));
+                        }
+                        s.push('\n');
+                    }
+                    if log.is_empty() {
+                        s.push_str("the run log is empty\n");
+                    }
                     s
                 },
             );

@@ -147,7 +147,7 @@ async fn adopt_then_up_keeps_every_row(revision: &str) {
         .unwrap()
         .get(0);
     assert_eq!(v, revision);
-    let log = torghut_migrate::history::read_log(&c).await.unwrap();
+    let log = torghut_migrate::history::read_log(&c, None).await.unwrap();
     assert!(log.iter().any(|l| l.action == "adopt"
         && l.outcome == "ok"
         && l.reason.as_deref() == Some("switch to torghut migrate")));

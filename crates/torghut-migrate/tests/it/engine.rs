@@ -31,7 +31,7 @@ async fn up_applies_everything_once_and_records_history_and_log() {
     }
     // Nothing left to do, and a second run says so.
     assert!(m.up(None).await.unwrap().applied.is_empty());
-    let log = read_log(m.client()).await.unwrap();
+    let log = read_log(m.client(), None).await.unwrap();
     assert_eq!(
         log.iter()
             .filter(|l| l.action == "up" && l.outcome == "ok")
@@ -67,7 +67,7 @@ async fn every_migration_goes_down_and_up_again() {
     let r = m.up(None).await.unwrap();
     assert_eq!(r.applied, ids);
     assert!(m.verify().await.unwrap().clean);
-    let log = read_log(m.client()).await.unwrap();
+    let log = read_log(m.client(), None).await.unwrap();
     assert!(log
         .iter()
         .any(|l| l.action == "down" && l.reason.as_deref() == Some("test")));
@@ -141,7 +141,7 @@ async fn concurrent_runners_apply_each_migration_exactly_once() {
         total += t.await.unwrap().expect("every runner succeeds").len();
     }
     assert_eq!(total, MigrationSet::embedded().all().len());
-    let log = read_log(&db.connect().await).await.unwrap();
+    let log = read_log(&db.connect().await, None).await.unwrap();
     // One "ok" entry per migration (a no-transaction one also logs when it starts).
     assert_eq!(
         log.iter()
@@ -215,7 +215,7 @@ async fn a_failing_migration_leaves_the_previous_revision_intact() {
     assert_eq!(status.current.as_deref(), MigrationSet::embedded().latest());
     assert_eq!(status.pending, vec!["9001_broken".to_string()]);
     assert_eq!(locks_held(&db).await, 0, "the lock is released on error");
-    let log = read_log(m.client()).await.unwrap();
+    let log = read_log(m.client(), None).await.unwrap();
     assert!(log
         .iter()
         .any(|l| l.outcome == "failed" && l.migration_id.as_deref() == Some("9001_broken")));
@@ -275,7 +275,7 @@ async fn edited_applied_migration_is_detected_and_crlf_or_bom_copies_are_not() {
     .await
     .unwrap();
     assert!(m.status().await.unwrap().checksum_mismatches.is_empty());
-    let log = read_log(m.client()).await.unwrap();
+    let log = read_log(m.client(), None).await.unwrap();
     assert!(log
         .iter()
         .any(|l| l.action == "repair" && l.reason.as_deref() == Some("reviewed: comment only")));
@@ -454,7 +454,7 @@ async fn lock_timeout_is_retried_then_reported_without_partial_changes() {
     tx.rollback().await.unwrap();
     let r = run.await.unwrap().unwrap();
     assert_eq!(r.applied, vec!["9005_alter_strategies".to_string()]);
-    let log = read_log(&db.connect().await).await.unwrap();
+    let log = read_log(&db.connect().await, None).await.unwrap();
     assert!(log
         .iter()
         .any(|l| l.detail.as_deref().is_some_and(|d| d.contains("attempt"))));

@@ -134,6 +134,25 @@ async fn down_in_prod_needs_allow_destructive_and_reason() {
         .collect();
     assert!(!reasons.is_empty());
     assert!(reasons.iter().all(|r| r == "bad release"), "{reasons:?}");
+    // The run log, as an operator reads it: the last entries, oldest first.
+    let o = run(&["migrate", "--dsn", &dsn, "log", "--last", "2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let lines: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", text(&o));
+    assert!(
+        lines[1].contains(" down ") && lines[1].contains("(reason: bad release)"),
+        "{lines:?}"
+    );
+    let o = run(&["migrate", "--dsn", &dsn, "log", "--last", "0", "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let log = v["log"].as_array().unwrap();
+    assert!(log.len() > 12, "every entry: {}", log.len());
+    assert_eq!(log.last().unwrap()["action"], "down");
+    assert_eq!(log[0]["action"], "up");
 }
 
 #[tokio::test]
@@ -360,7 +379,7 @@ fn missing_database_and_bad_app_env_are_configuration_errors() {
     let o = run(&["migrate", "--help"]);
     assert!(o.status.success());
     for sub in [
-        "status", "plan", "up", "down", "verify", "adopt", "repair", "lint",
+        "status", "plan", "up", "down", "verify", "adopt", "repair", "lint", "log",
     ] {
         assert!(text(&o).contains(sub), "--help lists {sub}");
     }
