@@ -31,7 +31,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
 use crate::engine::{DbFailure, MigrateError, MigrateOptions, Migrator, TOOL_VERSION};
-use crate::history::{self, Action, BackfillState, LogEntry, NewHistoryRow, Outcome, Recorder};
+use crate::history::{self, Action, BackfillState, LogEntry, Outcome, Recorder};
 use crate::source::{BackfillStep, Migration};
 
 /// Tunables of backfills.
@@ -494,33 +494,8 @@ impl Migrator {
             tx.batch_execute("SET LOCAL synchronous_commit = off")
                 .await?;
         }
-        history::insert_history(
-            &tx,
-            &NewHistoryRow {
-                version: m.version as i32,
-                id: &m.id,
-                description: &m.description,
-                checksum: &m.checksum,
-                host: &host,
-                duration_ms: dur,
-                tool_version: TOOL_VERSION,
-                dirty: false,
-                adopted: false,
-            },
-        )
-        .await?;
         Recorder::new(&host, TOOL_VERSION)
-            .record(
-                &tx,
-                LogEntry {
-                    action: Action::Up,
-                    migration_id: Some(&m.id),
-                    outcome: Outcome::Ok,
-                    reason: None,
-                    detail: None,
-                    duration_ms: Some(dur),
-                },
-            )
+            .applied(&tx, m, dur, None)
             .await?;
         tx.commit().await?;
         tracing::info!(migration = %m.id, duration_ms = dur, "backfill applied");

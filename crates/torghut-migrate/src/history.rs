@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::GenericClient;
 
+use crate::source::Migration;
+
 /// Schema holding the bookkeeping tables.
 pub const META_SCHEMA: &str = "torghut_meta";
 
@@ -243,6 +245,24 @@ pub(crate) struct NewHistoryRow<'a> {
     pub adopted: bool,
 }
 
+impl<'a> NewHistoryRow<'a> {
+    /// The history row of `m`, applied from `host` by `tool_version` (no duration, clean, not
+    /// adopted: set what differs).
+    pub(crate) fn of(m: &'a Migration, host: &'a str, tool_version: &'a str) -> Self {
+        Self {
+            version: m.version as i32,
+            id: &m.id,
+            description: &m.description,
+            checksum: &m.checksum,
+            host,
+            duration_ms: 0,
+            tool_version,
+            dirty: false,
+            adopted: false,
+        }
+    }
+}
+
 pub(crate) async fn insert_history<C: GenericClient>(
     c: &C,
     row: &NewHistoryRow<'_>,
@@ -326,6 +346,37 @@ pub(crate) struct Recorder<'a> {
 impl<'a> Recorder<'a> {
     pub(crate) fn new(host: &'a str, tool_version: &'a str) -> Self {
         Self { host, tool_version }
+    }
+
+    /// A migration applied: its history row and its `up`/`ok` entry, on `c` (the migration's own
+    /// transaction, so that both commit with it or not at all).
+    pub(crate) async fn applied<C: GenericClient>(
+        &self,
+        c: &C,
+        m: &Migration,
+        duration_ms: i64,
+        detail: Option<&str>,
+    ) -> Result<(), tokio_postgres::Error> {
+        insert_history(
+            c,
+            &NewHistoryRow {
+                duration_ms,
+                ..NewHistoryRow::of(m, self.host, self.tool_version)
+            },
+        )
+        .await?;
+        self.record(
+            c,
+            LogEntry {
+                action: Action::Up,
+                migration_id: Some(&m.id),
+                outcome: Outcome::Ok,
+                reason: None,
+                detail,
+                duration_ms: Some(duration_ms),
+            },
+        )
+        .await
     }
 
     /// Records `e` on `c` (inside the caller's transaction when `c` is one).

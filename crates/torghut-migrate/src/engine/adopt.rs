@@ -85,15 +85,8 @@ impl Migrator {
             history::insert_history(
                 &tx,
                 &NewHistoryRow {
-                    version: m.version as i32,
-                    id: &m.id,
-                    description: &m.description,
-                    checksum: &m.checksum,
-                    host: &host,
-                    duration_ms: 0,
-                    tool_version: TOOL_VERSION,
-                    dirty: false,
                     adopted: true,
+                    ..NewHistoryRow::of(m, &host, TOOL_VERSION)
                 },
             )
             .await?;

@@ -200,35 +200,9 @@ impl Migrator {
             match run {
                 Ok(()) => {
                     let dur = start.elapsed().as_millis() as i64;
-                    history::insert_history(
-                        &tx,
-                        &NewHistoryRow {
-                            version: m.version as i32,
-                            id: &m.id,
-                            description: &m.description,
-                            checksum: &m.checksum,
-                            host: &host,
-                            duration_ms: dur,
-                            tool_version: TOOL_VERSION,
-                            dirty: false,
-                            adopted: false,
-                        },
-                    )
-                    .await?;
+                    let detail = (attempt > 1).then(|| format!("applied on attempt {attempt}"));
                     Recorder::new(&host, TOOL_VERSION)
-                        .record(
-                            &tx,
-                            LogEntry {
-                                action: Action::Up,
-                                migration_id: Some(&m.id),
-                                outcome: Outcome::Ok,
-                                reason: None,
-                                detail: (attempt > 1)
-                                    .then(|| format!("applied on attempt {attempt}"))
-                                    .as_deref(),
-                                duration_ms: Some(dur),
-                            },
-                        )
+                        .applied(&tx, m, dur, detail.as_deref())
                         .await?;
                     tx.commit().await?;
                     tracing::info!(migration = %m.id, duration_ms = dur, "applied");
@@ -292,15 +266,8 @@ impl Migrator {
         history::insert_history(
             &self.client,
             &NewHistoryRow {
-                version: m.version as i32,
-                id: &m.id,
-                description: &m.description,
-                checksum: &m.checksum,
-                host: &self.opts.host,
-                duration_ms: 0,
-                tool_version: TOOL_VERSION,
                 dirty: true,
-                adopted: false,
+                ..NewHistoryRow::of(m, &self.opts.host, TOOL_VERSION)
             },
         )
         .await?;
