@@ -252,7 +252,12 @@ pub struct MigrateArgs {
     #[arg(long, global = true, default_value = "10m", value_parser = parse_duration, env = "TORGHUT_STATEMENT_TIMEOUT")]
     pub statement_timeout: Duration,
     /// How many times a migration is retried after hitting lock_timeout (or a deadlock).
-    #[arg(long, global = true, default_value_t = 5, env = "TORGHUT_LOCK_RETRIES")]
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 10,
+        env = "TORGHUT_LOCK_RETRIES"
+    )]
     pub lock_retries: u32,
     /// How long one batch of a backfill migration should take: each batch is one transaction,
     /// resized after each to come close to this (short batches keep writers' waits short).

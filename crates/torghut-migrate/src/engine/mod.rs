@@ -59,7 +59,7 @@ impl Default for MigrateOptions {
             lock_wait: Duration::from_secs(60),
             lock_timeout: Duration::from_millis(500),
             statement_timeout: Duration::from_secs(600),
-            lock_retries: 5,
+            lock_retries: 10,
             host: hostname(),
             backfill: BackfillOptions::default(),
             progress: ProgressSink::default(),
