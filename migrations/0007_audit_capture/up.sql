@@ -64,6 +64,39 @@ ALTER TABLE executions ADD COLUMN chain_hash bytea;
 ALTER TABLE execution_events ADD COLUMN chain_seq bigint;
 ALTER TABLE execution_events ADD COLUMN chain_hash bytea;
 
+-- Lanes: every new stream is linked, by the transaction that creates its root, into the lane of
+-- the server process (pg_backend_pid) that runs it: an entry in audit_lane_log (lane, seq = 1,
+-- 2, ... within the lane, stream, stream id), and the lane's head row moves:
+--   head = sha256(previous head || stream || ' ' || id)
+-- A process runs one transaction at a time, so writers never wait for one another's lane, and
+-- there is no global sequence. A whole stream deleted (its root and its head row), even one no
+-- checkpoint has recorded yet, is still named by its lane entry; deleting that entry too leaves
+-- a place of the lane missing; and checkpoints record the lanes that moved, so rewinding a lane
+-- is found against them (see ARCHITECTURE.md). Entries stay when a stream is archived.
+CREATE TABLE audit_lanes (
+    lane bigint NOT NULL,
+    seq bigint NOT NULL,
+    head bytea NOT NULL,
+    -- Moved since the last checkpoint that recorded it.
+    pending boolean DEFAULT true NOT NULL,
+    CONSTRAINT pk_audit_lanes PRIMARY KEY (lane)
+);
+CREATE INDEX ix_audit_lanes_pending ON audit_lanes (pending) WHERE pending;
+
+CREATE TABLE audit_lane_log (
+    lane bigint NOT NULL,
+    seq bigint NOT NULL,
+    stream text NOT NULL,
+    stream_id uuid NOT NULL,
+    CONSTRAINT pk_audit_lane_log PRIMARY KEY (lane, seq)
+);
+
+-- A lane as a checkpoint records it: stream 'lane', its number as the low bits of a uuid.
+CREATE FUNCTION audit_lane_id(lane bigint) RETURNS uuid
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT lpad(to_hex(lane), 32, '0')::uuid
+$$;
+
 -- The head of every stream longer than its root row, and of every legacy stream.
 -- legacy_rows: for a stream whose rows were there before the chain (a database carried forward),
 -- how many: its first legacy_rows rows in stream order (root, events by seq, reviews by
@@ -195,6 +228,25 @@ BEGIN
   RETURN NEW;
 END
 $$;
+
+-- Links a new stream (TG_ARGV[0]: its kind) into the lane of this server process (see
+-- audit_lanes above). AFTER INSERT: only a row actually inserted is linked (an INSERT ... ON
+-- CONFLICT that finds its row inserts nothing). Only this process's lane row is locked, which
+-- no other writer takes.
+CREATE FUNCTION audit_link_lane() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  link bytea := convert_to(TG_ARGV[0] || ' ' || NEW.id::text, 'UTF8');
+  n bigint;
+BEGIN
+  INSERT INTO audit_lanes AS l (lane, seq, head) VALUES (pg_backend_pid(), 1, sha256(link))
+  ON CONFLICT (lane) DO UPDATE SET seq = l.seq + 1, head = sha256(l.head || link), pending = true
+  RETURNING l.seq INTO n;
+  INSERT INTO audit_lane_log (lane, seq, stream, stream_id) VALUES (pg_backend_pid(), n, TG_ARGV[0], NEW.id);
+  RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION audit_link_lane() FROM PUBLIC;
 
 -- Seals the legacy streams (rows without chain columns, from before the chain) of kind `stream`
 -- whose root row is in a range and that have no head yet (a stream with a head is left as it
@@ -407,10 +459,16 @@ $$;
 -- Sealing.
 CREATE TRIGGER audit_seal BEFORE INSERT ON strategies
   FOR EACH ROW EXECUTE FUNCTION audit_seal_root();
+CREATE TRIGGER audit_lane AFTER INSERT ON strategies
+  FOR EACH ROW EXECUTE FUNCTION audit_link_lane('strategy');
 CREATE TRIGGER audit_seal BEFORE INSERT ON trade_decisions
   FOR EACH ROW EXECUTE FUNCTION audit_seal_root();
+CREATE TRIGGER audit_lane AFTER INSERT ON trade_decisions
+  FOR EACH ROW EXECUTE FUNCTION audit_link_lane('decision');
 CREATE TRIGGER audit_seal BEFORE INSERT ON executions
   FOR EACH ROW EXECUTE FUNCTION audit_seal_root();
+CREATE TRIGGER audit_lane AFTER INSERT ON executions
+  FOR EACH ROW EXECUTE FUNCTION audit_link_lane('execution');
 CREATE TRIGGER audit_seal BEFORE INSERT ON strategy_events
   FOR EACH ROW EXECUTE FUNCTION audit_seal('strategy');
 CREATE TRIGGER audit_seal BEFORE INSERT ON decision_events
@@ -490,8 +548,16 @@ CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_checkpoint_hea
   FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_checkpoint_heads
   FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_lanes
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_lanes
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_lane_log
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_lane_log
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
 
--- Every stream's head: its head row, or its root row while it has no other row.
+-- Every stream's head: its head row, or its root row while it has no other row; and every lane's.
 CREATE FUNCTION audit_stream_heads() RETURNS TABLE (stream text, stream_id uuid, seq bigint, head bytea)
 LANGUAGE sql STABLE AS $$
   SELECT h.stream, h.stream_id, h.seq, h.head FROM audit_chain_heads h
@@ -507,6 +573,8 @@ LANGUAGE sql STABLE AS $$
   SELECT 'execution', x.id, x.chain_seq, x.chain_hash FROM executions x
   WHERE x.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
     WHERE h.stream = 'execution' AND h.stream_id = x.id)
+  UNION ALL
+  SELECT 'lane', audit_lane_id(l.lane), l.seq, l.head FROM audit_lanes l
 $$;
 
 -- The text a checkpoint's hash covers.
@@ -518,8 +586,9 @@ LANGUAGE sql STABLE AS $$
   FROM audit_checkpoint_heads WHERE checkpoint_id = cp
 $$;
 
--- A checkpoint of kind k: records the heads that changed since the last checkpoint and chains
--- it. It does not read every stream: the streams that changed are found by
+-- A checkpoint of kind k: records the heads (and lanes) that changed since the last checkpoint
+-- and chains it. It does not read every stream: the streams that changed are found by
+--   * audit_lanes.pending, likewise for the lanes (all of them: one per server process);
 --   * audit_chain_heads.pending, set by every move of a head row (audit_seal) and cleared by the
 --     checkpoint that records it (rows locked by a writer now are skipped, never waited for:
 --     they stay pending for the next checkpoint, and a checkpoint never takes part in a
@@ -577,9 +646,15 @@ BEGIN
     WHERE (h.stream, h.stream_id) IN (
       SELECT p.stream, p.stream_id FROM audit_chain_heads p WHERE p.pending
       LIMIT max_heads FOR NO KEY UPDATE SKIP LOCKED)
-    RETURNING h.stream, h.stream_id, h.seq, h.head)
+    RETURNING h.stream, h.stream_id, h.seq, h.head),
+  moved_lanes AS (
+    UPDATE audit_lanes l SET pending = false
+    WHERE l.lane IN (SELECT p.lane FROM audit_lanes p WHERE p.pending FOR NO KEY UPDATE SKIP LOCKED)
+    RETURNING l.lane, l.seq, l.head)
   INSERT INTO pg_temp.audit_checkpoint_candidates
   SELECT m.stream, m.stream_id, m.seq, m.head, false FROM moved m
+  UNION ALL
+  SELECT 'lane', audit_lane_id(m.lane), m.seq, m.head, false FROM moved_lanes m
   UNION ALL
   SELECT 'decision', d.id, d.chain_seq, d.chain_hash, false FROM trade_decisions d
   WHERE d.created_at >= since AND d.chain_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h
@@ -598,7 +673,10 @@ BEGIN
     INSERT INTO pg_temp.audit_checkpoint_candidates
     SELECT h.stream, h.stream_id, h.seq, h.head, false FROM audit_chain_heads h
     WHERE NOT h.pending AND NOT EXISTS (SELECT 1 FROM pg_temp.audit_checkpoint_candidates c
-      WHERE c.stream = h.stream AND c.stream_id = h.stream_id);
+      WHERE c.stream = h.stream AND c.stream_id = h.stream_id)
+    UNION ALL
+    SELECT 'lane', audit_lane_id(l.lane), l.seq, l.head, false FROM audit_lanes l
+    WHERE NOT l.pending;
   END IF;
   -- Archived streams: seq 0, their head as it is now (the candidates' row replaced).
   DELETE FROM pg_temp.audit_checkpoint_candidates c
@@ -692,7 +770,7 @@ BEGIN
   EXECUTE format('GRANT UPDATE (cursor_at, cursor_seq, cursor_symbol, updated_at) ON trade_cursor TO %I', r);
   EXECUTE format('GRANT UPDATE (key, value) ON torghut_meta TO %I', r);
   EXECUTE format('GRANT USAGE ON SEQUENCE torghut_meta_id_seq TO %I', r);
-  EXECUTE format('GRANT SELECT ON audit_chain_heads, audit_checkpoints, audit_checkpoint_heads TO %I', r);
+  EXECUTE format('GRANT SELECT ON audit_chain_heads, audit_lanes, audit_lane_log, audit_checkpoints, audit_checkpoint_heads TO %I', r);
   EXECUTE format('GRANT USAGE ON SCHEMA torghut_meta TO %I', r);
   EXECUTE format('GRANT SELECT ON torghut_meta.schema_history TO %I', r);
 END

@@ -14,6 +14,7 @@
 pub mod anchor;
 pub mod archive;
 pub mod chain;
+pub mod lanes;
 mod render;
 pub mod verify;
 

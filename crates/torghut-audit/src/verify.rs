@@ -142,6 +142,10 @@ pub struct VerifyReport {
     /// Streams verified a second time with the digests PostgreSQL computes, because they did not
     /// verify with the ones computed here (every stream with a finding is).
     pub streams_rechecked: u64,
+    /// Lanes followed (one per server process that created streams; see `lanes.rs`), and the
+    /// places in them (streams created, archived ones included).
+    pub lanes_checked: u64,
+    pub lane_places_checked: u64,
     /// The latest checkpoint: its id and hash (hex).
     pub latest_checkpoint: Option<(i64, String)>,
     /// `--since-checkpoint`: the checkpoint after which changes were verified (nothing else
@@ -183,14 +187,15 @@ impl VerifyReport {
         }
         if self.streams_not_checkpointed > 0 {
             s.push_str(&format!(
-                "note: {} stream(s) not recorded by any checkpoint yet; the deletion of such a \
-                 stream as a whole is found only once a checkpoint records it \
-                 (torghut audit checkpoint)\n",
+                "note: {} stream(s) not recorded by any checkpoint yet; their deletion is found \
+                 by their lanes, but a rewrite that recomputes their hashes and their lanes only \
+                 against a later checkpoint kept outside the database (torghut audit checkpoint \
+                 --signing-key)\n",
                 self.streams_not_checkpointed
             ));
         }
         s.push_str(&format!(
-            "audit verify: {} ({} rows checked: {}; {} streams; {} checkpoints{})\n",
+            "audit verify: {} ({} rows checked: {}; {} streams; {} lanes; {} checkpoints{})\n",
             if self.ok {
                 "intact".to_owned()
             } else {
@@ -199,6 +204,7 @@ impl VerifyReport {
             self.rows_checked,
             tables.join(", "),
             self.streams_checked,
+            self.lanes_checked,
             self.checkpoints_checked,
             self.latest_checkpoint
                 .as_ref()
@@ -484,7 +490,10 @@ async fn verify_in(
         }
     }
 
-    // Findings by stream (checkpoint findings first, then the kinds in their order, each by
+    let lanes =
+        crate::lanes::check_lanes(tx, anchor.as_ref().map(|a| a.id), &mut findings.0).await?;
+
+    // Findings by stream (checkpoint and lane findings first, then the kinds in their order, each by
     // stream id), in the order they were found within a stream: the same report whether the
     // streams were read on one connection or on several.
     let rank = |f: &Finding| {
@@ -520,6 +529,8 @@ async fn verify_in(
         streams_unsealed: stats.streams_unsealed,
         checkpoints_checked,
         streams_rechecked: rechecked,
+        lanes_checked: lanes.lanes,
+        lane_places_checked: lanes.streams,
         latest_checkpoint: latest,
         since_checkpoint: anchor.map(|a| a.id),
         anchors_checked: None,

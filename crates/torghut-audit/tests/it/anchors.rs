@@ -46,6 +46,13 @@ END
 $$;
 "#;
 
+/// [`RECOMPUTE`] for decision `d`, without its `SET` (for a caller that turns the triggers off).
+pub fn recompute_sql(d: uuid::Uuid) -> String {
+    RECOMPUTE
+        .replace("SET session_replication_role = replica;", "")
+        .replace("{d}", &d.to_string())
+}
+
 #[tokio::test]
 async fn a_recomputed_chain_verifies_alone_but_not_against_its_anchors() {
     let db = db().await;

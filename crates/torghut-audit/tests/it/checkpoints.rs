@@ -23,10 +23,11 @@ async fn a_checkpoint_records_the_moved_heads_and_clears_their_flag() {
     for n in 0..4 {
         trails.push(seed(&mut rt, sid, n).await);
     }
-    // Every stream of the four trails has a head row (events and reviews), and the strategy.
+    // Every stream of the four trails has a head row (events and reviews), and the strategy;
+    // the runtime connection's lane, which linked all of them.
     assert_eq!(pending(&rt).await, 8);
     let first = chain::checkpoint(&rt).await.unwrap();
-    assert_eq!(first.streams, 9, "{first:?}");
+    assert_eq!(first.streams, 10, "{first:?}");
     assert_eq!(pending(&rt).await, 0);
 
     // One decision moves: the next checkpoint records it alone.
@@ -60,8 +61,9 @@ async fn a_checkpoint_records_the_moved_heads_and_clears_their_flag() {
     // time; a full checkpoint then finds nothing new either.
     let fresh = record(&mut rt, sid, 9).await;
     let third = chain::checkpoint(&rt).await.unwrap();
-    // The decision has a head (its review and status event), the execution is its root alone.
-    assert_eq!(third.streams, 2, "{third:?}");
+    // The decision has a head (its review and status event), the execution is its root alone;
+    // and the lane that linked both moved.
+    assert_eq!(third.streams, 3, "{third:?}");
     let root_alone: bool = rt
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM audit_checkpoint_heads WHERE checkpoint_id = $1 \
@@ -97,9 +99,10 @@ async fn max_heads_splits_the_moved_heads_over_several_checkpoints() {
         full: false,
         max_heads: Some(3),
     };
-    // Three moved heads and the strategy (its root alone).
+    // Three moved heads, the strategy (its root alone) and the lane (lanes are not limited:
+    // one per server process).
     let a = chain::checkpoint_with(&rt, some).await.unwrap();
-    assert_eq!(a.streams, 4, "{a:?}");
+    assert_eq!(a.streams, 5, "{a:?}");
     assert_eq!(pending(&rt).await, 3);
     let b = chain::checkpoint_with(&rt, some).await.unwrap();
     assert_eq!(b.streams, 3, "{b:?}");

@@ -3,6 +3,7 @@
 
 mod anchors;
 mod archive;
+mod attacks;
 mod checkpoints;
 mod enforcement;
 mod legacy;

@@ -273,7 +273,8 @@ async fn deleted_rows_are_found_in_the_middle_at_the_end_and_whole_streams() {
     // A checkpoint commits to every stream head.
     let cp = torghut_audit::chain::checkpoint(&w.admin).await.unwrap();
     assert_eq!(cp.id, 1);
-    assert_eq!(cp.streams, 7);
+    // Seven streams and the runtime connection's lane.
+    assert_eq!(cp.streams, 8);
     // Middle of a stream: the review (seq 2 of decision a: decision, review, its events).
     w.behind_the_back(&format!(
         "DELETE FROM llm_decision_reviews WHERE trade_decision_id = '{}'",
@@ -472,8 +473,9 @@ async fn an_intact_database_verifies_after_a_checkpoint_and_more_writes() {
     seed(&mut rt, sid, 7).await;
     let cp = torghut_audit::chain::checkpoint(&rt).await.unwrap();
     assert_eq!(cp.id, 2);
-    // Only the new streams (strategy, decision, execution) are in the second checkpoint.
-    assert_eq!(cp.streams, 3);
+    // Only the new streams (strategy, decision, execution) and the lane that linked them are in
+    // the second checkpoint.
+    assert_eq!(cp.streams, 4);
     let r = w.verify().await;
     assert!(r.ok, "{}", r.render());
     assert_eq!(r.checkpoints_checked, 2);
