@@ -13,6 +13,7 @@
 //! it is found against them (and against anchors kept outside the database). Entries stay when
 //! their stream is archived: the archive checkpoint that recorded the stream accounts for it.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::pin::pin;
 
 use futures_util::TryStreamExt;
@@ -74,21 +75,110 @@ struct Start {
     head: Vec<u8>,
 }
 
+impl Start {
+    fn first() -> Self {
+        Self {
+            seq: 0,
+            head: Vec::new(),
+        }
+    }
+}
+
 /// Checks the lanes. `since`: only the lanes that moved after that checkpoint (pending, or
 /// recorded by a later checkpoint), each from its record at that checkpoint on; `None`: every
-/// lane from its start, and every sealed root for its entry.
+/// lane from its start (one query over every entry in lane order), and every sealed root for
+/// its entry.
 pub(crate) async fn check_lanes(
     tx: &Transaction<'_>,
     since: Option<i64>,
     out: &mut Vec<Finding>,
 ) -> Result<LaneStats, AuditError> {
-    let mut stats = LaneStats::default();
-    if since.is_none() {
-        unlinked_roots(tx, out).await?;
+    match since {
+        None => {
+            unlinked_roots(tx, out).await?;
+            check_all_lanes(tx, out).await
+        }
+        Some(cp) => {
+            let mut stats = LaneStats::default();
+            for (lane, start) in moved_lanes(tx, cp).await? {
+                stats.lanes += 1;
+                stats.streams += check_lane(tx, lane, start, out).await?;
+            }
+            Ok(stats)
+        }
     }
-    for (lane, start) in lanes_to_check(tx, since).await? {
+}
+
+/// Every lane, from its first place: its entries in one query in lane order, beside its head
+/// row and the latest checkpoint's record of it (held in memory: one of each per lane, that is
+/// per server process that ever created a stream). The latest record is enough: the fold at its
+/// place covers every place before it, and the checkpoint chain itself is verified apart.
+async fn check_all_lanes(
+    tx: &Transaction<'_>,
+    out: &mut Vec<Finding>,
+) -> Result<LaneStats, AuditError> {
+    let mut heads: BTreeMap<i64, (i64, Vec<u8>)> = tx
+        .query("SELECT lane, seq, head FROM audit_lanes", &[])
+        .await?
+        .into_iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
+    let mut latest: BTreeMap<i64, Record> = tx
+        .query(
+            "SELECT DISTINCT ON (stream_id) stream_id, checkpoint_id, seq, head \
+             FROM audit_checkpoint_heads WHERE stream = 'lane' \
+             ORDER BY stream_id, checkpoint_id DESC",
+            &[],
+        )
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                lane_of(&r.get::<_, Uuid>(0)),
+                (r.get(1), r.get(2), r.get(3)),
+            )
+        })
+        .collect();
+    let mut stats = LaneStats::default();
+    let mut walk: Option<Walk> = None;
+    let no_params: [&(dyn ToSql + Sync); 0] = [];
+    let mut rows = pin!(
+        tx.query_raw(&entries_sql("true", "l.lane, l.seq"), no_params)
+            .await?
+    );
+    while let Some(r) = rows.try_next().await? {
+        let lane: i64 = r.get(0);
+        if walk.as_ref().is_none_or(|w| w.lane != lane) {
+            if let Some(w) = walk.take() {
+                stats.lanes += 1;
+                let head = heads.remove(&w.lane);
+                stats.streams += w.finish(head, out);
+            }
+            walk = Some(Walk::new(
+                lane,
+                Start::first(),
+                latest.remove(&lane).into_iter().collect(),
+            ));
+        }
+        if let Some(w) = walk.as_mut() {
+            w.entry(r.get(1), r.get(2), r.get(3), r.get(4), out);
+        }
+    }
+    if let Some(w) = walk.take() {
         stats.lanes += 1;
-        stats.streams += check_lane(tx, lane, start, out).await?;
+        let head = heads.remove(&w.lane);
+        stats.streams += w.finish(head, out);
+    }
+    // Lanes with a head row or a checkpoint's record but no entry left.
+    let rest: BTreeSet<i64> = heads.keys().chain(latest.keys()).copied().collect();
+    for lane in rest {
+        stats.lanes += 1;
+        let w = Walk::new(
+            lane,
+            Start::first(),
+            latest.remove(&lane).into_iter().collect(),
+        );
+        w.finish(heads.remove(&lane), out);
     }
     Ok(stats)
 }
@@ -126,105 +216,70 @@ async fn unlinked_roots(tx: &Transaction<'_>, out: &mut Vec<Finding>) -> Result<
     Ok(())
 }
 
-/// The lanes to check, in order, each with where its check starts.
-async fn lanes_to_check(
-    tx: &Transaction<'_>,
-    since: Option<i64>,
-) -> Result<Vec<(i64, Start)>, AuditError> {
-    let mut lanes: Vec<i64> = Vec::new();
-    let mut add = |rows: Vec<tokio_postgres::Row>, by_uuid: bool| {
-        for r in rows {
-            lanes.push(if by_uuid {
-                lane_of(&r.get::<_, Uuid>(0))
-            } else {
-                r.get(0)
-            });
-        }
-    };
-    match since {
-        None => {
-            add(tx.query("SELECT lane FROM audit_lanes", &[]).await?, false);
-            add(
-                tx.query("SELECT DISTINCT lane FROM audit_lane_log", &[])
-                    .await?,
-                false,
-            );
-            add(
-                tx.query(
-                    "SELECT DISTINCT stream_id FROM audit_checkpoint_heads WHERE stream = 'lane'",
-                    &[],
-                )
-                .await?,
-                true,
-            );
-        }
-        Some(cp) => {
-            add(
-                tx.query("SELECT lane FROM audit_lanes WHERE pending", &[])
-                    .await?,
-                false,
-            );
-            add(
-                tx.query(
-                    "SELECT DISTINCT stream_id FROM audit_checkpoint_heads \
-                     WHERE stream = 'lane' AND checkpoint_id > $1",
-                    &[&cp],
-                )
-                .await?,
-                true,
-            );
-        }
-    }
+/// The lanes that moved after checkpoint `cp` (pending, or recorded by a later checkpoint), in
+/// order, each with where its check starts (its record at `cp` or before, else its start).
+async fn moved_lanes(tx: &Transaction<'_>, cp: i64) -> Result<Vec<(i64, Start)>, AuditError> {
+    let mut lanes: Vec<i64> = tx
+        .query("SELECT lane FROM audit_lanes WHERE pending", &[])
+        .await?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    lanes.extend(
+        tx.query(
+            "SELECT DISTINCT stream_id FROM audit_checkpoint_heads \
+             WHERE stream = 'lane' AND checkpoint_id > $1",
+            &[&cp],
+        )
+        .await?
+        .into_iter()
+        .map(|r| lane_of(&r.get::<_, Uuid>(0))),
+    );
     lanes.sort_unstable();
     lanes.dedup();
     let mut out = Vec::with_capacity(lanes.len());
     for lane in lanes {
-        let start = match since {
-            None => None,
-            Some(cp) => tx
-                .query_opt(
-                    "SELECT seq, head FROM audit_checkpoint_heads \
-                     WHERE stream = 'lane' AND stream_id = $1 AND checkpoint_id <= $2 \
-                     ORDER BY checkpoint_id DESC LIMIT 1",
-                    &[&lane_id(lane), &cp],
-                )
-                .await?
-                .and_then(|r| {
-                    let head: Option<Vec<u8>> = r.get(1);
-                    head.map(|head| Start {
-                        seq: r.get(0),
-                        head,
-                    })
-                }),
-        };
-        out.push((
-            lane,
-            start.unwrap_or(Start {
-                seq: 0,
-                head: Vec::new(),
-            }),
-        ));
+        let start = tx
+            .query_opt(
+                "SELECT seq, head FROM audit_checkpoint_heads \
+                 WHERE stream = 'lane' AND stream_id = $1 AND checkpoint_id <= $2 \
+                 ORDER BY checkpoint_id DESC LIMIT 1",
+                &[&lane_id(lane), &cp],
+            )
+            .await?
+            .and_then(|r| {
+                let head: Option<Vec<u8>> = r.get(1);
+                head.map(|head| Start {
+                    seq: r.get(0),
+                    head,
+                })
+            });
+        out.push((lane, start.unwrap_or_else(Start::first)));
     }
     Ok(out)
 }
 
-/// A lane's entries after a place, in order, each with whether its stream is there (0), was
-/// archived (1: an archive checkpoint recorded it with seq 0) or is gone (2).
-const ENTRIES_SQL: &str = "SELECT l.seq, l.stream, l.stream_id, \
-    CASE WHEN CASE l.stream \
-           WHEN 'decision' THEN EXISTS (SELECT 1 FROM trade_decisions r WHERE r.id = l.stream_id) \
-           WHEN 'execution' THEN EXISTS (SELECT 1 FROM executions r WHERE r.id = l.stream_id) \
-           WHEN 'strategy' THEN EXISTS (SELECT 1 FROM strategies r WHERE r.id = l.stream_id) \
-           ELSE false END THEN 0 \
-         WHEN EXISTS (SELECT 1 FROM audit_checkpoint_heads c \
-           JOIN audit_checkpoints k ON k.id = c.checkpoint_id AND k.kind = 'archive' \
-           WHERE c.stream = l.stream AND c.stream_id = l.stream_id AND c.seq = 0) THEN 1 \
-         ELSE 2 END \
-    FROM audit_lane_log l WHERE l.lane = $1 AND l.seq > $2 ORDER BY l.seq";
+/// Lane entries (`filter` over alias `l`, in `order`): lane, place, stream, stream id, and
+/// whether the stream is there (0), was archived (1: an archive checkpoint recorded it with seq
+/// 0) or is gone (2).
+fn entries_sql(filter: &str, order: &str) -> String {
+    format!(
+        "SELECT l.lane, l.seq, l.stream, l.stream_id, \
+           CASE WHEN CASE l.stream \
+                  WHEN 'decision' THEN EXISTS (SELECT 1 FROM trade_decisions r WHERE r.id = l.stream_id) \
+                  WHEN 'execution' THEN EXISTS (SELECT 1 FROM executions r WHERE r.id = l.stream_id) \
+                  WHEN 'strategy' THEN EXISTS (SELECT 1 FROM strategies r WHERE r.id = l.stream_id) \
+                  ELSE false END THEN 0 \
+                WHEN EXISTS (SELECT 1 FROM audit_checkpoint_heads c \
+                  JOIN audit_checkpoints k ON k.id = c.checkpoint_id AND k.kind = 'archive' \
+                  WHERE c.stream = l.stream AND c.stream_id = l.stream_id AND c.seq = 0) THEN 1 \
+                ELSE 2 END \
+         FROM audit_lane_log l WHERE {filter} ORDER BY {order}"
+    )
+}
 
-/// Follows one lane from `start` through its entries, in order, checks that each entry's stream
-/// is there (or was archived), and compares the lane with its head row and with every
-/// checkpoint's record of it. Returns the number of entries followed.
+/// Follows one lane from `start` through its entries and compares it with its head row and
+/// with every checkpoint's record of it after `start`. Returns the number of entries followed.
 async fn check_lane(
     tx: &Transaction<'_>,
     lane: i64,
@@ -238,8 +293,7 @@ async fn check_lane(
         )
         .await?
         .map(|r| (r.get(0), r.get(1)));
-    // Every checkpoint's record of this lane after the start, by place.
-    let recorded: Vec<(i64, i64, Option<Vec<u8>>)> = tx
+    let records: Vec<Record> = tx
         .query(
             "SELECT checkpoint_id, seq, head FROM audit_checkpoint_heads \
              WHERE stream = 'lane' AND stream_id = $1 AND seq > $2 ORDER BY seq, checkpoint_id",
@@ -250,39 +304,77 @@ async fn check_lane(
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
     let params: [&(dyn ToSql + Sync); 2] = [&lane, &start.seq];
-    let mut rows = pin!(tx.query_raw(ENTRIES_SQL, params).await?);
-    let mut next = start.seq + 1;
-    // The fold so far; None once a place is missing (what follows cannot be compared by hash).
-    let mut fold: Option<Vec<u8>> = Some(start.head);
-    let mut rec = recorded.iter().peekable();
-    let mut followed = 0u64;
-    // Compares the checkpoints' records of the places up to `upto` with the fold.
-    let mut compare = |upto: i64, fold: &Option<Vec<u8>>, out: &mut Vec<Finding>| {
-        while let Some((cp, seq, h)) = rec.next_if(|r| r.1 <= upto) {
-            if *seq == upto {
-                if let (Some(f), Some(h)) = (fold, h) {
-                    if f != h {
-                        out.push(finding(
-                            Problem::Modified,
-                            lane,
-                            Some(*seq),
-                            format!(
-                                "lane {lane} up to place {seq} differs from what checkpoint \
-                                 #{cp} recorded: a stream of it was replaced or the lane \
-                                 rewritten"
-                            ),
-                        ));
-                    }
+    let mut rows = pin!(
+        tx.query_raw(&entries_sql("l.lane = $1 AND l.seq > $2", "l.seq"), params)
+            .await?
+    );
+    let mut walk = Walk::new(lane, start, records);
+    while let Some(r) = rows.try_next().await? {
+        walk.entry(r.get(1), r.get(2), r.get(3), r.get(4), out);
+    }
+    Ok(walk.finish(head, out))
+}
+
+/// A checkpoint's record of a lane: checkpoint id, place, head.
+type Record = (i64, i64, Option<Vec<u8>>);
+
+/// One lane followed place by place.
+struct Walk {
+    lane: i64,
+    /// The next place expected.
+    next: i64,
+    /// The fold so far; None once a place is missing (what follows cannot be compared by hash).
+    fold: Option<Vec<u8>>,
+    /// The checkpoints' records still to compare, by place.
+    records: std::collections::VecDeque<Record>,
+    /// Whether any checkpoint recorded this lane.
+    recorded: bool,
+    followed: u64,
+}
+
+impl Walk {
+    fn new(lane: i64, start: Start, records: Vec<Record>) -> Self {
+        Self {
+            lane,
+            next: start.seq + 1,
+            fold: Some(start.head),
+            recorded: !records.is_empty(),
+            records: records.into(),
+            followed: 0,
+        }
+    }
+
+    /// Compares the records of the places up to `upto` with the fold (when it is known).
+    fn compare(&mut self, upto: i64, out: &mut Vec<Finding>) {
+        let lane = self.lane;
+        while self.records.front().is_some_and(|r| r.1 <= upto) {
+            let Some((cp, seq, h)) = self.records.pop_front() else {
+                break;
+            };
+            if seq != upto {
+                continue;
+            }
+            if let (Some(f), Some(h)) = (&self.fold, h) {
+                if *f != h {
+                    out.push(finding(
+                        Problem::Modified,
+                        lane,
+                        Some(seq),
+                        format!(
+                            "lane {lane} up to place {seq} differs from what checkpoint #{cp} \
+                             recorded: a stream of it was replaced or the lane rewritten"
+                        ),
+                    ));
                 }
             }
         }
-    };
-    while let Some(r) = rows.try_next().await? {
-        let seq: i64 = r.get(0);
-        let stream: &str = r.get(1);
-        let id: Uuid = r.get(2);
-        let state: i32 = r.get(3);
-        followed += 1;
+    }
+
+    /// The entry at place `seq`: stream `stream` `id`, whose state is 0 (there), 1 (archived) or
+    /// 2 (gone).
+    fn entry(&mut self, seq: i64, stream: &str, id: Uuid, state: i32, out: &mut Vec<Finding>) {
+        let lane = self.lane;
+        self.followed += 1;
         if state == 2 {
             out.push(Finding {
                 problem: Problem::Deleted,
@@ -299,55 +391,59 @@ async fn check_lane(
                 ),
             });
         }
-        if seq > next {
+        if seq > self.next {
             out.push(finding(
                 Problem::Deleted,
                 lane,
-                Some(next),
-                missing(lane, next, seq - 1),
+                Some(self.next),
+                missing(lane, self.next, seq - 1),
             ));
-            compare(seq - 1, &None, out);
-            fold = None;
+            self.fold = None;
+            self.compare(seq - 1, out);
         }
-        fold = fold.map(|f| lane_step(&f, stream, &id));
-        next = seq + 1;
-        compare(seq, &fold, out);
+        self.fold = self.fold.take().map(|f| lane_step(&f, stream, &id));
+        self.next = seq + 1;
+        self.compare(seq, out);
     }
-    let last = next - 1;
-    if let Some(&&(cp, seq, _)) = rec.peek() {
-        out.push(finding(
-            Problem::Deleted,
-            lane,
-            Some(last + 1),
-            format!(
-                "checkpoint #{cp} recorded lane {lane} at place {seq}, but it ends at place \
-                 {last}: the streams created last in it were deleted whole"
-            ),
-        ));
-    }
-    match head {
-        None if last > 0 || !recorded.is_empty() => out.push(finding(
-            Problem::Deleted,
-            lane,
-            None,
-            format!("the head row of lane {lane} (audit_lanes) is missing"),
-        )),
-        None => {}
-        Some((hseq, _)) if hseq > last => out.push(finding(
-            Problem::Deleted,
-            lane,
-            Some(last + 1),
-            missing(lane, last + 1, hseq),
-        )),
-        Some((hseq, _)) if hseq < last => out.push(finding(
-            Problem::Inserted,
-            lane,
-            Some(hseq + 1),
-            format!("lane {lane} has streams beyond its head (place {hseq})"),
-        )),
-        Some((hseq, hh)) => {
-            if let Some(f) = &fold {
-                if *f != hh {
+
+    /// The end of the lane: the checkpoints' records beyond it and its head row. Returns the
+    /// number of entries followed.
+    fn finish(self, head: Option<(i64, Vec<u8>)>, out: &mut Vec<Finding>) -> u64 {
+        let lane = self.lane;
+        let last = self.next - 1;
+        if let Some((cp, seq, _)) = self.records.front() {
+            out.push(finding(
+                Problem::Deleted,
+                lane,
+                Some(last + 1),
+                format!(
+                    "checkpoint #{cp} recorded lane {lane} at place {seq}, but it ends at place \
+                     {last}: the streams created last in it were deleted with their entries"
+                ),
+            ));
+        }
+        match head {
+            None if self.followed > 0 || self.recorded => out.push(finding(
+                Problem::Deleted,
+                lane,
+                None,
+                format!("the head row of lane {lane} (audit_lanes) is missing"),
+            )),
+            None => {}
+            Some((hseq, _)) if hseq > last => out.push(finding(
+                Problem::Deleted,
+                lane,
+                Some(last + 1),
+                missing(lane, last + 1, hseq),
+            )),
+            Some((hseq, _)) if hseq < last => out.push(finding(
+                Problem::Inserted,
+                lane,
+                Some(hseq + 1),
+                format!("lane {lane} has entries beyond its head (place {hseq})"),
+            )),
+            Some((hseq, hh)) => {
+                if self.fold.as_ref().is_some_and(|f| *f != hh) {
                     out.push(finding(
                         Problem::Modified,
                         lane,
@@ -360,8 +456,8 @@ async fn check_lane(
                 }
             }
         }
+        self.followed
     }
-    Ok(followed)
 }
 
 fn missing(lane: i64, from: i64, to: i64) -> String {

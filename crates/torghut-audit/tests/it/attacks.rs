@@ -218,6 +218,27 @@ async fn attack_delete_fresh_streams_of_each_kind() {
         "{}",
         r.render()
     );
+    // `--since-checkpoint` follows the lanes that moved since the checkpoint: the same.
+    let since = torghut_audit::verify_with(
+        &mut s.admin,
+        torghut_audit::VerifyOptions {
+            since_checkpoint: true,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(since.since_checkpoint, Some(1), "{}", since.render());
+    for (table, id) in [
+        ("trade_decisions", s.fresh.decision_id),
+        ("executions", s.fresh.execution_id),
+        ("strategies", bare),
+    ] {
+        assert!(
+            named(&since, Problem::Deleted, table, id),
+            "{table}: {}",
+            since.render()
+        );
+    }
 }
 
 /// Attack: delete a fresh stream together with its lane entry: its place in the lane is
