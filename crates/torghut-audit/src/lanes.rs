@@ -442,19 +442,16 @@ impl Walk {
                 Some(hseq + 1),
                 format!("lane {lane} has entries beyond its head (place {hseq})"),
             )),
-            Some((hseq, hh)) => {
-                if self.fold.as_ref().is_some_and(|f| *f != hh) {
-                    out.push(finding(
-                        Problem::Modified,
-                        lane,
-                        Some(hseq),
-                        format!(
-                            "lane {lane} does not fold to its head: a stream of it was \
-                             replaced, or its head row rewritten"
-                        ),
-                    ));
-                }
-            }
+            Some((hseq, hh)) if self.fold.as_ref().is_some_and(|f| *f != hh) => out.push(finding(
+                Problem::Modified,
+                lane,
+                Some(hseq),
+                format!(
+                    "lane {lane} does not fold to its head: a stream of it was replaced, \
+                         or its head row rewritten"
+                ),
+            )),
+            Some(_) => {}
         }
         self.followed
     }
