@@ -413,7 +413,7 @@ fn check_source(source: &str) -> ApiResult<()> {
 
 /// A cursor.
 #[utoipa::path(get, path = "/v1/cursors/{source}", tag = "cursors",
-    params(("source" = String, Path, description = "The cursor's source (at most 64 characters)")),
+    params(("source" = String, Path, description = "The cursor's source (at most 64 characters)", min_length = 1, max_length = 64)),
     responses(
         (status = 200, description = "The cursor", body = CursorRow),
         (status = 404, description = "No cursor for this source", body = ProblemDetails, content_type = "application/problem+json"),
@@ -436,7 +436,7 @@ pub async fn get_cursor(
 /// Moves a cursor forward (creating it). 409 when the position is older than the stored one,
 /// unless `force`.
 #[utoipa::path(put, path = "/v1/cursors/{source}", tag = "cursors",
-    params(("source" = String, Path, description = "The cursor's source (at most 64 characters)")),
+    params(("source" = String, Path, description = "The cursor's source (at most 64 characters)", min_length = 1, max_length = 64)),
     request_body = CursorBody,
     responses(
         (status = 201, description = "Created", body = CursorAdvanced),

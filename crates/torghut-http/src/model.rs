@@ -23,7 +23,7 @@ pub struct StrategyRow {
     pub enabled: bool,
     pub base_timeframe: String,
     pub universe_type: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub universe_symbols: Option<Value>,
     #[schema(value_type = Option<String>, example = "0.10000000")]
     pub max_position_pct_equity: Option<Decimal>,
@@ -174,9 +174,9 @@ pub struct ReviewRow {
     pub trade_decision_id: Uuid,
     pub model: String,
     pub prompt_version: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub input_json: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub response_json: Value,
     pub verdict: String,
     #[schema(value_type = Option<String>)]
@@ -185,7 +185,7 @@ pub struct ReviewRow {
     pub adjusted_qty: Option<Decimal>,
     pub adjusted_order_type: Option<String>,
     pub rationale: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub risk_flags: Option<Value>,
     pub tokens_prompt: Option<i32>,
     pub tokens_completion: Option<i32>,
@@ -410,27 +410,32 @@ pub(crate) fn advanced_name(a: Advanced) -> &'static str {
     }
 }
 
-/// `POST /v1/strategies`.
-#[derive(Debug, ToSchema)]
+/// `POST /v1/strategies`: no other member is accepted.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct NewStrategyBody {
     /// At most 255 characters.
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     pub description: Option<String>,
     /// Default true.
     pub enabled: Option<bool>,
     /// e.g. `1Min` (at most 16 characters).
+    #[schema(min_length = 1, max_length = 16)]
     pub base_timeframe: String,
     /// e.g. `static` (at most 64 characters).
+    #[schema(min_length = 1, max_length = 64)]
     pub universe_type: String,
     /// Any JSON (e.g. an array of symbols).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub universe_symbols: Option<Value>,
-    /// A decimal, as a string or number (`numeric(20,8)`).
-    #[schema(value_type = Option<String>)]
+    /// A decimal, as a string or number (`numeric(20,8)`: at most 12 integer digits and 8
+    /// decimal places; a value it cannot hold exactly is refused, never rounded).
+    #[schema(value_type = Option<String>, pattern = "^-?[0-9]{1,12}(\\.[0-9]{1,8})?$")]
     pub max_position_pct_equity: Option<String>,
-    /// A decimal, as a string or number (`numeric(20,8)`).
-    #[schema(value_type = Option<String>)]
+    /// A decimal, as a string or number (`numeric(20,8)`, as above).
+    #[schema(value_type = Option<String>, pattern = "^-?[0-9]{1,12}(\\.[0-9]{1,8})?$")]
     pub max_notional_per_trade: Option<String>,
 }
 
@@ -439,9 +444,11 @@ pub struct NewStrategyBody {
 #[allow(dead_code)]
 pub struct NewDecisionBody {
     /// The broker account label (at most 64 characters); not part of the decision.
+    #[schema(min_length = 1, max_length = 64)]
     pub account_label: String,
     /// An existing strategy's id.
     pub strategy_id: Uuid,
+    #[schema(min_length = 1, max_length = 16)]
     pub symbol: String,
     /// ISO 8601 date-time, with or without offset.
     pub event_ts: String,
@@ -461,15 +468,18 @@ pub struct NewDecisionBody {
     pub params: Option<Value>,
 }
 
-/// `POST /v1/decisions/{id}/reviews`.
-#[derive(Debug, ToSchema)]
+/// `POST /v1/decisions/{id}/reviews`: no other member is accepted.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct NewReviewBody {
+    #[schema(min_length = 1, max_length = 128)]
     pub model: String,
+    #[schema(min_length = 1, max_length = 32)]
     pub prompt_version: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub input_json: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub response_json: Value,
     /// `approve`, `veto`, `adjust` or `error`.
     pub verdict: String,
@@ -478,23 +488,26 @@ pub struct NewReviewBody {
     pub confidence: Option<String>,
     #[schema(value_type = Option<String>)]
     pub adjusted_qty: Option<String>,
+    #[schema(min_length = 1, max_length = 32)]
     pub adjusted_order_type: Option<String>,
     pub rationale: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub risk_flags: Option<Value>,
     pub tokens_prompt: Option<i32>,
     pub tokens_completion: Option<i32>,
 }
 
-/// `POST /v1/decisions/{id}/transitions`.
-#[derive(Debug, ToSchema)]
+/// `POST /v1/decisions/{id}/transitions`: no other member is accepted.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct TransitionBody {
     /// The new status (lower-case letters, digits, `_`; not `planned`).
+    #[schema(min_length = 1, max_length = 32, pattern = "^[a-z0-9_]+$")]
     pub to: String,
     pub reason_codes: Option<Vec<String>>,
     /// Any JSON, stored in the status event under `detail`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub detail: Option<Value>,
 }
 
@@ -503,13 +516,18 @@ pub struct TransitionBody {
 #[allow(dead_code)]
 pub struct OrderBody {
     /// The broker's order id (or `client_order_id`).
+    #[schema(min_length = 1, max_length = 128)]
     pub id: Option<String>,
     /// The decision's hash.
+    #[schema(min_length = 1, max_length = 128)]
     pub client_order_id: Option<String>,
+    #[schema(min_length = 1, max_length = 16)]
     pub symbol: String,
+    #[schema(min_length = 1, max_length = 8)]
     pub side: String,
-    #[schema(rename = "type")]
+    #[schema(rename = "type", min_length = 1, max_length = 32)]
     pub order_type: String,
+    #[schema(min_length = 1, max_length = 16)]
     pub time_in_force: String,
     #[schema(value_type = String)]
     pub qty: String,
@@ -517,17 +535,20 @@ pub struct OrderBody {
     pub filled_qty: Option<String>,
     #[schema(value_type = Option<String>)]
     pub filled_avg_price: Option<String>,
+    #[schema(min_length = 1, max_length = 32)]
     pub status: String,
 }
 
-/// `PUT /v1/cursors/{source}`.
-#[derive(Debug, ToSchema)]
+/// `PUT /v1/cursors/{source}`: no other member is accepted.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct CursorBody {
     /// RFC 3339 date-time.
     pub cursor_at: DateTime<Utc>,
     pub cursor_seq: Option<i64>,
     /// At most 32 characters.
+    #[schema(max_length = 32)]
     pub cursor_symbol: Option<String>,
     /// Move even backwards (default false).
     pub force: Option<bool>,
