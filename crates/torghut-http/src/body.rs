@@ -127,6 +127,19 @@ fn is_length_limit(e: &axum::Error) -> bool {
     false
 }
 
+/// The value of a JSON number that is an integer as JSON Schema counts them (`62`, `62.0`,
+/// `6.2e1`: no fractional part), exactly; `None` for any other.
+fn integral(text: &str) -> Option<i128> {
+    if let Ok(v) = text.parse::<i128>() {
+        return Some(v);
+    }
+    let d = parse_decimal(text)?;
+    if !d.fract().is_zero() {
+        return None;
+    }
+    i128::try_from(d.trunc()).ok()
+}
+
 impl JsonObject {
     /// The member `name` (null counts as absent).
     pub fn get(&self, name: &str) -> Option<&AuditValue> {
@@ -213,7 +226,8 @@ impl JsonObject {
             None => Ok(None),
             Some(AuditValue::Number(n)) => n
                 .as_text()
-                .and_then(|t| t.parse::<i32>().ok())
+                .and_then(integral)
+                .and_then(|v| i32::try_from(v).ok())
                 .map(Some)
                 .ok_or_else(|| {
                     Problem::invalid_field(
@@ -231,7 +245,8 @@ impl JsonObject {
             None => Ok(None),
             Some(AuditValue::Number(n)) => n
                 .as_text()
-                .and_then(|t| t.parse::<i64>().ok())
+                .and_then(integral)
+                .and_then(|v| i64::try_from(v).ok())
                 .map(Some)
                 .ok_or_else(|| {
                     Problem::invalid_field(name, format!("{name}: not a 64-bit integer"))
@@ -452,6 +467,22 @@ mod tests {
         assert!(!is_json("application/json; charset=latin1"));
         assert!(!is_json("application/json;charset=ISO-8859-1"));
         assert!(!is_json("application/json; charset=utf-16"));
+    }
+
+    #[test]
+    fn integers_are_numbers_without_a_fractional_part() {
+        for (text, v) in [
+            ("62", 62),
+            ("62.0", 62),
+            ("6.2e1", 62),
+            ("-0.0", 0),
+            ("9223372036854775807", i64::MAX as i128),
+        ] {
+            assert_eq!(integral(text), Some(v), "{text}");
+        }
+        for bad in ["62.5", "1e-1", "1e400", "NaN"] {
+            assert_eq!(integral(bad), None, "{bad}");
+        }
     }
 
     #[test]
