@@ -110,6 +110,17 @@ fn named(r: &VerifyReport, problem: Problem, table: &str, id: Uuid) -> bool {
         .any(|f| f.problem == problem && f.table == table && f.id == Some(id))
 }
 
+/// Asserts that `r` names each of `expected` (problem, table, row id).
+fn expect_named(r: &VerifyReport, expected: &[(Problem, &str, Uuid)]) {
+    for (problem, table, id) in expected {
+        assert!(
+            named(r, *problem, table, *id),
+            "{problem:?} {table} {id}:\n{}",
+            r.render()
+        );
+    }
+}
+
 fn lane_gap(r: &VerifyReport) -> bool {
     r.findings
         .iter()
@@ -203,20 +214,13 @@ async fn attack_delete_fresh_streams_of_each_kind() {
     )
     .await;
     let r = s.verify().await;
-    assert!(
-        named(&r, Problem::Deleted, "trade_decisions", s.fresh.decision_id),
-        "{}",
-        r.render()
-    );
-    assert!(
-        named(&r, Problem::Deleted, "executions", s.fresh.execution_id),
-        "{}",
-        r.render()
-    );
-    assert!(
-        named(&r, Problem::Deleted, "strategies", bare),
-        "{}",
-        r.render()
+    expect_named(
+        &r,
+        &[
+            (Problem::Deleted, "trade_decisions", s.fresh.decision_id),
+            (Problem::Deleted, "executions", s.fresh.execution_id),
+            (Problem::Deleted, "strategies", bare),
+        ],
     );
     // `--since-checkpoint` follows the lanes that moved since the checkpoint: the same.
     let since = torghut_audit::verify_with(
@@ -316,20 +320,13 @@ async fn attack_truncate_with_replication_role() {
     )
     .await;
     let r = s.verify().await;
-    assert!(
-        named(&r, Problem::Deleted, "trade_decisions", s.old.decision_id),
-        "{}",
-        r.render()
-    );
-    assert!(
-        named(&r, Problem::Deleted, "trade_decisions", s.fresh.decision_id),
-        "{}",
-        r.render()
-    );
-    assert!(
-        named(&r, Problem::Deleted, "executions", s.fresh.execution_id),
-        "{}",
-        r.render()
+    expect_named(
+        &r,
+        &[
+            (Problem::Deleted, "trade_decisions", s.old.decision_id),
+            (Problem::Deleted, "trade_decisions", s.fresh.decision_id),
+            (Problem::Deleted, "executions", s.fresh.execution_id),
+        ],
     );
 }
 
@@ -373,11 +370,7 @@ async fn attack_insert_a_forged_stream_with_a_computed_seal() {
     ))
     .await;
     let r = s.verify().await;
-    assert!(
-        named(&r, Problem::Inserted, "strategies", forged),
-        "{}",
-        r.render()
-    );
+    expect_named(&r, &[(Problem::Inserted, "strategies", forged)]);
 }
 
 /// Attack: disable an audit trigger (writes would go unaudited): `migrate verify` reports it as
