@@ -85,12 +85,7 @@ impl Scene {
 
     /// As a superuser with every trigger off (`session_replication_role = replica`).
     async fn as_superuser_replica(&self, sql: &str) {
-        self.admin
-            .batch_execute(&format!(
-                "BEGIN; SET LOCAL session_replication_role = replica; {sql}; COMMIT"
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        replica(&self.admin, sql).await;
     }
 
     async fn verify(&mut self) -> VerifyReport {

@@ -171,3 +171,14 @@ pub async fn refused(client: &Client, sql: &str) -> (String, String) {
         }
     }
 }
+
+/// Runs `sql` on `admin` (a superuser) in one transaction with every trigger off
+/// (`session_replication_role = replica`), as an attacker with database rights could.
+pub async fn replica(admin: &Client, sql: &str) {
+    admin
+        .batch_execute(&format!(
+            "BEGIN; SET LOCAL session_replication_role = replica; {sql}; COMMIT"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}

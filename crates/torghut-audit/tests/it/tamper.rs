@@ -36,12 +36,7 @@ async fn world() -> World {
 impl World {
     /// Runs `sql` as the superuser with every trigger off.
     async fn behind_the_back(&self, sql: &str) {
-        self.admin
-            .batch_execute(&format!(
-                "BEGIN; SET LOCAL session_replication_role = replica; {sql}; COMMIT"
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        replica(&self.admin, sql).await;
     }
 
     /// Verifies on one connection, and on three side by side (the stream kinds cut into ranges
