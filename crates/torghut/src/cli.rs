@@ -87,14 +87,16 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every audit row's hash chain, the stream heads, the checkpoints and the
+    /// Recompute every audit row's hash chain, the stream heads, the writer lanes (every stream
+    /// ever created, so that a whole stream deleted is named), the checkpoints and the
     /// current-state rows against their events; name every modified, deleted, reordered or
     /// out-of-band inserted row by table and id. Exit 1 when anything does not verify.
     Verify(AuditVerifyArgs),
-    /// Take a checkpoint: chain the current head of every stream that moved since the last
-    /// one, so that later deletions of whole streams or of rows up to it are detected. Prints
-    /// the checkpoint's hash (keep it outside the database). Exit 1 when refused because a
-    /// stream got shorter since an earlier checkpoint.
+    /// Take a checkpoint: chain the current head of every stream and writer lane that moved
+    /// since the last one, so that a later rewrite of anything up to it (hashes recomputed
+    /// included, against its anchor) is detected. Prints the checkpoint's hash (keep it outside
+    /// the database). Exit 1 when refused because a stream got shorter since an earlier
+    /// checkpoint.
     Checkpoint(AuditCheckpointArgs),
     /// Governed retention: export every stream (a decision with its events, reviews and
     /// executions; an execution without a decision) whose rows are all older than --before to
@@ -152,7 +154,8 @@ pub struct AuditVerifyArgs {
     #[arg(long, value_name = "KEY", requires = "anchors")]
     pub public_key: Option<String>,
     /// Verify only what changed since the latest checkpoint that still verifies: the streams
-    /// whose head moved since and the roots created since the checkpoint before it, each whole.
+    /// whose head moved since and the roots created since the checkpoint before it, each whole,
+    /// and the writer lanes that moved, from their checkpointed place on.
     /// Streams that did not change are not read (a run without this flag verifies them).
     #[arg(long, conflicts_with = "archive")]
     pub since_checkpoint: bool,
