@@ -136,7 +136,7 @@ fn old_service_filter(q: &QueryParams) -> ApiResult<RecentFilter> {
 #[utoipa::path(get, path = "/trading/decisions", tag = "trading",
     params(
         ("symbol" = Option<String>, Query, description = "Only this symbol (empty: all)"),
-        ("since" = Option<String>, Query, description = "Only decisions created at or after this: an RFC 3339 date-time (without an offset: in the database session's time zone), a date, or a unix timestamp in seconds (milliseconds above 2e10)"),
+        ("since" = Option<String>, Query, description = "Only decisions created at or after this: an RFC 3339 date-time (without an offset: in the database session's time zone), a date, or a unix timestamp in seconds (milliseconds above 2e10); the pattern gives the common forms, and the old service's lax ones (`t` or `_` for `T`, a fraction of a unix timestamp) are accepted too", pattern = "^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?)?|-?[0-9]{1,10}(\\.[0-9]{1,6})?)$"),
         ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
     responses(
         (status = 200, description = "Decisions, newest first", body = Vec<OldDecisionRow>),
@@ -167,7 +167,7 @@ pub async fn trading_decisions(
 #[utoipa::path(get, path = "/trading/executions", tag = "trading",
     params(
         ("symbol" = Option<String>, Query, description = "Only this symbol (empty: all)"),
-        ("since" = Option<String>, Query, description = "Only executions created at or after this: an RFC 3339 date-time (without an offset: in the database session's time zone), a date, or a unix timestamp in seconds (milliseconds above 2e10)"),
+        ("since" = Option<String>, Query, description = "Only executions created at or after this: an RFC 3339 date-time (without an offset: in the database session's time zone), a date, or a unix timestamp in seconds (milliseconds above 2e10); the pattern gives the common forms, and the old service's lax ones (`t` or `_` for `T`, a fraction of a unix timestamp) are accepted too", pattern = "^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?)?|-?[0-9]{1,10}(\\.[0-9]{1,6})?)$"),
         ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
     responses(
         (status = 200, description = "Executions, newest first", body = Vec<OldExecutionRow>),
