@@ -31,7 +31,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
 use crate::engine::{DbFailure, MigrateError, MigrateOptions, Migrator, TOOL_VERSION};
-use crate::history::{self, Action, BackfillState, LogEntry, Outcome, Recorder};
+use crate::history::{self, Action, BackfillState, LogEntry, Recorder};
 use crate::source::{BackfillStep, Migration};
 
 /// Tunables of backfills.
@@ -409,18 +409,16 @@ impl Migrator {
         Recorder::new(&self.opts.host, TOOL_VERSION)
             .record(
                 &self.client,
-                LogEntry {
-                    action: Action::Up,
-                    migration_id: Some(&m.id),
-                    outcome: Outcome::Started,
-                    reason: None,
-                    detail: Some(&if states.is_empty() {
+                LogEntry::started(
+                    Action::Up,
+                    &m.id,
+                    None,
+                    &if states.is_empty() {
                         format!("batched backfill of {} step(s)", m.backfill.len())
                     } else {
                         format!("batched backfill resumed ({resumed} rows done before)")
-                    }),
-                    duration_ms: None,
-                },
+                    },
+                ),
             )
             .await?;
         let walks: Vec<(Walk<'_>, Option<&BackfillState>)> = m

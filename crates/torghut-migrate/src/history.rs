@@ -336,6 +336,42 @@ pub(crate) struct LogEntry<'a> {
     pub duration_ms: Option<i64>,
 }
 
+impl<'a> LogEntry<'a> {
+    /// `action` on migration `id` started (and will log its end, or leave the migration dirty).
+    pub(crate) fn started(
+        action: Action,
+        id: &'a str,
+        reason: Option<&'a str>,
+        detail: &'a str,
+    ) -> Self {
+        Self {
+            action,
+            migration_id: Some(id),
+            outcome: Outcome::Started,
+            reason,
+            detail: Some(detail),
+            duration_ms: None,
+        }
+    }
+
+    /// `action` on migration `id` done, after `duration_ms`.
+    pub(crate) fn done(
+        action: Action,
+        id: &'a str,
+        reason: Option<&'a str>,
+        duration_ms: i64,
+    ) -> Self {
+        Self {
+            action,
+            migration_id: Some(id),
+            outcome: Outcome::Ok,
+            reason,
+            detail: None,
+            duration_ms: Some(duration_ms),
+        }
+    }
+}
+
 /// Writes the run log (`torghut_meta.migration_log`) for one host and tool version: the one place
 /// its rows are written.
 pub(crate) struct Recorder<'a> {

@@ -89,14 +89,12 @@ impl Migrator {
                 Recorder::new(&host, TOOL_VERSION)
                     .record(
                         &tx,
-                        LogEntry {
-                            action: Action::Down,
-                            migration_id: Some(&m.id),
-                            outcome: Outcome::Ok,
+                        LogEntry::done(
+                            Action::Down,
+                            &m.id,
                             reason,
-                            detail: None,
-                            duration_ms: Some(start.elapsed().as_millis() as i64),
-                        },
+                            start.elapsed().as_millis() as i64,
+                        ),
                     )
                     .await?;
                 Ok::<(), tokio_postgres::Error>(())
@@ -138,14 +136,12 @@ impl Migrator {
         Recorder::new(&self.opts.host, TOOL_VERSION)
             .record(
                 &self.client,
-                LogEntry {
-                    action: Action::Down,
-                    migration_id: Some(&m.id),
-                    outcome: Outcome::Started,
+                LogEntry::started(
+                    Action::Down,
+                    &m.id,
                     reason,
-                    detail: Some("outside a transaction; dirty until it finishes"),
-                    duration_ms: None,
-                },
+                    "outside a transaction; dirty until it finishes",
+                ),
             )
             .await?;
         let result = self.run_outside_transaction(&m.down).await?;
@@ -165,14 +161,12 @@ impl Migrator {
         Recorder::new(&self.opts.host, TOOL_VERSION)
             .record(
                 &tx,
-                LogEntry {
-                    action: Action::Down,
-                    migration_id: Some(&m.id),
-                    outcome: Outcome::Ok,
+                LogEntry::done(
+                    Action::Down,
+                    &m.id,
                     reason,
-                    detail: None,
-                    duration_ms: Some(start.elapsed().as_millis() as i64),
-                },
+                    start.elapsed().as_millis() as i64,
+                ),
             )
             .await?;
         tx.commit().await?;

@@ -274,14 +274,12 @@ impl Migrator {
         Recorder::new(&self.opts.host, TOOL_VERSION)
             .record(
                 &self.client,
-                LogEntry {
-                    action: Action::Up,
-                    migration_id: Some(&m.id),
-                    outcome: Outcome::Started,
-                    reason: None,
-                    detail: Some("outside a transaction; dirty until it finishes"),
-                    duration_ms: None,
-                },
+                LogEntry::started(
+                    Action::Up,
+                    &m.id,
+                    None,
+                    "outside a transaction; dirty until it finishes",
+                ),
             )
             .await?;
         let result = self.run_outside_transaction(&m.up).await?;
@@ -290,17 +288,7 @@ impl Migrator {
                 let dur = start.elapsed().as_millis() as i64;
                 history::mark_finished(&self.client, &m.id, dur).await?;
                 Recorder::new(&self.opts.host, TOOL_VERSION)
-                    .record(
-                        &self.client,
-                        LogEntry {
-                            action: Action::Up,
-                            migration_id: Some(&m.id),
-                            outcome: Outcome::Ok,
-                            reason: None,
-                            detail: None,
-                            duration_ms: Some(dur),
-                        },
-                    )
+                    .record(&self.client, LogEntry::done(Action::Up, &m.id, None, dur))
                     .await?;
                 Ok(())
             }
