@@ -263,8 +263,9 @@ pub async fn create_strategy(
         (status = 200, description = "Already recorded (same decision hash): the same id", body = DecisionRecorded),
         (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No strategy has the given `strategy_id`", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable, or the strategy does not exist", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn create_decision(
     State(state): State<Arc<AppState>>,

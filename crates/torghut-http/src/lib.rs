@@ -86,15 +86,244 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(api::get_cursor, api::put_cursor))
 }
 
-/// The OpenAPI 3.1 document of the routes, generated from the handlers.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+/// The OpenAPI 3.1 document of the routes, generated from the handlers, with what the derived
+/// schemas cannot say added by [`refine`].
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(api_router().split_for_parts().1)
+        .unwrap_or_else(|_| serde_json::json!({}));
+    refine(&mut doc);
+    doc
+}
+
+/// Request bodies whose members are refined.
+const REQUEST_BODIES: [&str; 6] = [
+    "NewStrategyBody",
+    "NewDecisionBody",
+    "NewReviewBody",
+    "TransitionBody",
+    "OrderBody",
+    "CursorBody",
+];
+
+/// The pattern of a text PostgreSQL can store: no NUL character (U+0000), which neither `text`
+/// nor `jsonb` holds.
+const NO_NUL: &str = "^[^\\u0000]*$";
+
+/// What the derived schemas cannot say:
+/// - every text member, and every string and member name inside a JSON member, is refused when
+///   it holds a NUL character (`StorableJson`, a recursive schema, is "any JSON but that");
+/// - an order payload names its order by `id`, by `client_order_id` or by both.
+fn refine(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let any = json!({"$ref": "#/components/schemas/StorableJson"});
+    let value = json!({"$ref": "#/components/schemas/StorableJsonValue"});
+    schemas.insert(
+        "StorableJsonValue".into(),
+        json!({
+            "description": "Any JSON but null that PostgreSQL's jsonb can store: no NUL \
+                character (U+0000) in any string or member name.",
+            "anyOf": [
+                {"type": ["boolean", "number"]},
+                {"type": "string", "pattern": NO_NUL},
+                {"type": "array", "items": any},
+                {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": any},
+            ]
+        }),
+    );
+    schemas.insert(
+        "StorableJson".into(),
+        json!({
+            "description": "Any JSON that PostgreSQL's jsonb can store (null included).",
+            "anyOf": [{"type": "null"}, value],
+        }),
+    );
+    for name in REQUEST_BODIES {
+        let Some(body) = schemas.get_mut(name).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let required: Vec<String> = body
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut) {
+            for (name, prop) in props.iter_mut() {
+                // A required member that is null counts as missing.
+                let any = if required.contains(name) {
+                    &value
+                } else {
+                    &any
+                };
+                refine_member(prop, any);
+            }
+        }
+        if body.get("additionalProperties") != Some(&Value::Bool(false)) {
+            body.insert("additionalProperties".into(), any.clone());
+            body.insert("propertyNames".into(), json!({"pattern": NO_NUL}));
+        }
+    }
+    refine_links(doc);
+    refine_parameters(doc);
+    // A transition's reason codes are not empty; its status never goes back to `planned`.
+    let transition = "/components/schemas/TransitionBody/properties";
+    if let Some(items) = doc.pointer_mut(&format!("{transition}/reason_codes/items")) {
+        items["minLength"] = json!(1);
+    }
+    if let Some(to) = doc.pointer_mut(&format!("{transition}/to")) {
+        to["not"] = json!({"const": "planned"});
+    }
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    if let Some(order) = schemas.get_mut("OrderBody") {
+        let named_by = |member: &str| {
+            json!({
+                "type": "object",
+                "required": [member],
+                "properties": {member: {"type": "string", "minLength": 1}},
+            })
+        };
+        let base = order.take();
+        *order = json!({
+            "allOf": [base, {"anyOf": [named_by("id"), named_by("client_order_id")]}]
+        });
+    }
+}
+
+/// Text parameters (path and query) are refused with a NUL character too.
+fn refine_parameters(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in item.values_mut().filter_map(Value::as_object_mut) {
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for schema in params.iter_mut().filter_map(|p| p.get_mut("schema")) {
+                let Some(obj) = schema.as_object_mut() else {
+                    continue;
+                };
+                let text = match obj.get("type") {
+                    Some(Value::String(t)) => t == "string",
+                    Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                    _ => false,
+                };
+                if text
+                    && !["pattern", "format", "enum"]
+                        .iter()
+                        .any(|k| obj.contains_key(*k))
+                {
+                    obj.insert("pattern".into(), Value::String(NO_NUL.into()));
+                }
+            }
+        }
+    }
+}
+
+/// Links (OpenAPI 3.1) from the responses that create a resource to the operations that use it:
+/// a new strategy's id to `POST /v1/decisions`, a decision's id to its routes. Clients and
+/// test generators follow them.
+fn refine_links(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let decision_id = json!({"id": "$response.body#/id"});
+    let to_decision = |op: &str| json!({"operationId": op, "parameters": decision_id});
+    let links = [
+        (
+            "/paths/~1v1~1strategies/post/responses/201",
+            json!({"NewDecision": {
+                "operationId": "create_decision",
+                "requestBody": {"strategy_id": "$response.body#/id"},
+                "description": "A decision of the new strategy."
+            }}),
+        ),
+        (
+            "/paths/~1v1~1decisions/post/responses/201",
+            json!({
+                "GetDecision": to_decision("get_decision"),
+                "NewReview": to_decision("create_review"),
+                "NewTransition": to_decision("create_transition"),
+            }),
+        ),
+        (
+            "/paths/~1v1~1decisions/post/responses/200",
+            json!({
+                "GetDecision": to_decision("get_decision"),
+                "NewReview": to_decision("create_review"),
+                "NewTransition": to_decision("create_transition"),
+            }),
+        ),
+    ];
+    for (pointer, value) in links {
+        if let Some(response) = doc.pointer_mut(pointer).and_then(|r| r.as_object_mut()) {
+            response.insert("links".into(), value);
+        }
+    }
+}
+
+/// A member of a request body: text gets the no-NUL pattern, any JSON becomes `StorableJson`,
+/// an object of any JSON has `StorableJson` members.
+fn refine_member(prop: &mut serde_json::Value, any: &serde_json::Value) {
+    use serde_json::{json, Value};
+    let Some(obj) = prop.as_object_mut() else {
+        return;
+    };
+    let types: Vec<String> = match obj.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let has = |t: &str| types.iter().any(|x| x == t);
+    if types.is_empty() && !obj.contains_key("$ref") && !obj.contains_key("enum") {
+        let description = obj.remove("description");
+        *prop = any.clone();
+        if let (Some(d), Some(o)) = (description, prop.as_object_mut()) {
+            // A sibling of `$ref` is allowed in OpenAPI 3.1.
+            o.insert("description".into(), d);
+        }
+        return;
+    }
+    if has("object") && !obj.contains_key("properties") {
+        obj.insert("additionalProperties".into(), any.clone());
+        obj.insert("propertyNames".into(), json!({"pattern": NO_NUL}));
+    }
+    if has("string")
+        && !["pattern", "enum", "format"]
+            .iter()
+            .any(|k| obj.contains_key(*k))
+    {
+        obj.insert("pattern".into(), Value::String(NO_NUL.into()));
+    }
+    if has("array") {
+        if let Some(items) = obj.get_mut("items") {
+            refine_member(items, any);
+        }
+    }
 }
 
 /// The service's router, with request ids, logs, metrics and problem fallbacks.
 pub fn router(state: Arc<AppState>) -> Router {
-    let (routes, doc) = api_router().split_for_parts();
-    if let Ok(text) = doc.to_pretty_json() {
+    let (routes, _) = api_router().split_for_parts();
+    if let Ok(text) = serde_json::to_string_pretty(&openapi()) {
         let _ = state.openapi_json.set(text);
     }
     routes

@@ -430,12 +430,9 @@ pub struct NewStrategyBody {
     /// Any JSON (e.g. an array of symbols).
     #[schema(value_type = Option<Value>)]
     pub universe_symbols: Option<Value>,
-    /// A decimal, as a string or number (`numeric(20,8)`: at most 12 integer digits and 8
-    /// decimal places; a value it cannot hold exactly is refused, never rounded).
-    #[schema(value_type = Option<String>, pattern = "^-?[0-9]{1,12}(\\.[0-9]{1,8})?$")]
+    #[schema(schema_with = member_schema::signed_20_8_or_null)]
     pub max_position_pct_equity: Option<String>,
-    /// A decimal, as a string or number (`numeric(20,8)`, as above).
-    #[schema(value_type = Option<String>, pattern = "^-?[0-9]{1,12}(\\.[0-9]{1,8})?$")]
+    #[schema(schema_with = member_schema::signed_20_8_or_null)]
     pub max_notional_per_trade: Option<String>,
 }
 
@@ -450,21 +447,25 @@ pub struct NewDecisionBody {
     pub strategy_id: Uuid,
     #[schema(min_length = 1, max_length = 16)]
     pub symbol: String,
-    /// ISO 8601 date-time, with or without offset.
+    #[schema(schema_with = member_schema::event_ts)]
     pub event_ts: String,
+    #[schema(min_length = 1, max_length = 16)]
     pub timeframe: String,
-    /// `buy` or `sell`.
+    #[schema(schema_with = member_schema::action)]
     pub action: String,
-    /// A decimal, as a string or number.
+    #[schema(schema_with = member_schema::positive_20_8)]
     pub qty: String,
-    /// `market` (default), `limit`, `stop`, `stop_limit`.
+    #[schema(schema_with = member_schema::order_type)]
     pub order_type: Option<String>,
-    /// `day` (default), `gtc`, `ioc`, `fok`.
+    #[schema(schema_with = member_schema::time_in_force)]
     pub time_in_force: Option<String>,
+    #[schema(schema_with = member_schema::non_negative_20_8_or_null)]
     pub limit_price: Option<String>,
+    #[schema(schema_with = member_schema::non_negative_20_8_or_null)]
     pub stop_price: Option<String>,
     pub rationale: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    /// Strategy parameters (an object; default `{}`).
+    #[schema(value_type = Object)]
     pub params: Option<Value>,
 }
 
@@ -481,19 +482,22 @@ pub struct NewReviewBody {
     pub input_json: Value,
     #[schema(value_type = Value)]
     pub response_json: Value,
-    /// `approve`, `veto`, `adjust` or `error`.
+    #[schema(schema_with = member_schema::verdict)]
     pub verdict: String,
-    /// Between 0 and 1.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = member_schema::unit_6_4_or_null)]
     pub confidence: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = member_schema::signed_20_8_or_null)]
     pub adjusted_qty: Option<String>,
     #[schema(min_length = 1, max_length = 32)]
     pub adjusted_order_type: Option<String>,
     pub rationale: Option<String>,
     #[schema(value_type = Option<Value>)]
     pub risk_flags: Option<Value>,
+    /// Not negative.
+    #[schema(minimum = 0)]
     pub tokens_prompt: Option<i32>,
+    /// Not negative.
+    #[schema(minimum = 0)]
     pub tokens_completion: Option<i32>,
 }
 
@@ -529,11 +533,11 @@ pub struct OrderBody {
     pub order_type: String,
     #[schema(min_length = 1, max_length = 16)]
     pub time_in_force: String,
-    #[schema(value_type = String)]
+    #[schema(schema_with = member_schema::non_negative_20_8_required)]
     pub qty: String,
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = member_schema::non_negative_20_8_or_null)]
     pub filled_qty: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = member_schema::non_negative_20_8_or_null)]
     pub filled_avg_price: Option<String>,
     #[schema(min_length = 1, max_length = 32)]
     pub status: String,
@@ -552,4 +556,193 @@ pub struct CursorBody {
     pub cursor_symbol: Option<String>,
     /// Move even backwards (default false).
     pub force: Option<bool>,
+}
+
+/// The JSON Schemas of the request members whose accepted set a `type` and a length cannot say:
+/// decimals for `numeric` columns and the decision's `event_ts`. Each describes exactly what the
+/// handlers accept (a string in the plain notation, or a JSON number on the column's grid and
+/// within its range), so that every value the document allows is accepted and nothing else is.
+/// The handlers also read scientific notation in strings (`"1E+2"`), left out of the patterns.
+pub(crate) mod member_schema {
+    use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+
+    /// Integer digits of `numeric(20,8)`: twelve, leading zeros aside.
+    const INT12: &str = "0*[0-9]{1,12}";
+    /// Decimal places of `numeric(20,8)`: eight, trailing zeros aside.
+    const FRAC8: &str = r"(\.[0-9]{1,8}0*)?";
+    /// Zero written with a minus sign (`-0`, `-0.00`), which is zero.
+    const MINUS_ZERO: &str = r"-0+(\.0+)?";
+
+    /// The range of a decimal member's JSON numbers: a lower bound (inclusive or not), an
+    /// upper bound (inclusive or not), and the grid (the column's last decimal place).
+    struct Range {
+        low: f64,
+        low_inclusive: bool,
+        high: f64,
+        high_inclusive: bool,
+        step: f64,
+    }
+
+    /// `numeric(20,8)`: below 10^12 in magnitude, on a grid of 10^-8.
+    const RANGE_20_8: Range = Range {
+        low: -1e12,
+        low_inclusive: false,
+        high: 1e12,
+        high_inclusive: false,
+        step: 1e-8,
+    };
+
+    fn decimal(description: &str, pattern: String, range: Range, nullable: bool) -> Object {
+        let mut types = vec![Type::String, Type::Number];
+        if nullable {
+            types.push(Type::Null);
+        }
+        let pick = |inclusive: bool, v: f64| (inclusive.then_some(v), (!inclusive).then_some(v));
+        let (minimum, exclusive_minimum) = pick(range.low_inclusive, range.low);
+        let (maximum, exclusive_maximum) = pick(range.high_inclusive, range.high);
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Array(types))
+            .description(Some(description))
+            .pattern(Some(pattern))
+            .max_length(Some(64))
+            .minimum(minimum)
+            .exclusive_minimum(exclusive_minimum)
+            .maximum(maximum)
+            .exclusive_maximum(exclusive_maximum)
+            .multiple_of(Some(range.step))
+            .build()
+    }
+
+    const NUMERIC_20_8: &str =
+        "A decimal for `numeric(20,8)`, as a string (`\"187.25\"`) or a JSON \
+        number: at most 12 integer digits and 8 decimal places (a value the column cannot hold \
+        exactly is refused, never rounded).";
+
+    fn signed_20_8(nullable: bool) -> Object {
+        decimal(
+            NUMERIC_20_8,
+            format!("^-?{INT12}{FRAC8}$"),
+            RANGE_20_8,
+            nullable,
+        )
+    }
+
+    fn non_negative_20_8(nullable: bool) -> Object {
+        decimal(
+            &format!("{NUMERIC_20_8} Not negative."),
+            format!("^({MINUS_ZERO}|{INT12}{FRAC8})$"),
+            Range {
+                low: 0.0,
+                low_inclusive: true,
+                ..RANGE_20_8
+            },
+            nullable,
+        )
+    }
+
+    /// `numeric(20,8)`, any sign, or null.
+    pub fn signed_20_8_or_null() -> Object {
+        signed_20_8(true)
+    }
+
+    /// `numeric(20,8)`, not negative.
+    pub fn non_negative_20_8_required() -> Object {
+        non_negative_20_8(false)
+    }
+
+    /// `numeric(20,8)`, not negative, or null.
+    pub fn non_negative_20_8_or_null() -> Object {
+        non_negative_20_8(true)
+    }
+
+    /// `numeric(20,8)`, greater than zero (a decision's quantity).
+    pub fn positive_20_8() -> Object {
+        decimal(
+            &format!("{NUMERIC_20_8} Greater than zero."),
+            format!(r"^(0*[1-9][0-9]{{0,11}}{FRAC8}|0+\.[0-9]{{0,7}}[1-9]0*)$"),
+            Range {
+                low: 0.0,
+                low_inclusive: false,
+                ..RANGE_20_8
+            },
+            false,
+        )
+    }
+
+    /// `numeric(6,4)` between 0 and 1 (a review's confidence), or null.
+    pub fn unit_6_4_or_null() -> Object {
+        decimal(
+            "Between 0 and 1 inclusive, at most 4 decimal places (`numeric(6,4)`; never rounded), \
+             as a string or a JSON number.",
+            format!(r"^({MINUS_ZERO}|0*(0(\.[0-9]{{1,4}}0*)?|1(\.0+)?))$"),
+            Range {
+                low: 0.0,
+                low_inclusive: true,
+                high: 1.0,
+                high_inclusive: true,
+                step: 1e-4,
+            },
+            true,
+        )
+    }
+
+    /// A decision's `event_ts`: an ISO 8601 date-time (with or without offset), or a unix
+    /// timestamp in seconds (milliseconds above 2e10) as a number or a numeric string. The
+    /// pattern names the common forms (years 1000 to 9899, days 01 to 28 are a subset the
+    /// calendar never refuses); the handler reads every form the decision-hash specification
+    /// does.
+    pub fn event_ts() -> Object {
+        let year = "(1[0-9]{3}|[2-8][0-9]{3}|9[0-8][0-9]{2})";
+        let date = format!("{year}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])");
+        let time = r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?";
+        let offset = "(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?";
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Array(vec![Type::String, Type::Number]))
+            .description(Some(
+                "ISO 8601 date-time, with or without offset (`2026-02-10T14:30:00Z`), or a unix \
+                 timestamp (seconds; milliseconds above 2e10), as a number or numeric string. \
+                 Years 1 to 9999.",
+            ))
+            .pattern(Some(format!(
+                r"^({date}T{time}{offset}|(\+?[0-9]{{1,14}}|-[0-9]{{1,10}})(\.[0-9]{{1,6}})?)$"
+            )))
+            .minimum(Some(-62_135_596_799_000.0))
+            .maximum(Some(253_402_300_798_999.0))
+            .build()
+    }
+
+    fn choice(description: &str, choices: &[&str]) -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .description(Some(description))
+            .enum_values(Some(choices.iter().copied()))
+            .build()
+    }
+
+    /// A decision's `action`.
+    pub fn action() -> Object {
+        choice("`buy` or `sell`.", &["buy", "sell"])
+    }
+
+    /// A decision's `order_type` (absent: `market`; null is refused, as by the decision-hash
+    /// specification).
+    pub fn order_type() -> Object {
+        choice(
+            "Default `market` when absent.",
+            &["market", "limit", "stop", "stop_limit"],
+        )
+    }
+
+    /// A decision's `time_in_force` (absent: `day`).
+    pub fn time_in_force() -> Object {
+        choice("Default `day` when absent.", &["day", "gtc", "ioc", "fok"])
+    }
+
+    /// A review's verdict.
+    pub fn verdict() -> Object {
+        choice(
+            "The reviewer's verdict.",
+            &["approve", "veto", "adjust", "error"],
+        )
+    }
 }

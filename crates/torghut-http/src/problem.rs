@@ -457,9 +457,15 @@ impl From<DecisionError> for Problem {
                 whole_body: *field == "decision_json",
             }
             .into(),
-            DecisionError::UnknownStrategy { .. } => {
-                Problem::invalid_field("strategy_id", "strategy_id: no strategy has this id")
-            }
+            // The strategy the decision names is a resource the request refers to: its absence
+            // is a 404 naming the member, as for a decision named in the path.
+            DecisionError::UnknownStrategy { strategy_id } => Problem::new(
+                StatusCode::NOT_FOUND,
+                "unknown-strategy",
+                "Unknown strategy",
+                format!("strategy_id: no strategy has the id {strategy_id}"),
+            )
+            .with_field("strategy_id"),
             DecisionError::NotFound { .. } => Problem::not_found(e.to_string()),
             DecisionError::Terminal { .. } => Problem::conflict("terminal-status", e.to_string()),
             DecisionError::Db(db) => from_db(db),

@@ -131,16 +131,80 @@ pub(crate) fn is_retryable(e: &tokio_postgres::Error) -> bool {
 
 /// A decimal from text: a JSON string (`"1.50"`, `"1E-8"`) or a number's text, plain or
 /// scientific; never NaN or infinite. The one parser of decimals of the store and the service.
+///
+/// The grammar is strict, that of a JSON number with leading zeros allowed:
+/// `-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?`, at most 64 characters. No white space, no `+` sign,
+/// no digit separators, no `.5` or `5.`.
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let t = text.trim();
-    if t.is_empty() || t.len() > 64 {
+    let t = text;
+    if t.is_empty() || t.len() > 64 || !decimal_grammar(t.as_bytes()) {
         return None;
     }
-    if t.contains(['e', 'E']) {
-        Decimal::from_scientific(t).ok()
-    } else {
-        Decimal::from_str_exact(t).ok()
+    let parse = |t: &str| {
+        if t.contains(['e', 'E']) {
+            Decimal::from_scientific(t).ok()
+        } else {
+            Decimal::from_str_exact(t).ok()
+        }
+    };
+    // Zeros that do not change the value (`007`, `1.50000000000000000000000000000`) can take a
+    // text past the 28 digits a `Decimal` holds: read it again without them.
+    parse(t).or_else(|| parse(&without_idle_zeros(t)))
+}
+
+/// `t` (in the grammar of [`parse_decimal`]) without leading zeros of its integer part and
+/// trailing zeros of its fraction: the same value, fewer digits.
+fn without_idle_zeros(t: &str) -> String {
+    let (sign, rest) = match t.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", t),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    if int.is_empty() && frac.is_empty() {
+        // Zero, whatever its exponent (`0E-60`).
+        return format!("{sign}0");
     }
+    let int = if int.is_empty() { "0" } else { int };
+    let dot = if frac.is_empty() { "" } else { "." };
+    format!("{sign}{int}{dot}{frac}{exponent}")
+}
+
+/// Whether `b` is `-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn decimal_grammar(b: &[u8]) -> bool {
+    fn digits(b: &[u8]) -> (usize, &[u8]) {
+        let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        (n, &b[n..])
+    }
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let (n, mut rest) = digits(b);
+    if n == 0 {
+        return false;
+    }
+    if let Some(r) = rest.strip_prefix(b".") {
+        let (n, r) = digits(r);
+        if n == 0 {
+            return false;
+        }
+        rest = r;
+    }
+    if let Some(r) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
+        let r = r
+            .strip_prefix(b"+")
+            .or_else(|| r.strip_prefix(b"-"))
+            .unwrap_or(r);
+        let (n, r) = digits(r);
+        if n == 0 {
+            return false;
+        }
+        rest = r;
+    }
+    rest.is_empty()
 }
 
 #[cfg(test)]
@@ -155,6 +219,22 @@ mod tests {
         assert!(parse_decimal("abc").is_none());
         assert!(parse_decimal("").is_none());
         assert!(parse_decimal("NaN").is_none());
+        assert_eq!(parse_decimal("0E-8").unwrap().to_string(), "0.00000000");
+        assert_eq!(parse_decimal("-007.50").unwrap().to_string(), "-7.50");
+        let long = "3900780.00960580000000000000000000";
+        assert_eq!(
+            parse_decimal(long).unwrap().normalize().to_string(),
+            "3900780.0096058"
+        );
+        let zeros = "00000000000000000000000000000000001.5";
+        assert_eq!(parse_decimal(zeros).unwrap().to_string(), "1.5");
+        assert!(parse_decimal("-0E-60").unwrap().is_zero());
+        assert!(parse_decimal("1E-60").is_none());
+        for bad in [
+            " 1", "1 ", "+1", "1_000", ".5", "5.", "1e", "1e+", "--1", "1.2.3", "0x10",
+        ] {
+            assert!(parse_decimal(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -117,3 +117,177 @@ async fn the_document_and_the_routes_agree() {
     let a = get(&app, "/v1/orders").await;
     assert!(a.text.contains("no-route"), "{}", a.text);
 }
+
+/// The pattern the document gives a member of a request body.
+fn member_pattern(doc: &serde_json::Value, body: &str, member: &str) -> regex::Regex {
+    let mut schema = &doc["components"]["schemas"][body];
+    if let Some(base) = schema.get("allOf") {
+        schema = &base[0];
+    }
+    let p = schema["properties"][member]["pattern"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}.{member} has no pattern"));
+    regex::Regex::new(p).unwrap()
+}
+
+/// Asserts that the document lists `status` among the answers of `method path`.
+#[track_caller]
+fn documented(doc: &serde_json::Value, method: &str, path: &str, status: StatusCode) {
+    let responses = &doc["paths"][path][method]["responses"];
+    assert!(
+        responses.get(status.as_str()).is_some(),
+        "{method} {path} answered {status}, which the document does not list"
+    );
+}
+
+/// Strings in the plain notation, edge cases of `numeric(20,8)` and `numeric(6,4)` included,
+/// and strings no decimal member takes.
+const DECIMAL_SAMPLES: [&str; 36] = [
+    "0",
+    "-0",
+    "-0.000",
+    "00",
+    "007",
+    "0000000000000001.5",
+    "1",
+    "1.0000",
+    "0.9999",
+    "0.99995",
+    "1.0001",
+    "0.00001",
+    "187.25",
+    "999999999999.99999999",
+    "999999999999.999999990000",
+    "1000000000000",
+    "-999999999999.5",
+    "-1",
+    "0.00000001",
+    "0.000000001",
+    "1.123456780",
+    "1.1234567891",
+    "0.5",
+    ".5",
+    "5.",
+    "+1",
+    " 1",
+    "1 ",
+    "1_000",
+    "-",
+    "",
+    "-.5",
+    "1,5",
+    "0x10",
+    "NaN",
+    "١",
+];
+
+/// For every decimal member with a pattern, a plain-notation string is accepted exactly when the
+/// pattern allows it (the server also reads scientific notation, which the patterns leave out),
+/// and every answer's status is one the document lists.
+#[tokio::test]
+async fn decimal_members_accept_exactly_what_their_patterns_allow() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let doc = torghut_http::openapi();
+    let sid = strategy(&app).await;
+    let decision_id = post(&app, "/v1/decisions", &decision(&sid, 1, "AAPL"))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    for (i, s) in DECIMAL_SAMPLES.iter().enumerate() {
+        let cases = [
+            (
+                "NewStrategyBody",
+                "max_notional_per_trade",
+                "/v1/strategies".to_owned(),
+                serde_json::json!({"name": format!("s{i}"), "base_timeframe": "1Min",
+                    "universe_type": "static", "max_notional_per_trade": s}),
+            ),
+            (
+                "OrderBody",
+                "qty",
+                "/v1/executions".to_owned(),
+                serde_json::json!({"id": format!("order-{i}"), "symbol": "AAPL", "side": "buy",
+                    "type": "market", "time_in_force": "day", "qty": s, "status": "new"}),
+            ),
+            (
+                "NewReviewBody",
+                "confidence",
+                "/v1/decisions/{id}/reviews".to_owned(),
+                serde_json::json!({"model": "m", "prompt_version": "v1", "input_json": {},
+                    "response_json": {}, "verdict": "approve", "confidence": s}),
+            ),
+            (
+                "NewDecisionBody",
+                "qty",
+                "/v1/decisions".to_owned(),
+                serde_json::json!({"account_label": "paper", "strategy_id": sid,
+                    "symbol": "AAPL", "event_ts": "2026-02-10T14:30:00Z", "timeframe": "1Min",
+                    "action": "buy", "qty": s, "params": {"i": i}}),
+            ),
+        ];
+        for (body, member, path, request) in cases {
+            let allowed = member_pattern(&doc, body, member).is_match(s);
+            let uri = path.replace("{id}", &decision_id);
+            let answer = post(&app, &uri, &request.to_string()).await;
+            documented(&doc, "post", &path, answer.status);
+            // The decision's quantity is read as the original service reads it (Python's
+            // Decimal, which also takes " 1" and "1_000"): only its allowed strings are checked.
+            if body == "NewDecisionBody" && !allowed {
+                continue;
+            }
+            assert_eq!(
+                answer.status.is_success(),
+                allowed,
+                "{body}.{member} = {s:?}: answered {} {}",
+                answer.status,
+                answer.text
+            );
+        }
+    }
+}
+
+/// Text the database cannot store (a NUL character) is refused in every request body, as the
+/// document says with its patterns and its `StorableJson` schema.
+#[tokio::test]
+async fn nul_characters_are_refused_as_documented() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let doc = torghut_http::openapi();
+    let no_nul = regex::Regex::new(
+        doc["components"]["schemas"]["StorableJsonValue"]["anyOf"][1]["pattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(no_nul.is_match("text") && !no_nul.is_match("a\u{0}b"));
+    assert_eq!(
+        doc["components"]["schemas"]["NewStrategyBody"]["properties"]["description"]["pattern"],
+        doc["components"]["schemas"]["StorableJsonValue"]["anyOf"][1]["pattern"]
+    );
+    for (path, body) in [
+        (
+            "/v1/strategies",
+            r#"{"name":"n","base_timeframe":"1Min","universe_type":"static","description":"a\u0000b"}"#,
+        ),
+        (
+            "/v1/strategies",
+            r#"{"name":"n","base_timeframe":"1Min","universe_type":"static","universe_symbols":["A\u0000"]}"#,
+        ),
+        (
+            "/v1/executions",
+            r#"{"id":"o-nul","symbol":"AAPL","side":"buy","type":"market","time_in_force":"day","qty":"1","status":"new","extra":{"k\u0000":1}}"#,
+        ),
+    ] {
+        let answer = post(&app, path, body).await;
+        let problem = answer.problem(422);
+        documented(&doc, "post", path, answer.status);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("NUL"),
+            "{problem}"
+        );
+    }
+}

@@ -158,7 +158,9 @@ async fn decisions_are_idempotent_by_hash_and_hash_as_the_old_service() {
         &decision("0190b9a0-0000-7000-8000-000000000001", 1, "AAPL"),
     )
     .await;
-    assert_eq!(unknown.problem(422)["field"], "strategy_id");
+    let unknown = unknown.problem(404);
+    assert_eq!(unknown["field"], "strategy_id");
+    assert_eq!(unknown["type"], "urn:torghut:problem:unknown-strategy");
     let no_account = post(&app, "/v1/decisions", &decision_text(&sid, 3, "AAPL")).await;
     assert_eq!(no_account.problem(422)["field"], "account_label");
     let bad_qty = post(
