@@ -1,8 +1,8 @@
 //! Response (and documented request) bodies. Field names are the tables' column names; ids,
-//! decimals and date-times are strings.
+//! decimals and date-times are strings. A decimal reads as PostgreSQL writes it (`1.50000000`;
+//! `NaN`, `Infinity` when another writer stored one), never through a float.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 use torghut_store::cursor::{Advanced, Cursor};
@@ -26,9 +26,9 @@ pub struct StrategyRow {
     #[schema(value_type = Option<Value>)]
     pub universe_symbols: Option<Value>,
     #[schema(value_type = Option<String>, example = "0.10000000")]
-    pub max_position_pct_equity: Option<Decimal>,
+    pub max_position_pct_equity: Option<String>,
     #[schema(value_type = Option<String>)]
-    pub max_notional_per_trade: Option<Decimal>,
+    pub max_notional_per_trade: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -43,8 +43,8 @@ impl From<Strategy> for StrategyRow {
             base_timeframe: s.base_timeframe,
             universe_type: s.universe_type,
             universe_symbols: s.universe_symbols,
-            max_position_pct_equity: s.max_position_pct_equity,
-            max_notional_per_trade: s.max_notional_per_trade,
+            max_position_pct_equity: s.max_position_pct_equity.map(|n| n.to_string()),
+            max_notional_per_trade: s.max_notional_per_trade.map(|n| n.to_string()),
             created_at: s.created_at,
             updated_at: s.updated_at,
         }
@@ -98,11 +98,11 @@ pub struct ExecutionRow {
     pub order_type: String,
     pub time_in_force: String,
     #[schema(value_type = String)]
-    pub submitted_qty: Decimal,
+    pub submitted_qty: String,
     #[schema(value_type = String)]
-    pub filled_qty: Decimal,
+    pub filled_qty: String,
     #[schema(value_type = Option<String>)]
-    pub avg_fill_price: Option<Decimal>,
+    pub avg_fill_price: Option<String>,
     pub status: String,
     #[schema(value_type = Option<Object>)]
     pub raw_order: Option<Value>,
@@ -122,9 +122,9 @@ impl From<Execution> for ExecutionRow {
             side: e.side,
             order_type: e.order_type,
             time_in_force: e.time_in_force,
-            submitted_qty: e.submitted_qty,
-            filled_qty: e.filled_qty,
-            avg_fill_price: e.avg_fill_price,
+            submitted_qty: e.submitted_qty.to_string(),
+            filled_qty: e.filled_qty.to_string(),
+            avg_fill_price: e.avg_fill_price.map(|n| n.to_string()),
             status: e.status,
             raw_order: e.raw_order,
             created_at: e.created_at,
@@ -180,9 +180,9 @@ pub struct ReviewRow {
     pub response_json: Value,
     pub verdict: String,
     #[schema(value_type = Option<String>)]
-    pub confidence: Option<Decimal>,
+    pub confidence: Option<String>,
     #[schema(value_type = Option<String>)]
-    pub adjusted_qty: Option<Decimal>,
+    pub adjusted_qty: Option<String>,
     pub adjusted_order_type: Option<String>,
     pub rationale: Option<String>,
     #[schema(value_type = Option<Value>)]
@@ -202,8 +202,8 @@ impl From<Review> for ReviewRow {
             input_json: r.input_json,
             response_json: r.response_json,
             verdict: r.verdict,
-            confidence: r.confidence,
-            adjusted_qty: r.adjusted_qty,
+            confidence: r.confidence.map(|n| n.to_string()),
+            adjusted_qty: r.adjusted_qty.map(|n| n.to_string()),
             adjusted_order_type: r.adjusted_order_type,
             rationale: r.rationale,
             risk_flags: r.risk_flags,
@@ -352,7 +352,7 @@ pub struct ExecutionRecorded {
     pub created: bool,
     pub trade_decision_id: Option<Uuid>,
     #[schema(value_type = String)]
-    pub filled_qty: Decimal,
+    pub filled_qty: String,
     pub status: String,
     /// The sequence number of the execution event that recorded this payload's change; null
     /// when it created the execution (sealed into its row) or changed nothing (a repeat).
@@ -365,7 +365,7 @@ impl From<UpsertedExecution> for ExecutionRecorded {
             id: u.id,
             created: u.created,
             trade_decision_id: u.trade_decision_id,
-            filled_qty: u.filled_qty,
+            filled_qty: u.filled_qty.to_string(),
             status: u.status,
             event_seq: u.event_seq,
         }

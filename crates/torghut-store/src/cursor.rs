@@ -106,12 +106,12 @@ impl From<FieldProblem> for CursorError {
     }
 }
 
-fn position_from_row(row: &Row, first: usize) -> CursorPosition {
-    CursorPosition {
-        at: row.get(first),
-        seq: row.get(first + 1),
-        symbol: row.get(first + 2),
-    }
+fn position_from_row(row: &Row, first: usize) -> Result<CursorPosition, tokio_postgres::Error> {
+    Ok(CursorPosition {
+        at: row.try_get(first)?,
+        seq: row.try_get(first + 1)?,
+        symbol: row.try_get(first + 2)?,
+    })
 }
 
 /// The cursor of `source`.
@@ -123,11 +123,15 @@ pub async fn get(db: &impl GenericClient, source: &str) -> Result<Option<Cursor>
             &[&source],
         )
         .await?;
-    Ok(row.map(|r| Cursor {
-        source: r.get(0),
-        position: position_from_row(&r, 1),
-        updated_at: r.get(4),
-    }))
+    row.map(|r| -> Result<Cursor, tokio_postgres::Error> {
+        Ok(Cursor {
+            source: r.try_get(0)?,
+            position: position_from_row(&r, 1)?,
+            updated_at: r.try_get(4)?,
+        })
+    })
+    .transpose()
+    .map_err(Into::into)
 }
 
 /// Moves the cursor of `source` to `to`, creating it if needed, in its own transaction.
@@ -184,7 +188,7 @@ pub async fn advance_in_tx(
         )
         .await?;
     if let Some(row) = row {
-        return Ok(if row.get(0) {
+        return Ok(if row.try_get(0)? {
             Advanced::Created
         } else {
             Advanced::Moved

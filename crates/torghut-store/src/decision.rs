@@ -494,10 +494,10 @@ pub async fn ensure_prepared(
             .map_err(|e| DecisionError::from_db(e, p.strategy_id))?;
         if let Some(row) = inserted {
             return Ok(EnsuredDecision {
-                id: row.get(0),
+                id: row.try_get(0)?,
                 decision_hash: p.decision_hash.clone(),
                 created: true,
-                status: row.get(1),
+                status: row.try_get(1)?,
             });
         }
         let existing = db
@@ -508,10 +508,10 @@ pub async fn ensure_prepared(
             .await?;
         if let Some(row) = existing {
             return Ok(EnsuredDecision {
-                id: row.get(0),
+                id: row.try_get(0)?,
                 decision_hash: p.decision_hash.clone(),
                 created: false,
-                status: row.get(1),
+                status: row.try_get(1)?,
             });
         }
     }
@@ -524,37 +524,37 @@ pub async fn ensure_prepared(
 pub(crate) const DECISION_COLUMNS: &str = "id, strategy_id, alpaca_account_label, symbol, \
     timeframe, decision_json, rationale, status, decision_hash, created_at, executed_at";
 
-pub(crate) fn decision_from_row(row: &Row) -> Decision {
-    Decision {
-        id: row.get(0),
-        strategy_id: row.get(1),
-        account_label: row.get(2),
-        symbol: row.get(3),
-        timeframe: row.get(4),
-        decision_json: row.get(5),
-        rationale: row.get(6),
-        status: row.get(7),
-        decision_hash: row.get(8),
-        created_at: row.get(9),
-        executed_at: row.get(10),
-    }
+pub(crate) fn decision_from_row(row: &Row) -> Result<Decision, tokio_postgres::Error> {
+    Ok(Decision {
+        id: row.try_get(0)?,
+        strategy_id: row.try_get(1)?,
+        account_label: row.try_get(2)?,
+        symbol: row.try_get(3)?,
+        timeframe: row.try_get(4)?,
+        decision_json: row.try_get(5)?,
+        rationale: row.try_get(6)?,
+        status: row.try_get(7)?,
+        decision_hash: row.try_get(8)?,
+        created_at: row.try_get(9)?,
+        executed_at: row.try_get(10)?,
+    })
 }
 
 pub(crate) const EVENT_COLUMNS: &str =
     "id, decision_id, seq, kind, payload, reason_codes, actor, application_name, created_at";
 
-pub(crate) fn event_from_row(row: &Row) -> DecisionEvent {
-    DecisionEvent {
-        id: row.get(0),
-        decision_id: row.get(1),
-        seq: row.get(2),
-        kind: row.get(3),
-        payload: row.get(4),
-        reason_codes: row.get(5),
-        actor: row.get(6),
-        application_name: row.get(7),
-        created_at: row.get(8),
-    }
+pub(crate) fn event_from_row(row: &Row) -> Result<DecisionEvent, tokio_postgres::Error> {
+    Ok(DecisionEvent {
+        id: row.try_get(0)?,
+        decision_id: row.try_get(1)?,
+        seq: row.try_get(2)?,
+        kind: row.try_get(3)?,
+        payload: row.try_get(4)?,
+        reason_codes: row.try_get(5)?,
+        actor: row.try_get(6)?,
+        application_name: row.try_get(7)?,
+        created_at: row.try_get(8)?,
+    })
 }
 
 /// The decision with this id.
@@ -565,7 +565,7 @@ pub async fn get(db: &impl GenericClient, id: Uuid) -> Result<Option<Decision>, 
             &[&id],
         )
         .await?;
-    Ok(row.as_ref().map(decision_from_row))
+    Ok(row.as_ref().map(decision_from_row).transpose()?)
 }
 
 /// The decision with this hash.
@@ -579,7 +579,7 @@ pub async fn get_by_hash(
             &[&decision_hash],
         )
         .await?;
-    Ok(row.as_ref().map(decision_from_row))
+    Ok(row.as_ref().map(decision_from_row).transpose()?)
 }
 
 /// The events of a decision, in `seq` order.
@@ -595,7 +595,7 @@ pub async fn events(
             &[&decision_id],
         )
         .await?;
-    Ok(rows.iter().map(event_from_row).collect())
+    Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
 }
 
 /// The events carrying a reason code (through the partial GIN index on `reason_codes`), newest
@@ -615,7 +615,7 @@ pub async fn events_with_reason_code(
             &[&reason_code, &limit],
         )
         .await?;
-    Ok(rows.iter().map(event_from_row).collect())
+    Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
 }
 
 /// Checks a target status (see [`Transition::to`]).
@@ -695,7 +695,7 @@ pub async fn transition_in_tx(
         )
         .await?
         .ok_or(DecisionError::NotFound { id: decision_id })?;
-    let from: String = row.get(0);
+    let from: String = row.try_get(0)?;
     let unchanged = TransitionOutcome {
         decision_id,
         from: from.clone(),
@@ -734,8 +734,8 @@ pub async fn transition_in_tx(
         )
         .await?;
     Ok(TransitionOutcome {
-        seq: Some(event.get(1)),
-        event_id: Some(event.get(0)),
+        seq: Some(event.try_get(1)?),
+        event_id: Some(event.try_get(0)?),
         ..unchanged
     })
 }

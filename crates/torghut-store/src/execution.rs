@@ -13,7 +13,9 @@
 //!   execution, payload `{"changes": {column: {"from", "to"}}}`), so every broker update is kept
 //!   in order. A payload equal (as jsonb text) to the stored one, for the same decision link,
 //!   changes nothing and records nothing: a retried upsert is a no-op.
-//! - `filled_qty` never decreases: it becomes the larger of the stored and the received value.
+//! - `filled_qty` never decreases: it becomes the larger of the stored and the received value
+//!   (a stored `NaN`, which another writer may have left, counts as unknown: the received value
+//!   replaces it).
 //!   An update whose `filled_qty` is below the stored one is a stale (out-of-order) update: its
 //!   payload is stored (raw_order, recorded as an event) but `filled_qty`, `avg_fill_price` and `status`
 //!   keep their stored values. With an equal or larger `filled_qty`, the received status and
@@ -24,6 +26,8 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+
+use crate::numeric::Numeric;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use torghut_json::{AuditJson, AuditValue, JsonError, JsonPolicy};
@@ -60,7 +64,7 @@ pub struct UpsertedExecution {
     pub created: bool,
     pub trade_decision_id: Option<Uuid>,
     /// The stored `filled_qty` after the upsert.
-    pub filled_qty: Decimal,
+    pub filled_qty: Numeric,
     /// The stored `status` after the upsert.
     pub status: String,
     /// The `seq` of the execution event that recorded this upsert's change; `None` when it
@@ -79,9 +83,9 @@ pub struct Execution {
     pub side: String,
     pub order_type: String,
     pub time_in_force: String,
-    pub submitted_qty: Decimal,
-    pub filled_qty: Decimal,
-    pub avg_fill_price: Option<Decimal>,
+    pub submitted_qty: Numeric,
+    pub filled_qty: Numeric,
+    pub avg_fill_price: Option<Numeric>,
     pub status: String,
     pub raw_order: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
@@ -353,7 +357,7 @@ async fn attach_parsed(
         )
         .await?
         .ok_or(ExecutionError::UnknownDecision { decision_id })?;
-    let hash: Option<String> = row.get(0);
+    let hash: Option<String> = row.try_get(0)?;
     let hash = hash.ok_or(ExecutionError::DecisionWithoutHash { decision_id })?;
     match &order.client_order_id {
         Some(c) if *c != hash => {
@@ -376,10 +380,11 @@ const UPSERT_SET: &str = "trade_decision_id = coalesce(EXCLUDED.trade_decision_i
     e.trade_decision_id), client_order_id = coalesce(e.client_order_id, EXCLUDED.client_order_id), \
     symbol = EXCLUDED.symbol, side = EXCLUDED.side, order_type = EXCLUDED.order_type, \
     time_in_force = EXCLUDED.time_in_force, submitted_qty = EXCLUDED.submitted_qty, \
-    filled_qty = greatest(e.filled_qty, EXCLUDED.filled_qty), \
-    avg_fill_price = CASE WHEN EXCLUDED.filled_qty >= e.filled_qty \
+    filled_qty = greatest(nullif(e.filled_qty, 'NaN'), EXCLUDED.filled_qty), \
+    avg_fill_price = CASE WHEN EXCLUDED.filled_qty >= coalesce(nullif(e.filled_qty, 'NaN'), 0) \
         THEN coalesce(EXCLUDED.avg_fill_price, e.avg_fill_price) ELSE e.avg_fill_price END, \
-    status = CASE WHEN EXCLUDED.filled_qty >= e.filled_qty THEN EXCLUDED.status ELSE e.status END, \
+    status = CASE WHEN EXCLUDED.filled_qty >= coalesce(nullif(e.filled_qty, 'NaN'), 0) \
+        THEN EXCLUDED.status ELSE e.status END, \
     raw_order = EXCLUDED.raw_order, last_update_at = now(), updated_at = now() \
     WHERE e.symbol = EXCLUDED.symbol AND e.side = EXCLUDED.side \
       AND (e.raw_order::text IS DISTINCT FROM EXCLUDED.raw_order::text \
@@ -446,22 +451,22 @@ pub(crate) async fn upsert_parsed(
             .await
             .map_err(map)?;
         for (field, i, given) in [("symbol", 5, &order.symbol), ("side", 6, &order.side)] {
-            let stored: String = row.get(i);
+            let stored: String = row.try_get(i)?;
             if &stored != given {
                 return Err(ExecutionError::OrderChanged { field, stored });
             }
         }
         return Ok(UpsertedExecution {
-            id: row.get(0),
+            id: row.try_get(0)?,
             created: false,
-            trade_decision_id: row.get(2),
-            filled_qty: row.get(3),
-            status: row.get(4),
+            trade_decision_id: row.try_get(2)?,
+            filled_qty: row.try_get(3)?,
+            status: row.try_get(4)?,
             event_seq: None,
         });
     };
-    let id: Uuid = row.get(0);
-    let created: bool = row.get(1);
+    let id: Uuid = row.try_get(0)?;
+    let created: bool = row.try_get(1)?;
     // A new execution is sealed into its row; a change was recorded by the database as the
     // execution's latest event (the upsert holds the row lock until the end of the transaction).
     let event_seq = if created {
@@ -472,14 +477,15 @@ pub(crate) async fn upsert_parsed(
             &[&id],
         )
         .await?
-        .map(|r| r.get(0))
+        .map(|r| r.try_get(0))
+        .transpose()?
     };
     Ok(UpsertedExecution {
         id,
         created,
-        trade_decision_id: row.get(2),
-        filled_qty: row.get(3),
-        status: row.get(4),
+        trade_decision_id: row.try_get(2)?,
+        filled_qty: row.try_get(3)?,
+        status: row.try_get(4)?,
         event_seq,
     })
 }
@@ -488,40 +494,40 @@ pub(crate) const EXECUTION_COLUMNS: &str = "id, trade_decision_id, alpaca_order_
     client_order_id, symbol, side, order_type, time_in_force, submitted_qty, filled_qty, \
     avg_fill_price, status, raw_order, created_at, updated_at, last_update_at";
 
-pub(crate) fn execution_from_row(row: &Row) -> Execution {
-    Execution {
-        id: row.get(0),
-        trade_decision_id: row.get(1),
-        alpaca_order_id: row.get(2),
-        client_order_id: row.get(3),
-        symbol: row.get(4),
-        side: row.get(5),
-        order_type: row.get(6),
-        time_in_force: row.get(7),
-        submitted_qty: row.get(8),
-        filled_qty: row.get(9),
-        avg_fill_price: row.get(10),
-        status: row.get(11),
-        raw_order: row.get(12),
-        created_at: row.get(13),
-        updated_at: row.get(14),
-        last_update_at: row.get(15),
-    }
+pub(crate) fn execution_from_row(row: &Row) -> Result<Execution, tokio_postgres::Error> {
+    Ok(Execution {
+        id: row.try_get(0)?,
+        trade_decision_id: row.try_get(1)?,
+        alpaca_order_id: row.try_get(2)?,
+        client_order_id: row.try_get(3)?,
+        symbol: row.try_get(4)?,
+        side: row.try_get(5)?,
+        order_type: row.try_get(6)?,
+        time_in_force: row.try_get(7)?,
+        submitted_qty: row.try_get(8)?,
+        filled_qty: row.try_get(9)?,
+        avg_fill_price: row.try_get(10)?,
+        status: row.try_get(11)?,
+        raw_order: row.try_get(12)?,
+        created_at: row.try_get(13)?,
+        updated_at: row.try_get(14)?,
+        last_update_at: row.try_get(15)?,
+    })
 }
 
 pub(crate) const EVENT_COLUMNS: &str =
     "id, execution_id, seq, payload, actor, application_name, created_at";
 
-pub(crate) fn event_from_row(row: &Row) -> ExecutionEvent {
-    ExecutionEvent {
-        id: row.get(0),
-        execution_id: row.get(1),
-        seq: row.get(2),
-        payload: row.get(3),
-        actor: row.get(4),
-        application_name: row.get(5),
-        created_at: row.get(6),
-    }
+pub(crate) fn event_from_row(row: &Row) -> Result<ExecutionEvent, tokio_postgres::Error> {
+    Ok(ExecutionEvent {
+        id: row.try_get(0)?,
+        execution_id: row.try_get(1)?,
+        seq: row.try_get(2)?,
+        payload: row.try_get(3)?,
+        actor: row.try_get(4)?,
+        application_name: row.try_get(5)?,
+        created_at: row.try_get(6)?,
+    })
 }
 
 /// The execution with this id.
@@ -532,7 +538,7 @@ pub async fn get(db: &impl GenericClient, id: Uuid) -> Result<Option<Execution>,
             &[&id],
         )
         .await?;
-    Ok(row.as_ref().map(execution_from_row))
+    Ok(row.as_ref().map(execution_from_row).transpose()?)
 }
 
 /// The execution with this broker order id.
@@ -546,7 +552,7 @@ pub async fn get_by_order_id(
             &[&alpaca_order_id],
         )
         .await?;
-    Ok(row.as_ref().map(execution_from_row))
+    Ok(row.as_ref().map(execution_from_row).transpose()?)
 }
 
 /// The events (payloads received) of an execution, in `seq` order.
@@ -563,5 +569,5 @@ pub async fn events(
             &[&execution_id],
         )
         .await?;
-    Ok(rows.iter().map(event_from_row).collect())
+    Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
 }

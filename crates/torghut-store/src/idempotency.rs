@@ -60,12 +60,12 @@ pub async fn claim(
         // Released between the two statements: a new request may run.
         return Ok(Claim::InProgress);
     };
-    let digest: Vec<u8> = row.get(0);
+    let digest: Vec<u8> = row.try_get(0)?;
     if digest != request_sha256 {
         return Ok(Claim::OtherBody);
     }
-    let status: Option<i32> = row.get(1);
-    let body: Option<Vec<u8>> = row.get(2);
+    let status: Option<i32> = row.try_get(1)?;
+    let body: Option<Vec<u8>> = row.try_get(2)?;
     Ok(match status.and_then(|s| u16::try_from(s).ok()) {
         Some(status) => Claim::Replay {
             status,

@@ -30,6 +30,7 @@ pub mod decision;
 pub mod execution;
 pub mod idempotency;
 pub mod listing;
+pub mod numeric;
 pub mod position;
 pub mod review;
 pub mod strategy;
@@ -38,5 +39,6 @@ pub mod trail;
 mod check;
 
 pub use check::{describe as describe_db_error, parse_decimal};
+pub use numeric::Numeric;
 
 pub use torghut_json::{AuditJson, JsonError, JsonPolicy};

@@ -223,5 +223,8 @@ pub async fn recent_executions(
     f: &RecentFilter,
 ) -> Result<Vec<Execution>, ListingError> {
     let rows = recent_rows(db, execution::EXECUTION_COLUMNS, "executions", f).await?;
-    Ok(rows.iter().map(execution::execution_from_row).collect())
+    Ok(rows
+        .iter()
+        .map(execution::execution_from_row)
+        .collect::<Result<_, _>>()?)
 }

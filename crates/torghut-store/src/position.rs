@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+
+use crate::numeric::Numeric;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use torghut_json::{JsonError, JsonPolicy};
 use uuid::Uuid;
@@ -27,9 +29,9 @@ pub struct PositionSnapshot {
     pub id: Uuid,
     pub account_label: String,
     pub as_of: DateTime<Utc>,
-    pub equity: Decimal,
-    pub cash: Decimal,
-    pub buying_power: Decimal,
+    pub equity: Numeric,
+    pub cash: Numeric,
+    pub buying_power: Numeric,
     pub positions: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
@@ -119,17 +121,17 @@ pub async fn insert_in_tx(
     Ok(id)
 }
 
-fn from_row(row: &Row) -> PositionSnapshot {
-    PositionSnapshot {
-        id: row.get(0),
-        account_label: row.get(1),
-        as_of: row.get(2),
-        equity: row.get(3),
-        cash: row.get(4),
-        buying_power: row.get(5),
-        positions: row.get(6),
-        created_at: row.get(7),
-    }
+fn from_row(row: &Row) -> Result<PositionSnapshot, tokio_postgres::Error> {
+    Ok(PositionSnapshot {
+        id: row.try_get(0)?,
+        account_label: row.try_get(1)?,
+        as_of: row.try_get(2)?,
+        equity: row.try_get(3)?,
+        cash: row.try_get(4)?,
+        buying_power: row.try_get(5)?,
+        positions: row.try_get(6)?,
+        created_at: row.try_get(7)?,
+    })
 }
 
 /// The snapshot of an account with the latest `as_of` (the last inserted among equal ones).
@@ -145,5 +147,5 @@ pub async fn latest(
             &[&account_label],
         )
         .await?;
-    Ok(row.as_ref().map(from_row))
+    Ok(row.as_ref().map(from_row).transpose()?)
 }

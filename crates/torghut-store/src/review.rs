@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+
+use crate::numeric::Numeric;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use torghut_json::{AuditJson, JsonError, JsonPolicy};
 use uuid::Uuid;
@@ -49,8 +51,8 @@ pub struct Review {
     pub input_json: serde_json::Value,
     pub response_json: serde_json::Value,
     pub verdict: String,
-    pub confidence: Option<Decimal>,
-    pub adjusted_qty: Option<Decimal>,
+    pub confidence: Option<Numeric>,
+    pub adjusted_qty: Option<Numeric>,
     pub adjusted_order_type: Option<String>,
     pub rationale: Option<String>,
     pub risk_flags: Option<serde_json::Value>,
@@ -264,24 +266,24 @@ pub(crate) const REVIEW_COLUMNS: &str = "id, trade_decision_id, model, prompt_ve
     input_json, response_json, verdict, confidence, adjusted_qty, adjusted_order_type, \
     rationale, risk_flags, tokens_prompt, tokens_completion, created_at";
 
-pub(crate) fn review_from_row(row: &Row) -> Review {
-    Review {
-        id: row.get(0),
-        trade_decision_id: row.get(1),
-        model: row.get(2),
-        prompt_version: row.get(3),
-        input_json: row.get(4),
-        response_json: row.get(5),
-        verdict: row.get(6),
-        confidence: row.get(7),
-        adjusted_qty: row.get(8),
-        adjusted_order_type: row.get(9),
-        rationale: row.get(10),
-        risk_flags: row.get(11),
-        tokens_prompt: row.get(12),
-        tokens_completion: row.get(13),
-        created_at: row.get(14),
-    }
+pub(crate) fn review_from_row(row: &Row) -> Result<Review, tokio_postgres::Error> {
+    Ok(Review {
+        id: row.try_get(0)?,
+        trade_decision_id: row.try_get(1)?,
+        model: row.try_get(2)?,
+        prompt_version: row.try_get(3)?,
+        input_json: row.try_get(4)?,
+        response_json: row.try_get(5)?,
+        verdict: row.try_get(6)?,
+        confidence: row.try_get(7)?,
+        adjusted_qty: row.try_get(8)?,
+        adjusted_order_type: row.try_get(9)?,
+        rationale: row.try_get(10)?,
+        risk_flags: row.try_get(11)?,
+        tokens_prompt: row.try_get(12)?,
+        tokens_completion: row.try_get(13)?,
+        created_at: row.try_get(14)?,
+    })
 }
 
 /// The reviews of a decision, oldest first.
@@ -298,5 +300,5 @@ pub async fn for_decision(
             &[&decision_id],
         )
         .await?;
-    Ok(rows.iter().map(review_from_row).collect())
+    Ok(rows.iter().map(review_from_row).collect::<Result<_, _>>()?)
 }

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+
+use crate::numeric::Numeric;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use torghut_json::{JsonError, JsonPolicy};
 use uuid::Uuid;
@@ -39,8 +41,8 @@ pub struct Strategy {
     pub base_timeframe: String,
     pub universe_type: String,
     pub universe_symbols: Option<serde_json::Value>,
-    pub max_position_pct_equity: Option<Decimal>,
-    pub max_notional_per_trade: Option<Decimal>,
+    pub max_position_pct_equity: Option<Numeric>,
+    pub max_notional_per_trade: Option<Numeric>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -92,20 +94,20 @@ impl From<FieldProblem> for StrategyError {
 const COLUMNS: &str = "id, name, description, enabled, base_timeframe, universe_type, \
     universe_symbols, max_position_pct_equity, max_notional_per_trade, created_at, updated_at";
 
-fn from_row(row: &Row) -> Strategy {
-    Strategy {
-        id: row.get(0),
-        name: row.get(1),
-        description: row.get(2),
-        enabled: row.get(3),
-        base_timeframe: row.get(4),
-        universe_type: row.get(5),
-        universe_symbols: row.get(6),
-        max_position_pct_equity: row.get(7),
-        max_notional_per_trade: row.get(8),
-        created_at: row.get(9),
-        updated_at: row.get(10),
-    }
+fn from_row(row: &Row) -> Result<Strategy, tokio_postgres::Error> {
+    Ok(Strategy {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        description: row.try_get(2)?,
+        enabled: row.try_get(3)?,
+        base_timeframe: row.try_get(4)?,
+        universe_type: row.try_get(5)?,
+        universe_symbols: row.try_get(6)?,
+        max_position_pct_equity: row.try_get(7)?,
+        max_notional_per_trade: row.try_get(8)?,
+        created_at: row.try_get(9)?,
+        updated_at: row.try_get(10)?,
+    })
 }
 
 /// Creates a strategy in its own transaction.
@@ -167,7 +169,7 @@ pub async fn create_in_tx(
             ],
         )
         .await?;
-    Ok(from_row(&row))
+    Ok(from_row(&row)?)
 }
 
 /// The strategy with this id.
@@ -178,7 +180,7 @@ pub async fn get(db: &impl GenericClient, id: Uuid) -> Result<Option<Strategy>, 
             &[&id],
         )
         .await?;
-    Ok(row.as_ref().map(from_row))
+    Ok(row.as_ref().map(from_row).transpose()?)
 }
 
 /// Every strategy, by name then id.
@@ -189,7 +191,7 @@ pub async fn list(db: &impl GenericClient) -> Result<Vec<Strategy>, StrategyErro
             &[],
         )
         .await?;
-    Ok(rows.iter().map(from_row).collect())
+    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
 
 /// Enables a strategy (in its own transaction); returns it as stored.
@@ -241,5 +243,6 @@ pub async fn set_enabled_in_tx(
         .await?;
     row.as_ref()
         .map(from_row)
+        .transpose()?
         .ok_or(StrategyError::NotFound { id })
 }

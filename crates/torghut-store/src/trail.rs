@@ -254,16 +254,22 @@ pub async fn get(
         return Ok(None);
     };
     Ok(Some(AuditTrail {
-        decision: decision::decision_from_row(&decision),
-        events: events.iter().map(decision::event_from_row).collect(),
-        reviews: reviews.iter().map(review::review_from_row).collect(),
+        decision: decision::decision_from_row(&decision)?,
+        events: events
+            .iter()
+            .map(decision::event_from_row)
+            .collect::<Result<_, _>>()?,
+        reviews: reviews
+            .iter()
+            .map(review::review_from_row)
+            .collect::<Result<_, _>>()?,
         executions: executions
             .iter()
             .map(execution::execution_from_row)
-            .collect(),
+            .collect::<Result<_, _>>()?,
         execution_events: execution_events
             .iter()
             .map(execution::event_from_row)
-            .collect(),
+            .collect::<Result<_, _>>()?,
     }))
 }

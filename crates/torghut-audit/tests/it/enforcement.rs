@@ -60,7 +60,7 @@ async fn the_store_works_as_the_runtime_role() {
     )
     .await
     .unwrap();
-    assert_eq!(x.filled_qty, Decimal::new(15, 1));
+    assert_eq!(x.filled_qty.to_decimal(), Some(Decimal::new(15, 1)));
     // A stale update is recorded (its payload changes), filled_qty stays.
     execution::upsert(
         &mut rt,

@@ -320,6 +320,58 @@ async fn numbers_beyond_f64_read_back_as_stored() {
     assert_eq!(ds.status, StatusCode::OK, "{}", ds.text);
 }
 
+/// Decimal columns written by another writer (the original service, an operator) with values a
+/// fixed-size decimal cannot hold (`NaN`, as Python's `Decimal('NaN')` is stored) read back as
+/// stored through every route, never a 500.
+#[tokio::test]
+async fn stored_nan_decimals_read_back_as_stored() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let sid = strategy(&app).await;
+    let r = post(&app, "/v1/decisions", &decision(&sid, 78, "AAPL")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let c = db.connect().await;
+    c.batch_execute(&format!(
+        "INSERT INTO executions (id, trade_decision_id, alpaca_order_id, symbol, side, order_type, \
+           time_in_force, submitted_qty, filled_qty, avg_fill_price, status) \
+         VALUES ('0190b9a0-0000-7000-8000-0000000000e1', '{id}', 'nan-order', 'AAPL', 'buy', \
+           'market', 'day', 'NaN', 'NaN', 'NaN', 'new'); \
+         UPDATE strategies SET max_notional_per_trade = 'NaN' WHERE id = '{sid}'; \
+         INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, \
+           input_json, response_json, verdict, confidence, adjusted_qty) \
+         VALUES ('0190b9a0-0000-7000-8000-0000000000e2', '{id}', 'm', 'v1', '{{}}', '{{}}', \
+           'approve', 'NaN', 'NaN');"
+    ))
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let g = get(&app, &format!("/v1/decisions/{id}")).await;
+        assert_eq!(g.status, StatusCode::OK, "{}", g.text);
+        let v = g.json();
+        let e = &v["executions"][0];
+        assert_eq!(e["submitted_qty"], "NaN", "{e}");
+        assert_eq!(e["avg_fill_price"], "NaN", "{e}");
+        assert_eq!(v["reviews"][0]["confidence"], "NaN", "{v}");
+    }
+    let s = get(&app, "/v1/strategies").await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+    assert!(
+        s.text.contains("\"max_notional_per_trade\":\"NaN\""),
+        "{}",
+        s.text
+    );
+    // The broker's next payload for that order updates it.
+    let x = post(
+        &app,
+        "/v1/executions",
+        r#"{"id":"nan-order","symbol":"AAPL","side":"buy","type":"market","time_in_force":"day","qty":"1","filled_qty":"1","status":"filled"}"#,
+    )
+    .await;
+    assert_eq!(x.status, StatusCode::OK, "{}", x.text);
+    assert_eq!(x.json()["filled_qty"], "1.00000000", "{}", x.text);
+}
+
 /// A decimal a column cannot hold exactly is refused naming the field and the column's limit,
 /// never rounded.
 #[tokio::test]

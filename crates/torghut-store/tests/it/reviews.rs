@@ -23,7 +23,7 @@ async fn append_and_typed_errors() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].id, id);
     assert_eq!(stored[0].verdict, "approve");
-    assert_eq!(stored[0].confidence.unwrap().to_string(), "0.9000");
+    assert_eq!(stored[0].confidence.as_ref().unwrap().as_str(), "0.9000");
     assert_eq!(stored[0].risk_flags, Some(serde_json::json!(["none"])));
 
     let cases: Vec<(&str, Mutation)> = vec![
