@@ -230,8 +230,8 @@ pub async fn check_anchors(
                 ),
             )),
             Some(r) => {
-                let hash: Vec<u8> = r.get(0);
-                let created_at: String = r.get(1);
+                let hash: Vec<u8> = r.try_get(0)?;
+                let created_at: String = r.try_get(1)?;
                 if hex::encode(hash) != a.hash || created_at != a.created_at {
                     findings.push(finding(
                         a.checkpoint_id,

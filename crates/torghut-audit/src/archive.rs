@@ -217,7 +217,7 @@ async fn read_back(
                 created_at,
                 id,
             ),
-            digest: d.get(0),
+            digest: d.try_get(0)?,
         });
     }
     Ok(out)
@@ -313,7 +313,7 @@ pub async fn archive(
         || !tx
             .query_one("SELECT to_regclass('audit_archive_log') IS NOT NULL", &[])
             .await?
-            .get::<_, bool>(0)
+            .try_get::<_, bool>(0)?
     {
         return Err(AuditError::NotMigrated);
     }
@@ -331,8 +331,8 @@ pub async fn archive(
         )
         .await?
         .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
     let executions: Vec<Uuid> = tx
         .query(
             "SELECT x.id FROM executions x WHERE x.trade_decision_id = ANY ($2) \
@@ -344,8 +344,8 @@ pub async fn archive(
         )
         .await?
         .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
     let mut report = ArchiveReport {
         dir: req.out.display().to_string(),
         log_id: None,
@@ -381,7 +381,7 @@ pub async fn archive(
             .await?;
         let mut text = String::new();
         for r in &rows {
-            text.push_str(r.get::<_, &str>(0));
+            text.push_str(r.try_get::<_, &str>(0)?);
             text.push('\n');
         }
         let name = format!("{}.jsonl", t.table);
@@ -435,8 +435,13 @@ pub async fn archive(
         )
         .await?
         .iter()
-        .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3))))
-        .collect();
+        .map(|r| -> Result<_, tokio_postgres::Error> {
+            Ok((
+                (r.try_get(0)?, r.try_get(1)?),
+                (r.try_get(2)?, r.try_get(3)?),
+            ))
+        })
+        .collect::<Result<_, _>>()?;
     if live.len() != heads.len() {
         return Err(AuditError::ArchiveMismatch(format!(
             "{} streams in the archive, {} in the database",
@@ -475,14 +480,14 @@ pub async fn archive(
             ],
         )
         .await?;
-    let log_id: i64 = row.get(0);
+    let log_id: i64 = row.try_get(0)?;
     let cp: i64 = tx
         .query_one(
             "SELECT checkpoint_id FROM audit_archive_log WHERE id = $1",
             &[&log_id],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     tx.commit().await?;
     report.log_id = Some(log_id);
     report.manifest_sha256 = Some(manifest_sha256);
@@ -557,10 +562,10 @@ pub async fn verify_archive(
         ));
         return Ok(report);
     };
-    report.log_id = Some(log.get(0));
-    let digests: serde_json::Value = log.get(1);
-    let counts: serde_json::Value = log.get(2);
-    let cp: i64 = log.get(3);
+    report.log_id = Some(log.try_get(0)?);
+    let digests: serde_json::Value = log.try_get(1)?;
+    let counts: serde_json::Value = log.try_get(2)?;
+    let cp: i64 = log.try_get(3)?;
     let mut rows = Vec::new();
     for f in &manifest.files {
         if digests.get(&f.name).and_then(|v| v.as_str()) != Some(f.sha256.as_str()) {
@@ -594,8 +599,10 @@ pub async fn verify_archive(
         )
         .await?
         .iter()
-        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
-        .collect();
+        .map(|r| -> Result<_, tokio_postgres::Error> {
+            Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?))
+        })
+        .collect::<Result<_, _>>()?;
     report.streams_checked = heads.len() as u64;
     for ((stream, sid), (_, head)) in &heads {
         match recorded.get(&((*stream).to_owned(), *sid)) {

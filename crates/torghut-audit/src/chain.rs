@@ -266,7 +266,7 @@ pub async fn checkpoint_with(
             &[&options.full, &options.max_heads],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     let row = db
         .query_one(
             "SELECT id, streams, hash, \
@@ -275,12 +275,12 @@ pub async fn checkpoint_with(
             &[&id],
         )
         .await?;
-    let hash: Vec<u8> = row.get(2);
+    let hash: Vec<u8> = row.try_get(2)?;
     Ok(Checkpoint {
-        id: row.get(0),
-        streams: row.get(1),
+        id: row.try_get(0)?,
+        streams: row.try_get(1)?,
         hash: hex::encode(hash),
-        created_at: row.get(3),
+        created_at: row.try_get(3)?,
     })
 }
 

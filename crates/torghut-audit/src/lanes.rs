@@ -121,8 +121,10 @@ async fn check_all_lanes(
         .query("SELECT lane, seq, head FROM audit_lanes", &[])
         .await?
         .into_iter()
-        .map(|r| (r.get(0), (r.get(1), r.get(2))))
-        .collect();
+        .map(|r| -> Result<_, tokio_postgres::Error> {
+            Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?)))
+        })
+        .collect::<Result<_, _>>()?;
     let mut latest: BTreeMap<i64, Record> = tx
         .query(
             "SELECT DISTINCT ON (stream_id) stream_id, checkpoint_id, seq, head \
@@ -132,13 +134,13 @@ async fn check_all_lanes(
         )
         .await?
         .into_iter()
-        .map(|r| {
-            (
-                lane_of(&r.get::<_, Uuid>(0)),
-                (r.get(1), r.get(2), r.get(3)),
-            )
+        .map(|r| -> Result<_, tokio_postgres::Error> {
+            Ok((
+                lane_of(&r.try_get::<_, Uuid>(0)?),
+                (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?),
+            ))
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut stats = LaneStats::default();
     let mut walk: Option<Walk> = None;
     let no_params: [&(dyn ToSql + Sync); 0] = [];
@@ -147,7 +149,7 @@ async fn check_all_lanes(
             .await?
     );
     while let Some(r) = rows.try_next().await? {
-        let lane: i64 = r.get(0);
+        let lane: i64 = r.try_get(0)?;
         if walk.as_ref().is_none_or(|w| w.lane != lane) {
             if let Some(w) = walk.take() {
                 stats.lanes += 1;
@@ -161,7 +163,13 @@ async fn check_all_lanes(
             ));
         }
         if let Some(w) = walk.as_mut() {
-            w.entry(r.get(1), r.get(2), r.get(3), r.get(4), out);
+            w.entry(
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+                out,
+            );
         }
     }
     if let Some(w) = walk.take() {
@@ -200,7 +208,7 @@ async fn unlinked_roots(tx: &Transaction<'_>, out: &mut Vec<Finding>) -> Result<
             )
             .await?;
         for r in rows {
-            let id: Uuid = r.get(0);
+            let id: Uuid = r.try_get(0)?;
             out.push(Finding {
                 problem: Problem::Inserted,
                 table: table.into(),
@@ -223,37 +231,40 @@ async fn moved_lanes(tx: &Transaction<'_>, cp: i64) -> Result<Vec<(i64, Start)>,
         .query("SELECT lane FROM audit_lanes WHERE pending", &[])
         .await?
         .into_iter()
-        .map(|r| r.get(0))
-        .collect();
-    lanes.extend(
-        tx.query(
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    for r in tx
+        .query(
             "SELECT DISTINCT stream_id FROM audit_checkpoint_heads \
              WHERE stream = 'lane' AND checkpoint_id > $1",
             &[&cp],
         )
         .await?
-        .into_iter()
-        .map(|r| lane_of(&r.get::<_, Uuid>(0))),
-    );
+    {
+        lanes.push(lane_of(&r.try_get::<_, Uuid>(0)?));
+    }
     lanes.sort_unstable();
     lanes.dedup();
     let mut out = Vec::with_capacity(lanes.len());
     for lane in lanes {
-        let start = tx
+        let record = tx
             .query_opt(
                 "SELECT seq, head FROM audit_checkpoint_heads \
                  WHERE stream = 'lane' AND stream_id = $1 AND checkpoint_id <= $2 \
                  ORDER BY checkpoint_id DESC LIMIT 1",
                 &[&lane_id(lane), &cp],
             )
-            .await?
-            .and_then(|r| {
-                let head: Option<Vec<u8>> = r.get(1);
-                head.map(|head| Start {
-                    seq: r.get(0),
+            .await?;
+        let start = match record {
+            Some(r) => match r.try_get::<_, Option<Vec<u8>>>(1)? {
+                Some(head) => Some(Start {
+                    seq: r.try_get(0)?,
                     head,
-                })
-            });
+                }),
+                None => None,
+            },
+            None => None,
+        };
         out.push((lane, start.unwrap_or_else(Start::first)));
     }
     Ok(out)
@@ -292,7 +303,8 @@ async fn check_lane(
             &[&lane],
         )
         .await?
-        .map(|r| (r.get(0), r.get(1)));
+        .map(|r| -> Result<_, tokio_postgres::Error> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+        .transpose()?;
     let records: Vec<Record> = tx
         .query(
             "SELECT checkpoint_id, seq, head FROM audit_checkpoint_heads \
@@ -301,8 +313,10 @@ async fn check_lane(
         )
         .await?
         .into_iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
+        .map(|r| -> Result<_, tokio_postgres::Error> {
+            Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+        })
+        .collect::<Result<_, _>>()?;
     let params: [&(dyn ToSql + Sync); 2] = [&lane, &start.seq];
     let mut rows = pin!(
         tx.query_raw(&entries_sql("l.lane = $1 AND l.seq > $2", "l.seq"), params)
@@ -310,7 +324,13 @@ async fn check_lane(
     );
     let mut walk = Walk::new(lane, start, records);
     while let Some(r) = rows.try_next().await? {
-        walk.entry(r.get(1), r.get(2), r.get(3), r.get(4), out);
+        walk.entry(
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+            out,
+        );
     }
     Ok(walk.finish(head, out))
 }

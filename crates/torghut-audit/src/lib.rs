@@ -66,5 +66,5 @@ pub(crate) async fn has_chain(db: &impl tokio_postgres::GenericClient) -> Result
             &[],
         )
         .await?
-        .get(0))
+        .try_get(0)?)
 }

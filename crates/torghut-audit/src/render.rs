@@ -146,12 +146,18 @@ impl Layout {
                 &[&table],
             )
             .await?;
-        Ok(
-            Self::new(table, rows.iter().map(|r| (r.get(0), r.get(1))).collect()).map(|mut l| {
-                l.idents = rows.iter().map(|r| r.get(2)).collect();
-                l
-            }),
-        )
+        let columns = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+        let Some(mut layout) = Self::new(table, columns) else {
+            return Ok(None);
+        };
+        layout.idents = rows
+            .iter()
+            .map(|r| r.try_get(2))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(layout))
     }
 
     /// The select list of this table's columns (of alias `t`).
@@ -318,12 +324,6 @@ impl<'a> Reader<'a> {
         self.0 = b;
         Some(a)
     }
-    fn i16(&mut self) -> Option<i16> {
-        Some(i16::from_be_bytes(self.take(2)?.try_into().ok()?))
-    }
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
-    }
     fn i32(&mut self) -> Option<i32> {
         Some(i32::from_be_bytes(self.take(4)?.try_into().ok()?))
     }
@@ -400,68 +400,13 @@ fn push_uint(mut n: u64, width: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// `numeric_out` of a numeric in binary (base-10000 digits, weight, sign, display scale); NaN
-/// and the infinities are strings in `jsonb`.
+/// `numeric_out` of a numeric in binary (the store's decoder); NaN and the infinities are
+/// strings in `jsonb`.
 fn numeric(v: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    let mut r = Reader(v);
-    let ndigits = usize::try_from(r.i16()?).ok()?;
-    let weight = i32::from(r.i16()?);
-    let sign = r.u16()?;
-    let dscale = i32::from(r.u16()?);
-    let digits: Vec<i16> = (0..ndigits).map(|_| r.i16()).collect::<Option<_>>()?;
-    if !r.0.is_empty() || digits.iter().any(|d| !(0..10000).contains(d)) {
-        return None;
-    }
-    match sign {
-        0xC000 => {
-            out.extend_from_slice(b"\"NaN\"");
-            return Some(());
-        }
-        0xD000 => {
-            out.extend_from_slice(b"\"Infinity\"");
-            return Some(());
-        }
-        0xF000 => {
-            out.extend_from_slice(b"\"-Infinity\"");
-            return Some(());
-        }
-        0x4000 => out.push(b'-'),
-        0x0000 => {}
-        _ => return None,
-    }
-    let digit = |d: i32| -> i16 {
-        usize::try_from(d)
-            .ok()
-            .and_then(|d| digits.get(d).copied())
-            .unwrap_or(0)
-    };
-    let mut d: i32;
-    if weight < 0 {
-        d = weight + 1;
-        out.push(b'0');
-    } else {
-        d = 0;
-        while d <= weight {
-            let dig = u64::from(digit(d).unsigned_abs());
-            if d == 0 {
-                // The first group without its leading zeros.
-                push_uint(dig, 1, out);
-            } else {
-                push_uint(dig, 4, out);
-            }
-            d += 1;
-        }
-    }
-    if dscale > 0 {
-        out.push(b'.');
-        let end = out.len() + usize::try_from(dscale).ok()?;
-        let mut i = 0;
-        while i < dscale {
-            push_uint(u64::from(digit(d).unsigned_abs()), 4, out);
-            d += 1;
-            i += 4;
-        }
-        out.truncate(end);
+    let start = out.len();
+    if !torghut_store::numeric::numeric_out(v, out)? {
+        out.insert(start, b'"');
+        out.push(b'"');
     }
     Some(())
 }

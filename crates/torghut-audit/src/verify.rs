@@ -317,7 +317,7 @@ pub async fn verify_parallel(
         let snapshot: String = tx
             .query_one("SELECT pg_export_snapshot()", &[])
             .await?
-            .get(0);
+            .try_get(0)?;
         for h in &mut helpers {
             let htx = h
                 .build_transaction()
@@ -467,7 +467,7 @@ async fn verify_in(
             &[&chain::LEGACY_BACKFILL],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     let mut rechecked = 0;
     if anchor.is_none() && !others.is_empty() {
         rechecked += verify_side_by_side(tx, others, backfilled, &mut stats, &mut findings).await?;
@@ -610,7 +610,7 @@ async fn split_points(
             &[],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     let parts = parts as i64;
     if parts < 2 || rows < parts {
         return Ok(Vec::new());
@@ -624,7 +624,8 @@ async fn split_points(
                 &[&at],
             )
             .await?
-            .map(|r| r.get(0));
+            .map(|r| r.try_get(0))
+            .transpose()?;
         if let Some(id) = id {
             if out.last().is_none_or(|l| *l < id) {
                 out.push(id);
@@ -658,11 +659,11 @@ async fn since_checkpoint(tx: &Transaction<'_>) -> Result<Option<Anchor>, AuditE
         )
         .await?;
     while let Some(cp) = next {
-        let id: i64 = cp.get(0);
-        let kind: String = cp.get(1);
-        let streams: i64 = cp.get(2);
-        let prev_hash: Option<Vec<u8>> = cp.get(3);
-        let hash: Vec<u8> = cp.get(4);
+        let id: i64 = cp.try_get(0)?;
+        let kind: String = cp.try_get(1)?;
+        let streams: i64 = cp.try_get(2)?;
+        let prev_hash: Option<Vec<u8>> = cp.try_get(3)?;
+        let hash: Vec<u8> = cp.try_get(4)?;
         checked += 1;
         if latest.is_none() {
             latest = Some((id, hex::encode(&hash)));
@@ -679,8 +680,8 @@ async fn since_checkpoint(tx: &Transaction<'_>) -> Result<Option<Anchor>, AuditE
             .await?
         );
         while let Some(r) = rows.try_next().await? {
-            let sid: Uuid = r.get(1);
-            hasher.head(r.get(0), &sid, r.get(2), r.get(3));
+            let sid: Uuid = r.try_get(1)?;
+            hasher.head(r.try_get(0)?, &sid, r.try_get(2)?, r.try_get(3)?);
             heads += 1;
         }
         next = tx
@@ -690,7 +691,10 @@ async fn since_checkpoint(tx: &Transaction<'_>) -> Result<Option<Anchor>, AuditE
                 &[&id],
             )
             .await?;
-        let before: Option<(i64, Vec<u8>)> = next.as_ref().map(|r| (r.get(0), r.get(4)));
+        let before: Option<(i64, Vec<u8>)> = next
+            .as_ref()
+            .map(|r| -> Result<_, tokio_postgres::Error> { Ok((r.try_get(0)?, r.try_get(4)?)) })
+            .transpose()?;
         let problems = checkpoint_problems(
             CheckpointSeen {
                 id,
@@ -747,7 +751,7 @@ async fn changed_streams(
     let mut rows = pin!(tx.query_raw(&sql, params).await?);
     let mut out = Vec::new();
     while let Some(r) = rows.try_next().await? {
-        out.push(r.get(0));
+        out.push(r.try_get(0)?);
     }
     Ok(out)
 }
@@ -829,11 +833,11 @@ async fn verify_kind(
         let sqls = fast_sqls(kind, &tables, batch);
         for_each_merged(tx, &sqls, batch, |group| {
             if unreadable {
-                return;
+                return Ok(());
             }
-            let Some(s) = StreamRows::read(group, Some(&tables)) else {
+            let Some(s) = StreamRows::read(group, Some(&tables))? else {
                 unreadable = true;
-                return;
+                return Ok(());
             };
             let mut found = Findings(Vec::new());
             let sure = check_one(
@@ -853,6 +857,7 @@ async fn verify_kind(
                     }
                 }
             }
+            Ok(())
         })
         .await?;
     }
@@ -890,8 +895,8 @@ async fn server_pass(
 ) -> Result<u64, AuditError> {
     let mut n = 0;
     for_each_stream(tx, &stream_sql(kind, &only), &only, |group| {
-        let Some(s) = StreamRows::read(group, None) else {
-            return;
+        let Some(s) = StreamRows::read(group, None)? else {
+            return Ok(());
         };
         n += 1;
         check_one(
@@ -902,6 +907,7 @@ async fn server_pass(
             stats.as_deref_mut(),
             out,
         );
+        Ok(())
     })
     .await?;
     for t in TABLES
@@ -1024,23 +1030,23 @@ async fn for_each_stream(
     tx: &Transaction<'_>,
     sql: &str,
     scope: &Scope<'_>,
-    mut f: impl FnMut(&[Row]),
+    mut f: impl FnMut(&[Row]) -> Result<(), AuditError>,
 ) -> Result<(), AuditError> {
     let ids = scope.ids().map(<[Uuid]>::to_vec);
     let mut rows = pin!(tx.query_raw(sql, scope_params(&ids)).await?);
     let mut group: Vec<Row> = Vec::new();
     let mut current: Option<Option<Uuid>> = None;
     while let Some(row) = rows.try_next().await? {
-        let sid: Option<Uuid> = row.get(0);
+        let sid: Option<Uuid> = row.try_get(0)?;
         if current.is_some_and(|c| c != sid) {
-            f(&group);
+            f(&group)?;
             group.clear();
         }
         current = Some(sid);
         group.push(row);
     }
     if !group.is_empty() {
-        f(&group);
+        f(&group)?;
     }
     Ok(())
 }
@@ -1128,7 +1134,10 @@ impl<'p, 't> Merge<'p, 't> {
             let rows = fetch.await?;
             self.asked[j] = false;
             self.more[j] = rows.len() == FETCH_ROWS as usize;
-            self.rows[j].extend(rows.into_iter().map(|r| (sid_key(&r), r)));
+            self.rows[j].reserve(rows.len());
+            for r in rows {
+                self.rows[j].push_back((sid_key(&r)?, r));
+            }
         }
         Ok(())
     }
@@ -1163,9 +1172,9 @@ impl<'p, 't> Merge<'p, 't> {
 /// A row's stream id, ordered as `ORDER BY` orders it (NULL after every id).
 type SidKey = (bool, Option<Uuid>);
 
-fn sid_key(r: &Row) -> SidKey {
-    let sid: Option<Uuid> = r.get(0);
-    (sid.is_none(), sid)
+fn sid_key(r: &Row) -> Result<SidKey, tokio_postgres::Error> {
+    let sid: Option<Uuid> = r.try_get(0)?;
+    Ok((sid.is_none(), sid))
 }
 
 /// Runs the queries `sqls` (each ordered by stream id in its first column) side by side, as
@@ -1180,7 +1189,7 @@ async fn for_each_merged(
     tx: &Transaction<'_>,
     sqls: &[String],
     scope: &Scope<'_>,
-    mut f: impl FnMut(&[Row]),
+    mut f: impl FnMut(&[Row]) -> Result<(), AuditError>,
 ) -> Result<(), AuditError> {
     let ids = scope.ids().map(<[Uuid]>::to_vec);
     let params = scope_params(&ids);
@@ -1197,7 +1206,7 @@ async fn for_each_merged(
         merge.take(key, &mut group).await?;
         merge.top_up().await;
         merge.pump().await;
-        f(&group);
+        f(&group)?;
         group.clear();
     }
     Ok(())
@@ -1233,41 +1242,50 @@ struct StreamRows<'r> {
 
 impl<'r> StreamRows<'r> {
     /// The rows of a stream as the fast query (`fast`: the tables' layouts) or the server query
-    /// returns them; `None` when a row is not as its table's layout describes it.
-    fn read(rows: &'r [Row], fast: Option<&[Option<FastTable>]>) -> Option<Self> {
+    /// returns them; `None` when a row is not as its table's layout describes it, an error when
+    /// a column cannot be decoded.
+    fn read(
+        rows: &'r [Row],
+        fast: Option<&[Option<FastTable>]>,
+    ) -> Result<Option<Self>, tokio_postgres::Error> {
         let mut s = StreamRows {
-            sid: rows.first().and_then(|r| r.get(0)),
+            sid: match rows.first() {
+                Some(r) => r.try_get(0)?,
+                None => None,
+            },
             members: Vec::with_capacity(rows.len()),
             head: None,
             checkpoint: None,
         };
         for r in rows {
-            let tag: i32 = r.get(1);
+            let tag: i32 = r.try_get(1)?;
             match tag {
-                TAG_HEAD => s.head = Some((r.get(3), r.get(4), r.get(6))),
+                TAG_HEAD => s.head = Some((r.try_get(3)?, r.try_get(4)?, r.try_get(6)?)),
                 TAG_CHECKPOINT => {
-                    let cp: i64 = r.get(6);
+                    let cp: i64 = r.try_get(6)?;
                     if s.checkpoint.as_ref().is_none_or(|c| c.2 < cp) {
-                        s.checkpoint = Some((r.get(3), r.get(4), cp));
+                        s.checkpoint = Some((r.try_get(3)?, r.try_get(4)?, cp));
                     }
                 }
                 _ => {
-                    let t = usize::try_from(tag).ok()?;
+                    let Ok(t) = usize::try_from(tag) else {
+                        return Ok(None);
+                    };
                     s.members.push(match fast {
-                        Some(tables) => {
-                            let table = tables.get(t)?.as_ref()?;
-                            table.read(t, table.layout.fields_at(r, FAST_OFFSET)?)?
-                        }
+                        Some(tables) => match fast_member(tables, t, r) {
+                            Some(m) => m,
+                            None => return Ok(None),
+                        },
                         None => Member {
                             t,
-                            id: r.get(2),
-                            seq: r.get(3),
-                            hash: r.get(4),
-                            digest: r.get(5),
+                            id: r.try_get(2)?,
+                            seq: r.try_get(3)?,
+                            hash: r.try_get(4)?,
+                            digest: r.try_get(5)?,
                             fields: None,
-                            ord: r.get(6),
+                            ord: r.try_get(6)?,
                             at: r
-                                .get::<_, Option<Raw<'r>>>(7)
+                                .try_get::<_, Option<Raw<'r>>>(7)?
                                 .and_then(|x| x.0.try_into().ok())
                                 .map(i64::from_be_bytes),
                         },
@@ -1275,8 +1293,15 @@ impl<'r> StreamRows<'r> {
                 }
             }
         }
-        Some(s)
+        Ok(Some(s))
     }
+}
+
+/// A row of table `t` (index in [`TABLES`]) as the fast query returns it, read with the table's
+/// layout; `None` when it is not as the layout describes it.
+fn fast_member<'r>(tables: &[Option<FastTable>], t: usize, r: &'r Row) -> Option<Member<'r>> {
+    let table = tables.get(t)?.as_ref()?;
+    table.read(t, table.layout.fields_at(r, FAST_OFFSET)?)
 }
 
 /// Where content digests come from.
@@ -1923,28 +1948,28 @@ async fn check_checkpoints(
     );
     let mut open: Option<Open> = None;
     while let Some(r) = rows.try_next().await? {
-        let id: i64 = r.get(0);
+        let id: i64 = r.try_get(0)?;
         if open.as_ref().is_none_or(|o| o.id != id) {
             if let Some(cp) = open.take() {
                 close(cp, &mut prev, &mut expected, &mut latest);
             }
-            let kind: &str = r.get(1);
-            let prev_hash: Option<Vec<u8>> = r.get(3);
+            let kind: &str = r.try_get(1)?;
+            let prev_hash: Option<Vec<u8>> = r.try_get(3)?;
             count += 1;
             open = Some(Open {
                 id,
-                streams: r.get(2),
+                streams: r.try_get(2)?,
                 hasher: chain::CheckpointHasher::new(prev_hash.as_deref(), id, kind),
                 prev_hash,
-                hash: r.get(4),
+                hash: r.try_get(4)?,
                 heads: 0,
             });
         }
-        let stream: Option<&str> = r.get(5);
+        let stream: Option<&str> = r.try_get(5)?;
         if let (Some(stream), Some(o)) = (stream, open.as_mut()) {
-            let sid: Uuid = r.get(6);
-            let head: Option<&[u8]> = r.get(8);
-            o.hasher.head(stream, &sid, r.get(7), head);
+            let sid: Uuid = r.try_get(6)?;
+            let head: Option<&[u8]> = r.try_get(8)?;
+            o.hasher.head(stream, &sid, r.try_get(7)?, head);
             o.heads += 1;
         }
     }
@@ -1961,7 +1986,7 @@ async fn check_checkpoints(
         .await?
     {
         out.0.push(Finding::checkpoint(
-            r.get(0),
+            r.try_get(0)?,
             "stream heads of a checkpoint that does not exist".into(),
         ));
     }
@@ -2012,9 +2037,9 @@ async fn check_projections(
     };
     let mut rows = pin!(tx.query_raw(&sql, params).await?);
     while let Some(r) = rows.try_next().await? {
-        let id: Uuid = r.get(0);
-        let column: String = r.get(1);
-        let seq: Option<i32> = r.get(2);
+        let id: Uuid = r.try_get(0)?;
+        let column: String = r.try_get(1)?;
+        let seq: Option<i32> = r.try_get(2)?;
         let detail = match seq {
             None => format!(
                 "{column} is not the value its last recorded change set: changed without \

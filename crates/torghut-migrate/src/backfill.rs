@@ -242,7 +242,7 @@ impl Cursor {
                 };
                 c.query_one(&format!("SELECT count(*) FROM {table} {filter}"), &[last])
                     .await?
-                    .get(0)
+                    .try_get(0)?
             }
             Cursor::Pages { block, part, .. } => c
                 .query_one(
@@ -253,7 +253,7 @@ impl Cursor {
                     &[&format!("({block},0)")],
                 )
                 .await?
-                .get(0),
+                .try_get(0)?,
         })
     }
 
@@ -286,8 +286,11 @@ impl Cursor {
                         &[last, rows],
                     )
                     .await?;
-                let n: i64 = r.get(2);
-                Ok((n > 0).then(|| (r.get(0), r.get(1), n)))
+                let n: i64 = r.try_get(2)?;
+                if n <= 0 {
+                    return Ok(None);
+                }
+                Ok(Some((r.try_get(0)?, r.try_get(1)?, n)))
             }
             Cursor::Pages {
                 block,
@@ -302,7 +305,7 @@ impl Cursor {
                         &[&table],
                     )
                     .await?
-                    .get(0);
+                    .try_get(0)?;
                 if block >= size {
                     return Ok(None);
                 }
@@ -320,7 +323,7 @@ impl Cursor {
                         &[&lo, &hi],
                     )
                     .await?
-                    .get(0);
+                    .try_get(0)?;
                 Ok(Some((lo, hi, n)))
             }
         }
@@ -514,7 +517,7 @@ impl Migrator {
                 .client
                 .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
                 .await?
-                .get(0);
+                .try_get(0)?;
             if !exists {
                 return Err(w.failed(DbFailure::other(format!("table {table} does not exist")), 0));
             }
@@ -543,7 +546,8 @@ impl Migrator {
                     &[&table, &step.key],
                 )
                 .await?
-                .map(|r| r.get(0));
+                .map(|r| r.try_get(0))
+                .transpose()?;
             let Some(key_type) = key_type else {
                 return Err(w.failed(
                     DbFailure::other(format!("table {table} has no column {}", step.key)),

@@ -60,7 +60,7 @@ pub async fn read_catalog<C: GenericClient>(
         )
         .await?;
     for r in rows {
-        cat.tables.insert(r.get(0), Table::default());
+        cat.tables.insert(r.try_get(0)?, Table::default());
     }
     let rows = client
         .query(
@@ -75,14 +75,16 @@ pub async fn read_catalog<C: GenericClient>(
         )
         .await?;
     for r in rows {
-        let table: String = r.get(0);
+        let table: String = r.try_get(0)?;
         if let Some(t) = cat.tables.get_mut(&table) {
             t.columns.insert(
-                r.get(1),
+                r.try_get(1)?,
                 Column {
-                    data_type: r.get(2),
-                    not_null: r.get(3),
-                    default: r.get::<_, Option<String>>(4).map(|d| unqualify(&d, schema)),
+                    data_type: r.try_get(2)?,
+                    not_null: r.try_get(3)?,
+                    default: r
+                        .try_get::<_, Option<String>>(4)?
+                        .map(|d| unqualify(&d, schema)),
                 },
             );
         }
@@ -96,10 +98,12 @@ pub async fn read_catalog<C: GenericClient>(
         )
         .await?;
     for r in rows {
-        let table: String = r.get(0);
+        let table: String = r.try_get(0)?;
         if let Some(t) = cat.tables.get_mut(&table) {
-            t.constraints
-                .insert(r.get(1), unqualify(&r.get::<_, String>(2), schema));
+            t.constraints.insert(
+                r.try_get(1)?,
+                unqualify(&r.try_get::<_, String>(2)?, schema),
+            );
         }
     }
     let rows = client
@@ -111,10 +115,12 @@ pub async fn read_catalog<C: GenericClient>(
         )
         .await?;
     for r in rows {
-        let table: String = r.get(0);
+        let table: String = r.try_get(0)?;
         if let Some(t) = cat.tables.get_mut(&table) {
-            t.indexes
-                .insert(r.get(1), unqualify(&r.get::<_, String>(2), schema));
+            t.indexes.insert(
+                r.try_get(1)?,
+                unqualify(&r.try_get::<_, String>(2)?, schema),
+            );
         }
     }
     let rows = client
@@ -126,13 +132,13 @@ pub async fn read_catalog<C: GenericClient>(
         )
         .await?;
     for r in rows {
-        let table: String = r.get(0);
+        let table: String = r.try_get(0)?;
         if let Some(t) = cat.tables.get_mut(&table) {
             // The definition and when it fires: a disabled trigger (or one set to fire only on
             // replicas, or always) is drift, even though its definition is unchanged.
-            let def = unqualify(&r.get::<_, String>(2), schema);
-            let state = trigger_state(&r.get::<_, String>(3));
-            t.triggers.insert(r.get(1), format!("{def} [{state}]"));
+            let def = unqualify(&r.try_get::<_, String>(2)?, schema);
+            let state = trigger_state(&r.try_get::<_, String>(3)?);
+            t.triggers.insert(r.try_get(1)?, format!("{def} [{state}]"));
         }
     }
     let rows = client
@@ -145,8 +151,10 @@ pub async fn read_catalog<C: GenericClient>(
         )
         .await?;
     for r in rows {
-        cat.functions
-            .insert(r.get(0), unqualify(&r.get::<_, String>(1), schema));
+        cat.functions.insert(
+            r.try_get(0)?,
+            unqualify(&r.try_get::<_, String>(1)?, schema),
+        );
     }
     Ok(cat)
 }
@@ -261,14 +269,15 @@ pub async fn triggers_not_enabled(
             &[&schema, &prefix],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| TriggerNotEnabled {
-            table: r.get(0),
-            trigger: r.get(1),
-            state: trigger_state(&r.get::<_, String>(2)),
+    rows.iter()
+        .map(|r| {
+            Ok(TriggerNotEnabled {
+                table: r.try_get(0)?,
+                trigger: r.try_get(1)?,
+                state: trigger_state(&r.try_get::<_, String>(2)?),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// What `pg_trigger.tgenabled` says, in words.

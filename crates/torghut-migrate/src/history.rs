@@ -92,7 +92,7 @@ pub(crate) async fn read_backfills<C: GenericClient>(
             &[],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     // (A role that may not read it, such as the service's, sees no backfill.)
     if !exists {
         return Ok(Vec::new());
@@ -103,20 +103,21 @@ pub(crate) async fn read_backfills<C: GenericClient>(
             &[],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| BackfillState {
-            migration_id: r.get(0),
-            step: r.get(1),
-            table: r.get(2),
-            last_key: r.get(3),
-            rows_done: r.get(4),
-            batches: r.get(5),
-            started_at: r.get(6),
-            updated_at: r.get(7),
-            finished_at: r.get(8),
+    rows.iter()
+        .map(|r| {
+            Ok(BackfillState {
+                migration_id: r.try_get(0)?,
+                step: r.try_get(1)?,
+                table: r.try_get(2)?,
+                last_key: r.try_get(3)?,
+                rows_done: r.try_get(4)?,
+                batches: r.try_get(5)?,
+                started_at: r.try_get(6)?,
+                updated_at: r.try_get(7)?,
+                finished_at: r.try_get(8)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Records a committed batch (in the batch's transaction).
@@ -197,7 +198,7 @@ pub(crate) async fn meta_exists<C: GenericClient>(c: &C) -> Result<bool, tokio_p
             &[],
         )
         .await?;
-    Ok(row.get(0))
+    row.try_get(0)
 }
 
 /// Reads the history, oldest first (empty when the bookkeeping tables do not exist).
@@ -215,21 +216,22 @@ pub(crate) async fn read_applied<C: GenericClient>(
             &[],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AppliedMigration {
-            version: r.get(0),
-            id: r.get(1),
-            description: r.get(2),
-            checksum: r.get(3),
-            applied_at: r.get(4),
-            applied_by: r.get(5),
-            duration_ms: r.get(6),
-            tool_version: r.get(7),
-            dirty: r.get(8),
-            adopted: r.get(9),
+    rows.iter()
+        .map(|r| {
+            Ok(AppliedMigration {
+                version: r.try_get(0)?,
+                id: r.try_get(1)?,
+                description: r.try_get(2)?,
+                checksum: r.try_get(3)?,
+                applied_at: r.try_get(4)?,
+                applied_by: r.try_get(5)?,
+                duration_ms: r.try_get(6)?,
+                tool_version: r.try_get(7)?,
+                dirty: r.try_get(8)?,
+                adopted: r.try_get(9)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A history row to insert.
@@ -545,18 +547,19 @@ pub async fn read_log<C: GenericClient>(
             &[&last],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| LogRecord {
-            seq: r.get(0),
-            at: r.get(1),
-            action: r.get(2),
-            migration_id: r.get(3),
-            outcome: r.get(4),
-            db_user: r.get(5),
-            client_host: r.get(6),
-            reason: r.get(7),
-            detail: r.get(8),
+    rows.iter()
+        .map(|r| {
+            Ok(LogRecord {
+                seq: r.try_get(0)?,
+                at: r.try_get(1)?,
+                action: r.try_get(2)?,
+                migration_id: r.try_get(3)?,
+                outcome: r.try_get(4)?,
+                db_user: r.try_get(5)?,
+                client_host: r.try_get(6)?,
+                reason: r.try_get(7)?,
+                detail: r.try_get(8)?,
+            })
         })
-        .collect())
+        .collect()
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use torghut_config::tokio_postgres::Client;
+use torghut_config::tokio_postgres::{self, Client};
 use torghut_json::JsonPolicy;
 use torghut_store::review::NewReview;
 use torghut_store::strategy::{self, NewStrategy};
@@ -228,14 +228,17 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
 async fn check_schema(client: &Client, database: &str) -> Result<(i32, String), Failure> {
     let hint =
         format!("run `torghut migrate --dsn DSN up` first (bench write needs {REQUIRED_ID})");
+    let unreadable =
+        |e: tokio_postgres::Error| Failure::config(format!("cannot read the schema history: {e}"));
     let meta: bool = client
         .query_one(
             "SELECT to_regclass('torghut_meta.schema_history') IS NOT NULL",
             &[],
         )
         .await
-        .map_err(|e| Failure::config(format!("cannot read the schema history: {e}")))?
-        .get(0);
+        .map_err(unreadable)?
+        .try_get(0)
+        .map_err(unreadable)?;
     if !meta {
         return Err(Failure::config(format!(
             "{database} is not migrated: {hint}"
@@ -247,11 +250,17 @@ async fn check_schema(client: &Client, database: &str) -> Result<(i32, String), 
             &[],
         )
         .await
-        .map_err(|e| Failure::config(format!("cannot read the schema history: {e}")))?;
-    let dirty: Vec<String> = rows
+        .map_err(unreadable)?;
+    // (version, id, dirty) of each applied migration, in version order.
+    let history: Vec<(i32, String, bool)> = rows
         .iter()
-        .filter(|r| r.get::<_, bool>(2))
-        .map(|r| r.get(1))
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(unreadable)?;
+    let dirty: Vec<&str> = history
+        .iter()
+        .filter(|(_, _, dirty)| *dirty)
+        .map(|(_, id, _)| id.as_str())
         .collect();
     if !dirty.is_empty() {
         return Err(Failure::config(format!(
@@ -259,17 +268,17 @@ async fn check_schema(client: &Client, database: &str) -> Result<(i32, String), 
             dirty.join(", ")
         )));
     }
-    let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    let versions: Vec<i32> = history.iter().map(|(v, _, _)| *v).collect();
     if !(1..=REQUIRED_VERSION).all(|v| versions.contains(&v)) {
-        let current: Option<String> = rows.last().map(|r| r.get(1));
+        let current: Option<&str> = history.last().map(|(_, id, _)| id.as_str());
         return Err(Failure::config(format!(
             "{database} is migrated only to {}: {hint}",
-            current.as_deref().unwrap_or("nothing")
+            current.unwrap_or("nothing")
         )));
     }
-    let top = rows
-        .iter()
-        .map(|r| (r.get::<_, i32>(0), r.get::<_, String>(1)))
+    let top = history
+        .into_iter()
+        .map(|(v, id, _)| (v, id))
         .max_by_key(|(v, _)| *v);
     Ok(top.unwrap_or((0, String::new())))
 }

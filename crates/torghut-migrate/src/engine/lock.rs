@@ -13,11 +13,13 @@ impl Migrator {
                 .client
                 .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
                 .await?
-                .get(0);
+                .try_get(0)?;
             if got {
                 return Ok(start.elapsed());
             }
             if start.elapsed() >= self.opts.lock_wait {
+                // Best effort, like the query itself: a holder that cannot be read is left out
+                // rather than hiding the lock wait behind another error.
                 let holder = self
                     .client
                     .query_opt(
@@ -31,13 +33,13 @@ impl Migrator {
                     .await
                     .ok()
                     .flatten()
-                    .map(|r| {
-                        format!(
+                    .and_then(|r| {
+                        Some(format!(
                             " (backend pid {}, application {:?}, from {})",
-                            r.get::<_, i32>(0),
-                            r.get::<_, String>(1),
-                            r.get::<_, String>(2)
-                        )
+                            r.try_get::<_, i32>(0).ok()?,
+                            r.try_get::<_, String>(1).ok()?,
+                            r.try_get::<_, String>(2).ok()?
+                        ))
                     })
                     .unwrap_or_default();
                 return Err(MigrateError::LockWait {

@@ -143,7 +143,7 @@ impl Migrator {
                 &[],
             )
             .await?
-            .get(0);
+            .try_get(0)?;
         if !exists {
             return Ok(None);
         }
@@ -153,7 +153,7 @@ impl Migrator {
             .await?;
         Ok(match rows.len() {
             0 => Some(String::new()),
-            _ => Some(rows[0].get(0)),
+            _ => Some(rows[0].try_get(0)?),
         })
     }
 

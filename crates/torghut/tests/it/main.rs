@@ -1,5 +1,8 @@
 //! The `torghut` binary as an operator runs it, against a real PostgreSQL.
 
+// Tests read what they set up: a column that does not decode is a failed test.
+#![allow(clippy::disallowed_methods)]
+
 mod deploy;
 
 use std::process::{Command, Output, Stdio};
