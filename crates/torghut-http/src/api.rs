@@ -8,13 +8,15 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+use torghut_json::AuditValue;
 use torghut_store::cursor::{self, CursorPosition};
 use torghut_store::decision::{self, Transition};
 use torghut_store::execution;
 use torghut_store::listing::{self, RecentFilter};
 use torghut_store::review::{self, NewReview};
 use torghut_store::strategy::{self, NewStrategy};
-use torghut_store::trail;
+use torghut_store::trail::{self, TrailInput};
+use uuid::Uuid;
 
 use crate::body::{path_uuid, JsonObject, PathParam, QueryParams};
 use crate::model::*;
@@ -305,6 +307,21 @@ pub async fn create_review(
     body: JsonObject,
 ) -> ApiResult<(StatusCode, Json<ReviewRecorded>)> {
     let decision_id = path_uuid(&id, "decision")?;
+    let new = review_from(&body)?;
+    let mut client = state.conn().await?;
+    let id = review::append(&mut client, decision_id, &new, state.policy()).await?;
+    state.metrics.write("llm_decision_reviews");
+    Ok((
+        StatusCode::CREATED,
+        Json(ReviewRecorded {
+            id,
+            trade_decision_id: decision_id,
+        }),
+    ))
+}
+
+/// A review from a review body (`POST /v1/decisions/{id}/reviews`, the `review` of a trail).
+fn review_from(body: &JsonObject) -> ApiResult<NewReview> {
     body.only(&[
         "model",
         "prompt_version",
@@ -319,7 +336,7 @@ pub async fn create_review(
         "tokens_prompt",
         "tokens_completion",
     ])?;
-    let new = NewReview {
+    Ok(NewReview {
         model: body.str("model")?,
         prompt_version: body.str("prompt_version")?,
         input_json: body.json_text("input_json")?,
@@ -332,17 +349,82 @@ pub async fn create_review(
         risk_flags: body.opt_json_text("risk_flags")?,
         tokens_prompt: body.opt_i32("tokens_prompt")?,
         tokens_completion: body.opt_i32("tokens_completion")?,
+    })
+}
+
+/// Records a whole step of the trading loop in one transaction: the decision (ensured by its
+/// hash, as `POST /v1/decisions`), its review, its order (upserted, linked to the decision) and
+/// its new status. Everything is checked before anything is written; either all of it is
+/// recorded or nothing is.
+#[utoipa::path(post, path = "/v1/trails", tag = "decisions",
+    request_body = TrailBody,
+    responses(
+        (status = 201, description = "Recorded; the decision is new", body = TrailRecorded),
+        (status = 200, description = "Recorded; the decision already existed (same hash)", body = TrailRecorded),
+        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No strategy has the decision's `strategy_id`", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The decision is in a terminal status, or the order ids conflict with another execution", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not acceptable (its JSONPath under `decision`, `review` or `order`)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+pub async fn record_trail(
+    State(state): State<Arc<AppState>>,
+    body: JsonObject,
+) -> ApiResult<(StatusCode, Json<TrailRecorded>)> {
+    body.only(&["account_label", "decision", "review", "order", "status"])?;
+    let part = |name: &str| -> ApiResult<Option<JsonObject>> {
+        match body.get(name) {
+            None => Ok(None),
+            Some(AuditValue::Object(members)) => Ok(Some(JsonObject {
+                members: members.clone(),
+            })),
+            Some(other) => Err(Problem::invalid_field(
+                name,
+                format!("{name}: expected an object, found {}", other.type_name()),
+            )),
+        }
+    };
+    let decision = part("decision")?
+        .ok_or_else(|| Problem::invalid_field("decision", "decision: required but missing"))?;
+    // The trail's strategy is the decision's own (any spelling of its id); a strategy_id that is
+    // not a UUID is refused by the decision's checks.
+    let strategy_id = decision
+        .get("strategy_id")
+        .and_then(|v| match v {
+            AuditValue::String(s) => Uuid::try_parse(s.trim()).ok(),
+            _ => None,
+        })
+        .unwrap_or(Uuid::nil());
+    let input = TrailInput {
+        strategy_id,
+        account_label: body.str("account_label")?,
+        decision_json_text: decision.text().map_err(|p| p.nested("decision"))?,
+        review: part("review")?
+            .map(|r| review_from(&r).map_err(|p| p.nested("review")))
+            .transpose()?,
+        execution: part("order")?
+            .map(|o| o.text().map_err(|p| p.nested("order")))
+            .transpose()?,
+        status: body.opt_str("status")?,
     };
     let mut client = state.conn().await?;
-    let id = review::append(&mut client, decision_id, &new, state.policy()).await?;
-    state.metrics.write("llm_decision_reviews");
-    Ok((
-        StatusCode::CREATED,
-        Json(ReviewRecorded {
-            id,
-            trade_decision_id: decision_id,
-        }),
-    ))
+    let ids = trail::record_trail(&mut client, &input, state.policy()).await?;
+    if ids.created {
+        state.metrics.write("trade_decisions");
+    }
+    if ids.review_id.is_some() {
+        state.metrics.write("llm_decision_reviews");
+    }
+    if ids.execution_id.is_some() {
+        state.metrics.write("executions");
+    }
+    let status = if ids.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(ids.into())))
 }
 
 /// Moves a decision to a new status (appends a status event).

@@ -83,6 +83,7 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(api::create_review))
         .routes(routes!(api::create_transition))
         .routes(routes!(api::upsert_execution))
+        .routes(routes!(api::record_trail))
         .routes(routes!(api::get_cursor, api::put_cursor))
 }
 
@@ -96,13 +97,14 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// Request bodies whose members are refined.
-const REQUEST_BODIES: [&str; 6] = [
+const REQUEST_BODIES: [&str; 7] = [
     "NewStrategyBody",
     "NewDecisionBody",
     "NewReviewBody",
     "TransitionBody",
     "OrderBody",
     "CursorBody",
+    "TrailBody",
 ];
 
 /// The pattern of a text PostgreSQL can store: no NUL character (U+0000), which neither `text`
@@ -189,6 +191,28 @@ fn refine(doc: &mut serde_json::Value) {
     else {
         return;
     };
+    // A trail's decision is a decision body without the account label (a member of the
+    // trail); the trail takes no other member.
+    if let Some(mut decision) = schemas.get("NewDecisionBody").cloned() {
+        if let Some(props) = decision
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+        {
+            props.remove("account_label");
+        }
+        if let Some(required) = decision.get_mut("required").and_then(Value::as_array_mut) {
+            required.retain(|r| r != "account_label");
+        }
+        decision["description"] = json!("A decision as in the decision-hash specification.");
+        schemas.insert("DecisionBody".into(), decision);
+    }
+    if let Some(trail) = schemas.get_mut("TrailBody") {
+        trail["properties"]["decision"] = json!({"$ref": "#/components/schemas/DecisionBody"});
+        trail["additionalProperties"] = json!(false);
+        if let Some(o) = trail.as_object_mut() {
+            o.remove("propertyNames");
+        }
+    }
     if let Some(order) = schemas.get_mut("OrderBody") {
         let named_by = |member: &str| {
             json!({
@@ -246,11 +270,18 @@ fn refine_links(doc: &mut serde_json::Value) {
     let links = [
         (
             "/paths/~1v1~1strategies/post/responses/201",
-            json!({"NewDecision": {
-                "operationId": "create_decision",
-                "requestBody": {"strategy_id": "$response.body#/id"},
-                "description": "A decision of the new strategy."
-            }}),
+            json!({
+                "NewDecision": {
+                    "operationId": "create_decision",
+                    "requestBody": {"strategy_id": "$response.body#/id"},
+                    "description": "A decision of the new strategy."
+                },
+                "NewTrail": {
+                    "operationId": "record_trail",
+                    "requestBody": {"decision": {"strategy_id": "$response.body#/id"}},
+                    "description": "A trail of a decision of the new strategy."
+                }
+            }),
         ),
         (
             "/paths/~1v1~1decisions/post/responses/201",
@@ -293,7 +324,10 @@ fn refine_member(prop: &mut serde_json::Value, any: &serde_json::Value) {
         _ => Vec::new(),
     };
     let has = |t: &str| types.iter().any(|x| x == t);
-    if types.is_empty() && !obj.contains_key("$ref") && !obj.contains_key("enum") {
+    let composed = ["$ref", "enum", "oneOf", "anyOf", "allOf"]
+        .iter()
+        .any(|k| obj.contains_key(*k));
+    if types.is_empty() && !composed {
         let description = obj.remove("description");
         *prop = any.clone();
         if let (Some(d), Some(o)) = (description, prop.as_object_mut()) {

@@ -465,7 +465,7 @@ pub struct NewDecisionBody {
     pub stop_price: Option<String>,
     pub rationale: Option<String>,
     /// Strategy parameters (an object; default `{}`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Object, required = false)]
     pub params: Option<Value>,
 }
 
@@ -541,6 +541,55 @@ pub struct OrderBody {
     pub filled_avg_price: Option<String>,
     #[schema(min_length = 1, max_length = 32)]
     pub status: String,
+}
+
+/// `POST /v1/trails`: a step of the trading loop, recorded in one transaction. No other member
+/// is accepted.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct TrailBody {
+    /// The broker account label (at most 64 characters).
+    #[schema(min_length = 1, max_length = 64)]
+    pub account_label: String,
+    /// The decision, as `POST /v1/decisions` takes it without `account_label`.
+    #[schema(value_type = Object)]
+    pub decision: Value,
+    /// A review to append, as `POST /v1/decisions/{id}/reviews` takes it.
+    #[schema(value_type = Option<NewReviewBody>)]
+    pub review: Option<Value>,
+    /// The broker order payload, as `POST /v1/executions` takes it; linked to the decision.
+    #[schema(value_type = Option<OrderBody>)]
+    pub order: Option<Value>,
+    /// The decision's new status (lower-case letters, digits, `_`); absent or `planned`: no
+    /// change.
+    #[schema(min_length = 1, max_length = 32, pattern = "^[a-z0-9_]+$")]
+    pub status: Option<String>,
+}
+
+/// The result of `POST /v1/trails`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrailRecorded {
+    pub decision_id: Uuid,
+    pub decision_hash: String,
+    /// Whether this request recorded the decision (false: it existed).
+    pub created: bool,
+    /// The decision's status after the trail.
+    pub status: String,
+    pub review_id: Option<Uuid>,
+    pub execution_id: Option<Uuid>,
+}
+
+impl From<torghut_store::trail::TrailIds> for TrailRecorded {
+    fn from(t: torghut_store::trail::TrailIds) -> Self {
+        Self {
+            decision_id: t.decision_id,
+            decision_hash: t.decision_hash,
+            created: t.created,
+            status: t.status,
+            review_id: t.review_id,
+            execution_id: t.execution_id,
+        }
+    }
 }
 
 /// `PUT /v1/cursors/{source}`: no other member is accepted.

@@ -104,6 +104,25 @@ impl Problem {
         self
     }
 
+    /// The problem of a member of the member `outer` (a part of a batch body): its field and
+    /// JSONPath are moved under `outer` (`confidence`, `$.confidence` become
+    /// `review.confidence`, `$.review.confidence`).
+    pub fn nested(mut self, outer: &str) -> Self {
+        let prefix = join_path("$", outer);
+        self.0.pointer = Some(match self.0.pointer.take() {
+            Some(p) => match p.strip_prefix('$') {
+                Some(rest) => format!("{prefix}{rest}"),
+                None => p,
+            },
+            None => prefix,
+        });
+        self.0.field = Some(match self.0.field.take() {
+            Some(f) => format!("{outer}.{f}"),
+            None => outer.to_owned(),
+        });
+        self
+    }
+
     /// The HTTP status.
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -558,11 +577,26 @@ impl From<CursorError> for Problem {
 }
 
 impl From<TrailError> for Problem {
+    /// Each part's problem, its field and JSONPath under the part's member of a
+    /// `POST /v1/trails` body (`decision`, `review`, `order`; the account label and the status
+    /// are members of the body itself).
     fn from(e: TrailError) -> Self {
         match e {
-            TrailError::Decision(d) => d.into(),
-            TrailError::Review(r) => r.into(),
-            TrailError::Execution(x) => x.into(),
+            TrailError::Decision(d) => {
+                let top = matches!(d.field(), Some("account_label" | "status"));
+                let p = Problem::from(d);
+                if top {
+                    p
+                } else {
+                    p.nested("decision")
+                }
+            }
+            TrailError::Review(r) => Problem::from(r).nested("review"),
+            TrailError::Execution(x) => Problem::from(x).nested("order"),
+            TrailError::StrategyMismatch { .. } => Problem::invalid_field(
+                "decision.strategy_id",
+                "decision.strategy_id: not the trail's strategy",
+            ),
             TrailError::Db(db) => from_db(&db),
             _ => Problem::internal(),
         }

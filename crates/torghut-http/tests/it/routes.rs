@@ -434,6 +434,81 @@ async fn the_trail_of_a_decision_and_its_writes() {
     assert_eq!(p["field"], "qty");
 }
 
+/// `POST /v1/trails`: a step of the loop in one request and one transaction; a bad part is
+/// refused by its JSONPath before anything is written; a part the database refuses rolls the
+/// whole trail back.
+#[tokio::test]
+async fn trails_record_a_step_in_one_transaction() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let sid = strategy(&app).await;
+    let trail = |status: &str, confidence: &str, order: &str| {
+        format!(
+            r#"{{"account_label":"paper","decision":{},"review":{{"model":"gpt","prompt_version":"v1","input_json":{{"rsi":61.5}},"response_json":{{"ok":true}},"verdict":"approve","confidence":"{confidence}"}},"order":{{"id":"{order}","symbol":"AAPL","side":"buy","type":"market","time_in_force":"day","qty":"1.5","status":"accepted"}},"status":"{status}"}}"#,
+            decision_text(&sid, 91, "AAPL")
+        )
+    };
+    let first = post(&app, "/v1/trails", &trail("submitted", "0.9", "trail-1")).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let ids = first.json();
+    assert_eq!(ids["status"], "submitted");
+    assert_eq!(ids["created"], true);
+    let id = ids["decision_id"].as_str().unwrap().to_owned();
+    // The same decision over POST /v1/decisions is the same row.
+    let again = post(&app, "/v1/decisions", &decision(&sid, 91, "AAPL")).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.json()["id"], id.as_str());
+    let t = get(&app, &format!("/v1/decisions/{id}")).await.json();
+    assert_eq!(t["reviews"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(t["executions"][0]["alpaca_order_id"], "trail-1", "{t}");
+    assert_eq!(t["executions"][0]["trade_decision_id"], id.as_str(), "{t}");
+    assert_eq!(t["decision"]["status"], "submitted", "{t}");
+
+    // A bad part: named by its path, nothing written.
+    let bad = post(&app, "/v1/trails", &trail("filled", "1.5", "trail-2")).await;
+    let p = bad.problem(422);
+    assert_eq!(p["pointer"], "$.review.confidence", "{p}");
+    assert_eq!(p["field"], "review.confidence", "{p}");
+    let bad_order = post(
+        &app,
+        "/v1/trails",
+        &trail("filled", "0.9", "trail-2")
+            .replace(r#""qty":"1.5","status""#, r#""qty":"x","status""#),
+    )
+    .await;
+    assert_eq!(bad_order.problem(422)["pointer"], "$.order.qty");
+    let bad_decision = post(
+        &app,
+        "/v1/trails",
+        &trail("filled", "0.9", "trail-2").replace(r#""action":"buy""#, r#""action":"hold""#),
+    )
+    .await;
+    assert_eq!(bad_decision.problem(422)["pointer"], "$.decision.action");
+    let t = get(&app, &format!("/v1/decisions/{id}")).await.json();
+    assert_eq!(t["reviews"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(t["executions"].as_array().unwrap().len(), 1, "{t}");
+
+    // To a terminal status, then a trail the database refuses (409): rolled back whole.
+    let filled = post(&app, "/v1/trails", &trail("filled", "0.8", "trail-1")).await;
+    assert_eq!(filled.status, StatusCode::OK, "{}", filled.text);
+    assert_eq!(filled.json()["status"], "filled");
+    let refused = post(&app, "/v1/trails", &trail("canceled", "0.7", "trail-3")).await;
+    refused.problem(409);
+    let t = get(&app, &format!("/v1/decisions/{id}")).await.json();
+    assert_eq!(t["reviews"].as_array().unwrap().len(), 2, "{t}");
+    assert_eq!(t["executions"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(t["decision"]["status"], "filled", "{t}");
+
+    // An unknown strategy is 404 under the decision.
+    let unknown = post(
+        &app,
+        "/v1/trails",
+        &trail("submitted", "0.9", "trail-4").replace(&sid, "0190b9a0-0000-7000-8000-000000000009"),
+    )
+    .await;
+    assert_eq!(unknown.problem(404)["pointer"], "$.decision.strategy_id");
+}
+
 #[tokio::test]
 async fn cursors_only_move_forward() {
     let db = db().await;
