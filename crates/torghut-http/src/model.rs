@@ -755,8 +755,10 @@ pub(crate) mod member_schema {
             .pattern(Some(format!(
                 r"^({date}T{time}{offset}|(\+?[0-9]{{1,14}}|-[0-9]{{1,10}})(\.[0-9]{{1,6}})?)$"
             )))
-            .minimum(Some(-62_135_596_799_000.0))
-            .maximum(Some(253_402_300_798_999.0))
+            // Unix milliseconds of 0001-01-01T00:00:00 and of the first instant after
+            // 9999-12-31T23:59:59.999999: every number between is a date-time the handler takes.
+            .minimum(Some(-62_135_596_800_000.0))
+            .exclusive_maximum(Some(253_402_300_800_000.0))
             .build()
     }
 

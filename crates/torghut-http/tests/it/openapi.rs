@@ -294,3 +294,41 @@ async fn nul_characters_are_refused_as_documented() {
         );
     }
 }
+
+/// The decision's `event_ts` as a number: the document's bounds are the handler's, to the last
+/// representable value.
+#[tokio::test]
+async fn event_ts_numbers_are_accepted_exactly_within_the_documented_bounds() {
+    let db = db().await;
+    let (_, app) = app(&db).await;
+    let doc = torghut_http::openapi();
+    let sid = strategy(&app).await;
+    let ts = &doc["components"]["schemas"]["NewDecisionBody"]["properties"]["event_ts"];
+    assert_eq!(ts["minimum"].as_f64(), Some(-62_135_596_800_000.0));
+    assert_eq!(ts["exclusiveMaximum"].as_f64(), Some(253_402_300_800_000.0));
+    for (i, (value, accepted)) in [
+        ("-62135596800000", true),
+        ("-62135596800000.5", false),
+        ("253402300799999.97", true),
+        ("253402300800000", false),
+        ("20000000000.5", true),
+        ("-20000000000.5", true),
+        ("0", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = format!(
+            r#"{{"account_label":"paper","strategy_id":"{sid}","symbol":"AAPL","event_ts":{value},"timeframe":"1Min","action":"buy","qty":"1","params":{{"i":{i}}}}}"#
+        );
+        let answer = post(&app, "/v1/decisions", &body).await;
+        documented_status(&doc, "post", "/v1/decisions", answer.status);
+        assert_eq!(
+            answer.status.is_success(),
+            accepted,
+            "event_ts {value}: {} {}",
+            answer.status,
+            answer.text
+        );
+    }
+}
