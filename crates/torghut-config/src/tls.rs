@@ -234,12 +234,15 @@ pub(crate) fn client_config(plan: &TlsPlan) -> Result<ClientConfig, ConnectError
     let mut config = match plan.verification {
         CertVerification::NoTls | CertVerification::None => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { algorithms }))
+            .with_custom_certificate_verifier(Arc::new(WithoutHostname {
+                roots: None,
+                algorithms,
+            }))
             .with_no_client_auth(),
         CertVerification::Chain => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(ChainOnly {
-                roots: load()?,
+            .with_custom_certificate_verifier(Arc::new(WithoutHostname {
+                roots: Some(load()?),
                 algorithms,
             }))
             .with_no_client_auth(),
@@ -258,57 +261,16 @@ pub(crate) fn connector(plan: &TlsPlan) -> Result<MakeRustlsConnect, ConnectErro
     Ok(MakeRustlsConnect::new(client_config(plan)?))
 }
 
-/// Accepts any server certificate (libpq's `prefer`/`require` without
-/// `sslrootcert`), while still verifying handshake signatures.
+/// A server certificate check that ignores the host name, always verifying handshake
+/// signatures: with `roots`, the certificate must chain to one of them (libpq's `verify-ca`);
+/// without, any certificate is accepted (libpq's `prefer`/`require` without `sslrootcert`).
 #[derive(Debug)]
-struct AcceptAnyCertificate {
+struct WithoutHostname {
+    roots: Option<Arc<RootCertStore>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// Checks that the certificate chains to a trusted root, ignoring the host
-/// name (libpq's `verify-ca`).
-#[derive(Debug)]
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for WithoutHostname {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -317,14 +279,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
