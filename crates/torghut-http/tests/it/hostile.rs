@@ -15,6 +15,7 @@ fn routes(decision: &str) -> Vec<(Method, String)> {
             format!("/v1/decisions/{decision}/transitions"),
         ),
         (Method::POST, "/v1/executions".into()),
+        (Method::POST, "/v1/trails".into()),
         (Method::PUT, "/v1/cursors/hostile".into()),
     ]
 }
@@ -209,6 +210,7 @@ async fn mutated_valid_bodies_never_answer_5xx() {
         (Method::POST, format!("/v1/decisions/{id}/transitions"), r#"{"to":"accepted","reason_codes":["a"],"detail":{"x":1}}"#.into()),
         (Method::POST, "/v1/executions".into(), format!(r#"{{"id":"o-1","client_order_id":"{hash}","symbol":"AAPL","side":"buy","type":"market","time_in_force":"day","qty":"1","filled_qty":"0.5","status":"partially_filled"}}"#)),
         (Method::PUT, "/v1/cursors/fuzz".into(), r#"{"cursor_at":"2026-02-10T14:30:00Z","cursor_seq":3,"cursor_symbol":"A"}"#.into()),
+        (Method::POST, "/v1/trails".into(), format!(r#"{{"account_label":"paper","decision":{},"review":{{"model":"m","prompt_version":"v1","input_json":{{}},"response_json":{{}},"verdict":"approve","confidence":"0.5"}},"order":{{"id":"o-t","symbol":"AAPL","side":"buy","type":"market","time_in_force":"day","qty":"1","status":"new"}},"status":"submitted"}}"#, decision_text(&sid, 8, "NVDA"))),
     ];
     let junk: [&[u8]; 12] = [
         b"\"",
@@ -225,8 +227,8 @@ async fn mutated_valid_bodies_never_answer_5xx() {
         b"\"\\ud800\"",
     ];
     let mut rng = Lcg(0x5eed);
-    let mut counts = [0usize; 6];
-    for round in 0..1200 {
+    let mut counts = [0usize; 7];
+    for round in 0..1400 {
         let (method, path, seed) = &seeds[round % seeds.len()];
         let mut body = seed.as_bytes().to_vec();
         for _ in 0..(1 + rng.below(3)) {
