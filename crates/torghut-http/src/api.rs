@@ -16,6 +16,7 @@ use torghut_store::listing::{self, RecentFilter};
 use torghut_store::review::{self, NewReview};
 use torghut_store::strategy::{self, NewStrategy};
 use torghut_store::trail::{self, TrailInput};
+use torghut_store::StatementScope;
 use uuid::Uuid;
 
 use crate::body::{path_uuid, JsonObject, PathParam, QueryParams};
@@ -279,7 +280,9 @@ pub async fn create_decision(
     let client = state.conn().await?;
     // One autocommitted statement (INSERT ... ON CONFLICT DO NOTHING, then a read of the
     // existing row when the hash is taken): durable before the answer, idempotent on retry.
-    let ensured = decision::ensure_prepared(&**client, &prepared).await?;
+    let ensured = StatementScope::of(&client)
+        .run(decision::ensure_prepared(&**client, &prepared))
+        .await?;
     let status = if ensured.created {
         state.metrics.write("trade_decisions");
         StatusCode::CREATED
@@ -309,7 +312,14 @@ pub async fn create_review(
     let decision_id = path_uuid(&id, "decision")?;
     let new = review_from(&body)?;
     let mut client = state.conn().await?;
-    let id = review::append(&mut client, decision_id, &new, state.policy()).await?;
+    let id = StatementScope::of(&client)
+        .run(review::append(
+            &mut client,
+            decision_id,
+            &new,
+            state.policy(),
+        ))
+        .await?;
     state.metrics.write("llm_decision_reviews");
     Ok((
         StatusCode::CREATED,
@@ -409,7 +419,9 @@ pub async fn record_trail(
         status: body.opt_str("status")?,
     };
     let mut client = state.conn().await?;
-    let ids = trail::record_trail(&mut client, &input, state.policy()).await?;
+    let ids = StatementScope::of(&client)
+        .run(trail::record_trail(&mut client, &input, state.policy()))
+        .await?;
     if ids.created {
         state.metrics.write("trade_decisions");
     }
@@ -453,7 +465,14 @@ pub async fn create_transition(
         detail: body.opt_json_text("detail")?,
     };
     let mut client = state.conn().await?;
-    let out = decision::transition(&mut client, decision_id, &t, state.policy()).await?;
+    let out = StatementScope::of(&client)
+        .run(decision::transition(
+            &mut client,
+            decision_id,
+            &t,
+            state.policy(),
+        ))
+        .await?;
     state.metrics.write("decision_events");
     Ok(Json(out.into()))
 }
@@ -476,7 +495,9 @@ pub async fn upsert_execution(
 ) -> ApiResult<(StatusCode, Json<ExecutionRecorded>)> {
     let text = body.text()?;
     let mut client = state.conn().await?;
-    let out = execution::upsert(&mut client, &text, state.policy()).await?;
+    let out = StatementScope::of(&client)
+        .run(execution::upsert(&mut client, &text, state.policy()))
+        .await?;
     state.metrics.write("execution_events");
     let status = if out.created {
         state.metrics.write("executions");

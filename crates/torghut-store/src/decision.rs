@@ -55,6 +55,7 @@ use torghut_json::{AuditJson, AuditValue, JsonError, JsonPolicy};
 use uuid::Uuid;
 
 use crate::check::{self, FieldProblem};
+use crate::statements;
 
 /// Statuses after which a decision changes no more.
 pub const TERMINAL_STATUSES: [&str; 4] = ["filled", "canceled", "expired", "rejected"];
@@ -473,25 +474,25 @@ pub async fn ensure_prepared(
     // A row found by the conflict can disappear (deleted) before the fallback reads it; then
     // the insert is tried again.
     for _ in 0..3 {
-        let inserted = db
-            .query_opt(
-                "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, \
+        let inserted = statements::query_opt(
+            db,
+            "INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, \
                  timeframe, decision_json, rationale, decision_hash) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (decision_hash) DO NOTHING RETURNING id, status",
-                &[
-                    &p.id,
-                    &p.strategy_id,
-                    &p.account_label,
-                    &p.symbol,
-                    &p.timeframe,
-                    &p.decision_json,
-                    &p.rationale,
-                    &p.decision_hash,
-                ],
-            )
-            .await
-            .map_err(|e| DecisionError::from_db(e, p.strategy_id))?;
+            &[
+                &p.id,
+                &p.strategy_id,
+                &p.account_label,
+                &p.symbol,
+                &p.timeframe,
+                &p.decision_json,
+                &p.rationale,
+                &p.decision_hash,
+            ],
+        )
+        .await
+        .map_err(|e| DecisionError::from_db(e, p.strategy_id))?;
         if let Some(row) = inserted {
             return Ok(EnsuredDecision {
                 id: row.try_get(0)?,
@@ -500,12 +501,12 @@ pub async fn ensure_prepared(
                 status: row.try_get(1)?,
             });
         }
-        let existing = db
-            .query_opt(
-                "SELECT id, status FROM trade_decisions WHERE decision_hash = $1",
-                &[&p.decision_hash],
-            )
-            .await?;
+        let existing = statements::query_opt(
+            db,
+            "SELECT id, status FROM trade_decisions WHERE decision_hash = $1",
+            &[&p.decision_hash],
+        )
+        .await?;
         if let Some(row) = existing {
             return Ok(EnsuredDecision {
                 id: row.try_get(0)?,
@@ -688,13 +689,13 @@ pub async fn transition_in_tx(
     let detail = detail_text(t.detail.as_deref(), policy)?;
     let codes = serde_json::Value::from(t.reason_codes.clone()).to_string();
 
-    let row = tx
-        .query_opt(
-            "SELECT status FROM trade_decisions WHERE id = $1 FOR NO KEY UPDATE",
-            &[&decision_id],
-        )
-        .await?
-        .ok_or(DecisionError::NotFound { id: decision_id })?;
+    let row = statements::query_opt(
+        tx,
+        "SELECT status FROM trade_decisions WHERE id = $1 FOR NO KEY UPDATE",
+        &[&decision_id],
+    )
+    .await?
+    .ok_or(DecisionError::NotFound { id: decision_id })?;
     let from: String = row.try_get(0)?;
     let unchanged = TransitionOutcome {
         decision_id,
@@ -718,7 +719,8 @@ pub async fn transition_in_tx(
     // reason codes and detail handed to it for this statement.
     let filled = t.to == "filled";
     let params: [&(dyn ToSql + Sync); 5] = [&decision_id, &t.to, &filled, &codes, &detail];
-    tx.execute(
+    statements::execute(
+        tx,
         "UPDATE trade_decisions SET status = $2, executed_at = CASE WHEN $3 \
          THEN coalesce(executed_at, now()) ELSE executed_at END \
          FROM (SELECT set_config('torghut.event_reason_codes', $4, true), \
@@ -727,12 +729,12 @@ pub async fn transition_in_tx(
         &params,
     )
     .await?;
-    let event = tx
-        .query_one(
-            "SELECT id, seq FROM decision_events WHERE decision_id = $1 ORDER BY seq DESC LIMIT 1",
-            &[&decision_id],
-        )
-        .await?;
+    let event = statements::query_one(
+        tx,
+        "SELECT id, seq FROM decision_events WHERE decision_id = $1 ORDER BY seq DESC LIMIT 1",
+        &[&decision_id],
+    )
+    .await?;
     Ok(TransitionOutcome {
         seq: Some(event.try_get(1)?),
         event_id: Some(event.try_get(0)?),

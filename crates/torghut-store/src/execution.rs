@@ -28,6 +28,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::numeric::Numeric;
+use crate::statements;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use torghut_json::{AuditJson, AuditValue, JsonError, JsonPolicy};
@@ -403,7 +404,8 @@ pub(crate) async fn upsert_parsed(
     if let (Some(aid), Some(cid)) = (&order.alpaca_order_id, &order.client_order_id) {
         if aid != cid {
             // A row first recorded before the broker id was known gets it now.
-            db.execute(
+            statements::execute(
+                db,
                 "UPDATE executions SET alpaca_order_id = $1, updated_at = now() \
                  WHERE client_order_id = $2 AND alpaca_order_id = $2",
                 &[aid, cid],
@@ -432,7 +434,10 @@ pub(crate) async fn upsert_parsed(
         &order.status,
         &order.raw_order,
     ];
-    let Some(row) = db.query_opt(&sql, &params).await.map_err(map)? else {
+    let Some(row) = statements::query_opt(db, &sql, &params)
+        .await
+        .map_err(map)?
+    else {
         // The stored execution has another symbol or side (refused), or already has this
         // payload and link (nothing to change). The upsert locked the row: it reads as it is.
         let key_column = if order.alpaca_order_id.is_some() {
@@ -472,7 +477,8 @@ pub(crate) async fn upsert_parsed(
     let event_seq = if created {
         None
     } else {
-        db.query_opt(
+        statements::query_opt(
+            db,
             "SELECT seq FROM execution_events WHERE execution_id = $1 ORDER BY seq DESC LIMIT 1",
             &[&id],
         )

@@ -33,6 +33,7 @@ pub mod listing;
 pub mod numeric;
 pub mod position;
 pub mod review;
+mod statements;
 pub mod strategy;
 pub mod trail;
 
@@ -40,5 +41,6 @@ mod check;
 
 pub use check::{describe as describe_db_error, parse_decimal};
 pub use numeric::Numeric;
+pub use statements::StatementScope;
 
 pub use torghut_json::{AuditJson, JsonError, JsonPolicy};

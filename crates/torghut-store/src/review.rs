@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::numeric::Numeric;
+use crate::statements;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use torghut_json::{AuditJson, JsonError, JsonPolicy};
 use uuid::Uuid;
@@ -235,7 +236,8 @@ pub(crate) async fn insert_prepared(
     decision_id: Uuid,
     r: &PreparedReview,
 ) -> Result<Uuid, ReviewError> {
-    db.execute(
+    statements::execute(
+        db,
         "INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, \
          input_json, response_json, verdict, confidence, adjusted_qty, adjusted_order_type, \
          rationale, risk_flags, tokens_prompt, tokens_completion) \

@@ -77,3 +77,39 @@ async fn append_and_typed_errors() {
     ));
     assert_eq!(count(&c, "llm_decision_reviews").await, 2);
 }
+
+/// On a pooled connection inside its `StatementScope`, the store's statements are prepared
+/// once and reused (one prepared statement in the session after two appends); outside a scope,
+/// each call prepares and closes its own (none left).
+#[tokio::test]
+async fn statements_are_prepared_once_per_pooled_connection() {
+    let db = db().await;
+    let mut c = db.connect().await;
+    let sid = strategy(&mut c).await;
+    let p = policy();
+    let d = decision::ensure(&mut c, "paper", &decision_text(sid, 1), &p)
+        .await
+        .unwrap();
+    let manager = deadpool_postgres::Manager::new(db.config(), tokio_postgres::NoTls);
+    let pool = deadpool_postgres::Pool::builder(manager)
+        .max_size(1)
+        .build()
+        .unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let prepared = "SELECT count(*) FROM pg_prepared_statements \
+                    WHERE statement LIKE 'INSERT INTO llm_decision_reviews%'";
+    review::append(&mut conn, d.id, &new_review(), &p)
+        .await
+        .unwrap();
+    let n: i64 = conn.query_one(prepared, &[]).await.unwrap().get(0);
+    assert_eq!(n, 0, "outside a scope nothing stays prepared");
+    for _ in 0..2 {
+        torghut_store::StatementScope::of(&conn)
+            .run(review::append(&mut conn, d.id, &new_review(), &p))
+            .await
+            .unwrap();
+    }
+    let n: i64 = conn.query_one(prepared, &[]).await.unwrap().get(0);
+    assert_eq!(n, 1, "one statement, prepared once and reused");
+    assert_eq!(review::for_decision(&**conn, d.id).await.unwrap().len(), 3);
+}

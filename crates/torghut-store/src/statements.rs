@@ -1,0 +1,101 @@
+//! Prepared statements of a pooled connection: a statement the store sends through
+//! [`query_opt`], [`query_one`] or [`execute`] is taken from the connection's statement cache
+//! (deadpool's, one per pooled connection) when the caller runs the store function inside
+//! [`StatementScope::run`] for that connection, so it is parsed and planned once per
+//! connection instead of once per call. Outside a scope, or on another connection than the
+//! scope's, the statement is sent as text and prepared for that call, as tokio-postgres does.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use deadpool_postgres::StatementCache;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Error, GenericClient, Row, Statement};
+
+struct Scope {
+    cache: Arc<StatementCache>,
+    /// The address of the connection's client: statements apply to that connection only.
+    client: usize,
+}
+
+tokio::task_local! {
+    static SCOPE: Scope;
+}
+
+/// The statement cache of one pooled connection, for the store functions run on it.
+pub struct StatementScope {
+    cache: Arc<StatementCache>,
+    client: usize,
+}
+
+impl StatementScope {
+    /// The scope of a pooled connection.
+    pub fn of(conn: &deadpool_postgres::Object) -> Self {
+        let client: &Client = conn;
+        Self {
+            cache: conn.statement_cache.clone(),
+            client: client as *const Client as usize,
+        }
+    }
+
+    /// Runs `f` (store calls on this scope's connection) with its statements cached.
+    pub async fn run<F: Future>(self, f: F) -> F::Output {
+        SCOPE
+            .scope(
+                Scope {
+                    cache: self.cache,
+                    client: self.client,
+                },
+                f,
+            )
+            .await
+    }
+}
+
+/// The cached statement for `sql` on `client`, when a scope of that connection is running.
+async fn cached(client: &Client, sql: &str) -> Result<Option<Statement>, Error> {
+    let cache = SCOPE
+        .try_with(|s| (s.client == client as *const Client as usize).then(|| s.cache.clone()))
+        .ok()
+        .flatten();
+    match cache {
+        Some(cache) => cache.prepare(client, sql).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `db.query_opt(sql, params)`, with the statement from the scope's cache when there is one.
+pub(crate) async fn query_opt(
+    db: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, Error> {
+    match cached(db.client(), sql).await? {
+        Some(st) => db.query_opt(&st, params).await,
+        None => db.query_opt(sql, params).await,
+    }
+}
+
+/// `db.query_one(sql, params)`, as [`query_opt`].
+pub(crate) async fn query_one(
+    db: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Row, Error> {
+    match cached(db.client(), sql).await? {
+        Some(st) => db.query_one(&st, params).await,
+        None => db.query_one(sql, params).await,
+    }
+}
+
+/// `db.execute(sql, params)`, as [`query_opt`].
+pub(crate) async fn execute(
+    db: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, Error> {
+    match cached(db.client(), sql).await? {
+        Some(st) => db.execute(&st, params).await,
+        None => db.execute(sql, params).await,
+    }
+}
