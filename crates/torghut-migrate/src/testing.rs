@@ -18,7 +18,7 @@ pub async fn migrated_db(key: &str) -> TestDb {
             MigrateOptions::default(),
         );
         m.up(None).await.expect("migrate up");
-        drop(m.into_client());
+        drop(m);
     })
     .await
 }

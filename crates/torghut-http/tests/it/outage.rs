@@ -25,7 +25,7 @@ async fn the_service_recovers_after_postgres_restarts() {
     let client = torghut_testdb::connect_config(dsn.parse().unwrap()).await;
     let mut m = Migrator::new(client, MigrationSet::embedded(), MigrateOptions::default());
     m.up(None).await.unwrap();
-    drop(m.into_client());
+    drop(m);
 
     let mut cfg = config();
     cfg.pool_wait = Duration::from_millis(700);
