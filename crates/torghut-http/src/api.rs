@@ -151,7 +151,9 @@ pub async fn trading_decisions(
 ) -> ApiResult<Json<Vec<OldDecisionRow>>> {
     let f = old_service_filter(&q)?;
     let client = state.conn().await?;
-    let rows = listing::old_service_decisions(&**client, &f).await?;
+    let rows = StatementScope::of(&client)
+        .run(listing::old_service_decisions(&**client, &f))
+        .await?;
     let rows = rows
         .into_iter()
         .map(|d| {
@@ -182,7 +184,9 @@ pub async fn trading_executions(
 ) -> ApiResult<Json<Vec<OldExecutionRow>>> {
     let f = old_service_filter(&q)?;
     let client = state.conn().await?;
-    let rows = listing::old_service_executions(&**client, &f).await?;
+    let rows = StatementScope::of(&client)
+        .run(listing::old_service_executions(&**client, &f))
+        .await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
@@ -199,7 +203,8 @@ pub async fn get_decision(
 ) -> ApiResult<Json<Trail>> {
     let id = path_uuid(&id, "decision")?;
     let client = state.conn().await?;
-    let t = trail::get(&**client, id)
+    let t = StatementScope::of(&client)
+        .run(trail::get(&**client, id))
         .await?
         .ok_or_else(|| Problem::not_found("no decision with this id"))?;
     Ok(Json(t.into()))
@@ -214,7 +219,9 @@ pub async fn list_strategies(
     State(state): State<Arc<AppState>>,
 ) -> ApiResult<Json<Vec<StrategyRow>>> {
     let client = state.conn().await?;
-    let rows = strategy::list(&**client).await?;
+    let rows = StatementScope::of(&client)
+        .run(strategy::list(&**client))
+        .await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
@@ -253,7 +260,9 @@ pub async fn create_strategy(
         max_notional_per_trade: body.opt_decimal("max_notional_per_trade")?,
     };
     let mut client = state.conn().await?;
-    let s = strategy::create(&mut client, &new, state.policy()).await?;
+    let s = StatementScope::of(&client)
+        .run(strategy::create(&mut client, &new, state.policy()))
+        .await?;
     state.metrics.write("strategies");
     Ok((StatusCode::CREATED, Json(s.into())))
 }
@@ -531,7 +540,8 @@ pub async fn get_cursor(
         return Err(Problem::not_found("no cursor for this source"));
     }
     let client = state.conn().await?;
-    let c = cursor::get(&**client, &source)
+    let c = StatementScope::of(&client)
+        .run(cursor::get(&**client, &source))
         .await?
         .ok_or_else(|| Problem::not_found("no cursor for this source"))?;
     Ok(Json(c.into()))
@@ -568,7 +578,9 @@ pub async fn put_cursor(
     };
     let force = body.opt_bool("force")?.unwrap_or(false);
     let mut client = state.conn().await?;
-    let advanced = cursor::advance(&mut client, &source, &to, force).await?;
+    let advanced = StatementScope::of(&client)
+        .run(cursor::advance(&mut client, &source, &to, force))
+        .await?;
     if advanced != cursor::Advanced::Unchanged {
         state.metrics.write("trade_cursor");
     }

@@ -14,6 +14,7 @@ use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use uuid::Uuid;
 
 use crate::check::{self, FieldProblem};
+use crate::statements;
 
 /// A cursor position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,13 +117,13 @@ fn position_from_row(row: &Row, first: usize) -> Result<CursorPosition, tokio_po
 
 /// The cursor of `source`.
 pub async fn get(db: &impl GenericClient, source: &str) -> Result<Option<Cursor>, CursorError> {
-    let row = db
-        .query_opt(
-            "SELECT source, cursor_at, cursor_seq, cursor_symbol, updated_at FROM trade_cursor \
+    let row = statements::query_opt(
+        db,
+        "SELECT source, cursor_at, cursor_seq, cursor_symbol, updated_at FROM trade_cursor \
              WHERE source = $1",
-            &[&source],
-        )
-        .await?;
+        &[&source],
+    )
+    .await?;
     row.map(|r| -> Result<Cursor, tokio_postgres::Error> {
         Ok(Cursor {
             source: r.try_get(0)?,
@@ -164,9 +165,9 @@ pub async fn advance_in_tx(
         ..to.clone()
     };
     // (at, seq is not null, seq, symbol is not null, symbol): NULL sorts below any value.
-    let row = tx
-        .query_opt(
-            "INSERT INTO trade_cursor AS c (id, source, cursor_at, cursor_seq, cursor_symbol) \
+    let row = statements::query_opt(
+        tx,
+        "INSERT INTO trade_cursor AS c (id, source, cursor_at, cursor_seq, cursor_symbol) \
              VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (source) DO UPDATE SET cursor_at = EXCLUDED.cursor_at, \
              cursor_seq = EXCLUDED.cursor_seq, cursor_symbol = EXCLUDED.cursor_symbol, \
@@ -177,16 +178,16 @@ pub async fn advance_in_tx(
                > (c.cursor_at, c.cursor_seq IS NOT NULL, coalesce(c.cursor_seq, 0), \
                  c.cursor_symbol IS NOT NULL, coalesce(c.cursor_symbol, '') COLLATE \"C\") \
              RETURNING (xmax = 0) AS created",
-            &[
-                &Uuid::now_v7(),
-                &source,
-                &to.at,
-                &to.seq,
-                &to.symbol,
-                &force,
-            ],
-        )
-        .await?;
+        &[
+            &Uuid::now_v7(),
+            &source,
+            &to.at,
+            &to.seq,
+            &to.symbol,
+            &force,
+        ],
+    )
+    .await?;
     if let Some(row) = row {
         return Ok(if row.try_get(0)? {
             Advanced::Created

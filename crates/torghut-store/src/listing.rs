@@ -6,6 +6,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::GenericClient;
 
 use crate::execution::{self, Execution};
+use crate::statements;
 
 /// Which rows to list: an optional symbol, an optional lower bound on `created_at`
 /// (inclusive), and at most `limit` rows (clamped to 1..=10000).
@@ -82,7 +83,7 @@ async fn recent_rows(
     };
     let sql =
         format!("SELECT {columns} FROM {table} {filter}ORDER BY created_at DESC, id DESC LIMIT $1");
-    Ok(db.query(&sql, &params).await?)
+    Ok(statements::query(db, &sql, &params).await?)
 }
 
 /// A `timestamptz` as the session shows it: the instant at the offset of the session's

@@ -99,3 +99,15 @@ pub(crate) async fn execute(
         None => db.execute(sql, params).await,
     }
 }
+
+/// `db.query(sql, params)`, as [`query_opt`].
+pub(crate) async fn query(
+    db: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, Error> {
+    match cached(db.client(), sql).await? {
+        Some(st) => db.query(&st, params).await,
+        None => db.query(sql, params).await,
+    }
+}

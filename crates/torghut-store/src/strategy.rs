@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::numeric::Numeric;
+use crate::statements;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use torghut_json::{JsonError, JsonPolicy};
 use uuid::Uuid;
@@ -149,48 +150,48 @@ pub async fn create_in_tx(
             field: "universe_symbols",
             source,
         })?;
-    let row = tx
-        .query_one(
-            &format!(
-                "INSERT INTO strategies (id, name, description, enabled, base_timeframe, \
+    let row = statements::query_one(
+        tx,
+        &format!(
+            "INSERT INTO strategies (id, name, description, enabled, base_timeframe, \
                  universe_type, universe_symbols, max_position_pct_equity, max_notional_per_trade) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
-            ),
-            &[
-                &Uuid::now_v7(),
-                &new.name,
-                &new.description,
-                &new.enabled,
-                &new.base_timeframe,
-                &new.universe_type,
-                &universe_symbols,
-                &new.max_position_pct_equity,
-                &new.max_notional_per_trade,
-            ],
-        )
-        .await?;
+        ),
+        &[
+            &Uuid::now_v7(),
+            &new.name,
+            &new.description,
+            &new.enabled,
+            &new.base_timeframe,
+            &new.universe_type,
+            &universe_symbols,
+            &new.max_position_pct_equity,
+            &new.max_notional_per_trade,
+        ],
+    )
+    .await?;
     Ok(from_row(&row)?)
 }
 
 /// The strategy with this id.
 pub async fn get(db: &impl GenericClient, id: Uuid) -> Result<Option<Strategy>, StrategyError> {
-    let row = db
-        .query_opt(
-            &format!("SELECT {COLUMNS} FROM strategies WHERE id = $1"),
-            &[&id],
-        )
-        .await?;
+    let row = statements::query_opt(
+        db,
+        &format!("SELECT {COLUMNS} FROM strategies WHERE id = $1"),
+        &[&id],
+    )
+    .await?;
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 
 /// Every strategy, by name then id.
 pub async fn list(db: &impl GenericClient) -> Result<Vec<Strategy>, StrategyError> {
-    let rows = db
-        .query(
-            &format!("SELECT {COLUMNS} FROM strategies ORDER BY name, id"),
-            &[],
-        )
-        .await?;
+    let rows = statements::query(
+        db,
+        &format!("SELECT {COLUMNS} FROM strategies ORDER BY name, id"),
+        &[],
+    )
+    .await?;
     Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
 }
 

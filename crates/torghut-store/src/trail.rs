@@ -20,6 +20,7 @@ use crate::decision::{
 };
 use crate::execution::{self, Execution, ExecutionError, ExecutionEvent, ParsedOrder};
 use crate::review::{self, NewReview, PreparedReview, Review, ReviewError};
+use crate::statements;
 
 /// One trail to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,11 +245,11 @@ pub async fn get(
     );
     let params: [&(dyn ToSql + Sync); 1] = [&decision_id];
     let (decision, events, reviews, executions, execution_events) = futures_util::try_join!(
-        db.query_opt(&decision_sql, &params),
-        db.query(&events_sql, &params),
-        db.query(&reviews_sql, &params),
-        db.query(&executions_sql, &params),
-        db.query(&execution_events_sql, &params),
+        statements::query_opt(db, &decision_sql, &params),
+        statements::query(db, &events_sql, &params),
+        statements::query(db, &reviews_sql, &params),
+        statements::query(db, &executions_sql, &params),
+        statements::query(db, &execution_events_sql, &params),
     )?;
     let Some(decision) = decision else {
         return Ok(None);
