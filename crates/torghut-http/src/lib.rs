@@ -90,8 +90,11 @@ fn api_router() -> OpenApiRouter<Arc<AppState>> {
 /// The OpenAPI 3.1 document of the routes, generated from the handlers, with what the derived
 /// schemas cannot say added by [`refine`].
 pub fn openapi() -> serde_json::Value {
-    let mut doc = serde_json::to_value(api_router().split_for_parts().1)
-        .unwrap_or_else(|_| serde_json::json!({}));
+    document(api_router().split_for_parts().1)
+}
+
+fn document(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(doc).unwrap_or_else(|_| serde_json::json!({}));
     refine(&mut doc);
     doc
 }
@@ -117,6 +120,8 @@ const NO_NUL: &str = "^[^\\u0000]*$";
 /// - an order payload names its order by `id`, by `client_order_id` or by both.
 fn refine(doc: &mut serde_json::Value) {
     use serde_json::{json, Value};
+    refine_links(doc);
+    refine_parameters(doc);
     let Some(schemas) = doc
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
@@ -175,24 +180,17 @@ fn refine(doc: &mut serde_json::Value) {
             body.insert("propertyNames".into(), json!({"pattern": NO_NUL}));
         }
     }
-    refine_links(doc);
-    refine_parameters(doc);
     // A transition's reason codes are not empty; its status never goes back to `planned`.
-    let transition = "/components/schemas/TransitionBody/properties";
-    if let Some(items) = doc.pointer_mut(&format!("{transition}/reason_codes/items")) {
-        items["minLength"] = json!(1);
+    if let Some(transition) = schemas.get_mut("TransitionBody") {
+        if let Some(items) = transition.pointer_mut("/properties/reason_codes/items") {
+            items["minLength"] = json!(1);
+        }
+        if let Some(to) = transition.pointer_mut("/properties/to") {
+            to["not"] = json!({"const": "planned"});
+        }
     }
-    if let Some(to) = doc.pointer_mut(&format!("{transition}/to")) {
-        to["not"] = json!({"const": "planned"});
-    }
-    let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
-        return;
-    };
     // A trail's decision is a decision body without the account label (a member of the
-    // trail); the trail takes no other member.
+    // trail).
     if let Some(mut decision) = schemas.get("NewDecisionBody").cloned() {
         if let Some(props) = decision
             .get_mut("properties")
@@ -208,10 +206,6 @@ fn refine(doc: &mut serde_json::Value) {
     }
     if let Some(trail) = schemas.get_mut("TrailBody") {
         trail["properties"]["decision"] = json!({"$ref": "#/components/schemas/DecisionBody"});
-        trail["additionalProperties"] = json!(false);
-        if let Some(o) = trail.as_object_mut() {
-            o.remove("propertyNames");
-        }
     }
     if let Some(order) = schemas.get_mut("OrderBody") {
         let named_by = |member: &str| {
@@ -356,8 +350,8 @@ fn refine_member(prop: &mut serde_json::Value, any: &serde_json::Value) {
 
 /// The service's router, with request ids, logs, metrics and problem fallbacks.
 pub fn router(state: Arc<AppState>) -> Router {
-    let (routes, _) = api_router().split_for_parts();
-    if let Ok(text) = serde_json::to_string_pretty(&openapi()) {
+    let (routes, doc) = api_router().split_for_parts();
+    if let Ok(text) = serde_json::to_string_pretty(&document(doc)) {
         let _ = state.openapi_json.set(text);
     }
     routes

@@ -545,7 +545,8 @@ pub struct OrderBody {
 
 /// `POST /v1/trails`: a step of the trading loop, recorded in one transaction. No other member
 /// is accepted.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct TrailBody {
     /// The broker account label (at most 64 characters).

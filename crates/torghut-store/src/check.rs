@@ -135,8 +135,7 @@ pub(crate) fn is_retryable(e: &tokio_postgres::Error) -> bool {
 /// The grammar is strict, that of a JSON number with leading zeros allowed:
 /// `-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?`, at most 64 characters. No white space, no `+` sign,
 /// no digit separators, no `.5` or `5.`.
-pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let t = text;
+pub fn parse_decimal(t: &str) -> Option<Decimal> {
     if t.is_empty() || t.len() > 64 || !decimal_grammar(t.as_bytes()) {
         return None;
     }

@@ -52,15 +52,17 @@ impl StatementScope {
     }
 }
 
-/// The cached statement for `sql` on `client`, when a scope of that connection is running.
-async fn cached(client: &Client, sql: &str) -> Result<Option<Statement>, Error> {
+/// The statement for `sql` on `db`'s connection: from the scope's cache when a scope of that
+/// connection is running, else prepared for this call (what tokio-postgres does for SQL text).
+async fn prepare(db: &impl GenericClient, sql: &str) -> Result<Statement, Error> {
+    let client: &Client = db.client();
     let cache = SCOPE
         .try_with(|s| (s.client == client as *const Client as usize).then(|| s.cache.clone()))
         .ok()
         .flatten();
     match cache {
-        Some(cache) => cache.prepare(client, sql).await.map(Some),
-        None => Ok(None),
+        Some(cache) => cache.prepare(client, sql).await,
+        None => db.prepare(sql).await,
     }
 }
 
@@ -70,10 +72,7 @@ pub(crate) async fn query_opt(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Option<Row>, Error> {
-    match cached(db.client(), sql).await? {
-        Some(st) => db.query_opt(&st, params).await,
-        None => db.query_opt(sql, params).await,
-    }
+    db.query_opt(&prepare(db, sql).await?, params).await
 }
 
 /// `db.query_one(sql, params)`, as [`query_opt`].
@@ -82,22 +81,7 @@ pub(crate) async fn query_one(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Row, Error> {
-    match cached(db.client(), sql).await? {
-        Some(st) => db.query_one(&st, params).await,
-        None => db.query_one(sql, params).await,
-    }
-}
-
-/// `db.execute(sql, params)`, as [`query_opt`].
-pub(crate) async fn execute(
-    db: &impl GenericClient,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<u64, Error> {
-    match cached(db.client(), sql).await? {
-        Some(st) => db.execute(&st, params).await,
-        None => db.execute(sql, params).await,
-    }
+    db.query_one(&prepare(db, sql).await?, params).await
 }
 
 /// `db.query(sql, params)`, as [`query_opt`].
@@ -106,8 +90,14 @@ pub(crate) async fn query(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, Error> {
-    match cached(db.client(), sql).await? {
-        Some(st) => db.query(&st, params).await,
-        None => db.query(sql, params).await,
-    }
+    db.query(&prepare(db, sql).await?, params).await
+}
+
+/// `db.execute(sql, params)`, as [`query_opt`].
+pub(crate) async fn execute(
+    db: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, Error> {
+    db.execute(&prepare(db, sql).await?, params).await
 }
