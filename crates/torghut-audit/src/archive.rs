@@ -542,12 +542,7 @@ pub async fn verify_archive(
         streams_checked: 0,
         problems: Vec::new(),
     };
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let tx = crate::read_only_snapshot(client).await?;
     tx.batch_execute("SET LOCAL \"TimeZone\" = 'UTC'").await?;
     let Some(log) = tx
         .query_opt(

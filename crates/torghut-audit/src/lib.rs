@@ -55,6 +55,19 @@ pub enum AuditError {
     Db(#[from] tokio_postgres::Error),
 }
 
+/// Starts a read-only `REPEATABLE READ` transaction on `client`: every query in it reads the
+/// same snapshot.
+pub(crate) async fn read_only_snapshot(
+    client: &mut tokio_postgres::Client,
+) -> Result<tokio_postgres::Transaction<'_>, tokio_postgres::Error> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+}
+
 /// Whether the connected database has the audit chain this build checks (from
 /// `0007_audit_capture`).
 pub(crate) async fn has_chain(db: &impl tokio_postgres::GenericClient) -> Result<bool, AuditError> {

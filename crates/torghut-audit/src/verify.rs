@@ -34,7 +34,7 @@ use futures_util::TryStreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, IsolationLevel, Row, Transaction};
+use tokio_postgres::{Client, Row, Transaction};
 use uuid::Uuid;
 
 use crate::chain::{self, root_table, TABLES};
@@ -259,6 +259,44 @@ impl Findings {
             detail,
         });
     }
+
+    /// A problem with the chained row `r` of stream `key`.
+    fn row(&mut self, problem: Problem, key: StreamKey, r: &ChainRow<'_>, detail: String) {
+        self.push(problem, r.table, Some(r.id), key, Some(r.seq), detail);
+    }
+
+    /// A row of stream `key` without chain columns that the stream does not account for:
+    /// written with the sealing trigger disabled.
+    fn unsealed(&mut self, key: StreamKey, m: &Member<'_>, detail: String) {
+        self.push(
+            Problem::Inserted,
+            TABLES[m.t].table,
+            Some(m.id),
+            key,
+            None,
+            detail,
+        );
+    }
+
+    /// A problem with stream `key` rather than one of its rows (rows that are gone, a head
+    /// that its rows do not lead to), from its place `seq` when there is one.
+    fn stream(&mut self, problem: Problem, key: StreamKey, seq: Option<i64>, detail: String) {
+        let (stream, _) = key;
+        self.push(problem, &format!("{stream} stream"), None, key, seq, detail);
+    }
+
+    /// Stream `key`, of `rows` rows, is missing whole: reported on its root row.
+    fn stream_missing(&mut self, key: StreamKey, rows: i64) {
+        let (stream, sid) = key;
+        self.push(
+            Problem::Deleted,
+            root_table(stream),
+            Some(sid),
+            key,
+            Some(1),
+            format!("the whole stream ({rows} rows) is missing"),
+        );
+    }
 }
 
 /// What to verify.
@@ -298,12 +336,7 @@ pub async fn verify_parallel(
     mut helpers: Vec<Client>,
     options: VerifyOptions,
 ) -> Result<VerifyReport, AuditError> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let tx = crate::read_only_snapshot(client).await?;
     if !crate::has_chain(&tx).await? {
         return Err(AuditError::NotMigrated);
     }
@@ -319,12 +352,7 @@ pub async fn verify_parallel(
             .await?
             .try_get(0)?;
         for h in &mut helpers {
-            let htx = h
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let htx = crate::read_only_snapshot(h).await?;
             htx.batch_execute(&format!(
                 "SET TRANSACTION SNAPSHOT '{}'; SET LOCAL \"TimeZone\" = 'UTC'; SET LOCAL jit = off",
                 snapshot.replace('\'', "''")
@@ -1352,7 +1380,6 @@ fn check_one(
         return sure;
     };
     let key = (kind, sid);
-    let gone = format!("{kind} stream");
     let is_root = |m: &Member<'_>| TABLES[m.t].events.is_some() && m.id == sid;
 
     // Rows without chain columns: a legacy stream's first rows (its head says how many), in
@@ -1372,12 +1399,9 @@ fn check_one(
             } else {
                 for &i in &nulls {
                     let m = &s.members[i];
-                    out.push(
-                        Problem::Inserted,
-                        TABLES[m.t].table,
-                        Some(m.id),
+                    out.unsealed(
                         key,
-                        None,
+                        m,
                         "no chain hash: written with the sealing trigger disabled".into(),
                     );
                 }
@@ -1397,10 +1421,8 @@ fn check_one(
             });
             let found = nulls.len() as i64;
             if found < n {
-                out.push(
+                out.stream(
                     Problem::Deleted,
-                    &gone,
-                    None,
                     key,
                     Some(found + 1),
                     format!("{n} rows written before the chain were sealed, {found} are left"),
@@ -1409,12 +1431,9 @@ fn check_one(
             for (k, &i) in nulls.iter().enumerate() {
                 if k as i64 >= n {
                     let m = &s.members[i];
-                    out.push(
-                        Problem::Inserted,
-                        TABLES[m.t].table,
-                        Some(m.id),
+                    out.unsealed(
                         key,
-                        None,
+                        m,
                         format!(
                             "no chain hash, and the stream had only {n} rows from before the \
                              chain: written with the sealing trigger disabled"
@@ -1568,17 +1587,14 @@ fn check_against_checkpoint(
     chained: &[ChainRow<'_>],
     out: &mut Findings,
 ) {
-    let (stream, sid) = key;
     let Some((seq, head, cp)) = &s.checkpoint else {
         return;
     };
     let present = !chained.is_empty();
     if *seq == 0 {
         if present {
-            out.push(
+            out.stream(
                 Problem::Inserted,
-                &format!("{stream} stream"),
-                None,
                 key,
                 None,
                 format!("rows in a stream archived at checkpoint {cp}"),
@@ -1588,14 +1604,7 @@ fn check_against_checkpoint(
     }
     if !present {
         let rows = s.head.as_ref().map_or(*seq, |h| h.0);
-        out.push(
-            Problem::Deleted,
-            root_table(stream),
-            Some(sid),
-            key,
-            Some(1),
-            format!("the whole stream ({rows} rows) is missing"),
-        );
+        out.stream_missing(key, rows);
         return;
     }
     // The row at the recorded place (one with the recorded hash, if several claim it).
@@ -1604,20 +1613,16 @@ fn check_against_checkpoint(
         .filter(|r| r.seq == *seq)
         .max_by_key(|r| Some(r.hash) == head.as_deref());
     match at {
-        None => out.push(
+        None => out.stream(
             Problem::Deleted,
-            &format!("{stream} stream"),
-            None,
             key,
             Some(*seq),
             format!("row {seq}, recorded by checkpoint {cp}, is missing"),
         ),
-        Some(r) if Some(r.hash) != head.as_deref() => out.push(
+        Some(r) if Some(r.hash) != head.as_deref() => out.row(
             Problem::Modified,
-            r.table,
-            Some(r.id),
             key,
-            Some(*seq),
+            r,
             if r.legacy {
                 format!(
                     "the hash of the rows written before the audit chain up to this one is not \
@@ -1651,14 +1656,7 @@ fn check_stream(
     let root = root_table(stream);
     if rows.is_empty() {
         if let Some((seq, _, _)) = head {
-            out.push(
-                Problem::Deleted,
-                root,
-                Some(sid),
-                key,
-                Some(1),
-                format!("the whole stream ({seq} rows) is missing"),
-            );
+            out.stream_missing(key, *seq);
         }
         return;
     }
@@ -1673,7 +1671,6 @@ fn check_stream(
         );
     }
     rows.sort_by(|a, b| (a.seq, a.table, a.id).cmp(&(b.seq, b.table, b.id)));
-    let gone = format!("{stream} stream");
     let legacy = rows.iter().filter(|r| r.legacy).count();
     // Rebuild the order the rows were written in by following the hashes from the root: at
     // each place, the row whose hash links to the previous one. When none does, the row that
@@ -1698,12 +1695,10 @@ fn check_stream(
             Some(k) => {
                 let r = &rows[k];
                 if r.seq != pos {
-                    out.push(
+                    out.row(
                         Problem::Reordered,
-                        r.table,
-                        Some(r.id),
                         key,
-                        Some(r.seq),
+                        r,
                         format!("intact, but written as row {pos} of its stream"),
                     );
                 }
@@ -1715,21 +1710,17 @@ fn check_stream(
                     Some(k) => {
                         let r = &rows[k];
                         if pos > head_seq {
-                            out.push(
+                            out.row(
                                 Problem::Inserted,
-                                r.table,
-                                Some(r.id),
                                 key,
-                                Some(r.seq),
+                                r,
                                 format!("beyond the stream's head (row {head_seq})"),
                             );
                         } else if !after_gap {
-                            out.push(
+                            out.row(
                                 Problem::Modified,
-                                r.table,
-                                Some(r.id),
                                 key,
-                                Some(r.seq),
+                                r,
                                 if prev.is_some_and(|p| rows[p].legacy) && !r.legacy {
                                     // The first row after the legacy rows: they are hashed
                                     // here, so a change in one of them shows here.
@@ -1751,10 +1742,8 @@ fn check_stream(
                             .min_by_key(|&k| rows[k].seq);
                         let Some(k) = next else { break };
                         let seq = rows[k].seq;
-                        out.push(
+                        out.stream(
                             Problem::Deleted,
-                            &gone,
-                            None,
                             key,
                             Some(pos),
                             if seq - 1 == pos {
@@ -1777,12 +1766,10 @@ fn check_stream(
     }
     for (k, r) in rows.iter().enumerate() {
         if !placed[k] {
-            out.push(
+            out.row(
                 Problem::Inserted,
-                r.table,
-                Some(r.id),
                 key,
-                Some(r.seq),
+                r,
                 "not part of its stream's chain (its place is held by another row)".into(),
             );
         }
@@ -1796,22 +1783,18 @@ fn check_stream(
                 .iter()
                 .filter(|r| !(r.table == root && r.id == sid && r.seq == 1))
             {
-                out.push(
+                out.row(
                     Problem::Inserted,
-                    r.table,
-                    Some(r.id),
                     key,
-                    Some(r.seq),
+                    r,
                     "its stream has no head: written out of band".into(),
                 );
             }
         }
         Some((hseq, hhead, _)) => {
             if *hseq > last_seq {
-                out.push(
+                out.stream(
                     Problem::Deleted,
-                    &gone,
-                    None,
                     key,
                     Some(last_seq + 1),
                     format!(
@@ -1820,21 +1803,17 @@ fn check_stream(
                 );
             } else if *hseq < last_seq {
                 for r in rows.iter().filter(|r| r.seq > *hseq) {
-                    out.push(
+                    out.row(
                         Problem::Inserted,
-                        r.table,
-                        Some(r.id),
                         key,
-                        Some(r.seq),
+                        r,
                         format!("beyond the stream's head (row {hseq})"),
                     );
                 }
             } else if hhead.as_deref().is_some_and(|h| last_hash != Some(h)) {
                 if prev.is_some_and(|p| rows[p].legacy) {
-                    out.push(
+                    out.stream(
                         Problem::Modified,
-                        &gone,
-                        None,
                         key,
                         None,
                         format!(
@@ -1843,12 +1822,10 @@ fn check_stream(
                         ),
                     );
                 } else if let Some(r) = rows.last() {
-                    out.push(
+                    out.row(
                         Problem::Modified,
-                        r.table,
-                        Some(r.id),
                         key,
-                        Some(r.seq),
+                        r,
                         "its chain hash is not the one the stream head recorded".into(),
                     );
                 }

@@ -10,15 +10,19 @@ use axum::Json;
 use serde_json::json;
 use torghut_json::AuditValue;
 use torghut_store::cursor::{self, CursorPosition};
-use torghut_store::decision::{self, Transition};
-use torghut_store::execution;
+use torghut_store::decision::{self, EnsuredDecision, Transition, TransitionOutcome};
+use torghut_store::execution::{self, UpsertedExecution};
 use torghut_store::listing::{self, RecentFilter};
 use torghut_store::review::{self, NewReview};
-use torghut_store::strategy::{self, NewStrategy};
-use torghut_store::trail::{self, TrailInput};
+use torghut_store::strategy::{self, NewStrategy, Strategy};
+use torghut_store::trail::{self, TrailIds, TrailInput};
 use torghut_store::StatementScope;
 use uuid::Uuid;
 
+use crate::answers::{
+    BadQueryParameter, BodyProblems, MalformedJson, NoSuchDecision, UnacceptableField, Unavailable,
+    UnreadBody,
+};
 use crate::body::{path_uuid, JsonObject, PathParam, QueryParams};
 use crate::model::*;
 use crate::old_service::{self, OldDecisionRow, OldExecutionRow};
@@ -99,6 +103,24 @@ pub async fn openapi_json(State(state): State<Arc<AppState>>) -> Response {
 
 const MAX_LIMIT: i64 = 500;
 
+/// The query parameters of the old service's listings, as documented (read by
+/// [`old_service_filter`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct OldServiceQuery {
+    /// Only this symbol (empty: all)
+    symbol: Option<String>,
+    /// Only those created at or after this: an RFC 3339 date-time (without an offset: in the database session's time zone), a date, or a unix timestamp in seconds (milliseconds above 2e10); the pattern gives the common forms, and the old service's lax ones (`t` or `_` for `T`, a fraction of a unix timestamp) are accepted too
+    #[param(
+        pattern = "^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?)?|-?[0-9]{1,10}(\\.[0-9]{1,6})?)$"
+    )]
+    since: Option<String>,
+    /// At most this many (1 to 500, default 200)
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<i64>,
+}
+
 /// The query parameters of the old service's listings, read as FastAPI read them: the last
 /// value of a repeated parameter; `symbol` empty is no filter; `since` as pydantic reads a
 /// `datetime`; `limit` as pydantic reads an `int`, 1 to 500. A value that does not validate is
@@ -137,14 +159,10 @@ fn old_service_filter(q: &QueryParams) -> ApiResult<RecentFilter> {
 /// Recent decisions, newest first, as the old service answered them (its keys, order and
 /// formats; `decision` is `decision_json`).
 #[utoipa::path(get, path = "/trading/decisions", tag = "trading",
-    params(
-        ("symbol" = Option<String>, Query, description = "Only this symbol (empty: all)"),
-        ("since" = Option<String>, Query, description = "Only decisions created at or after this: an RFC 3339 date-time (without an offset: in the database session's time zone), a date, or a unix timestamp in seconds (milliseconds above 2e10); the pattern gives the common forms, and the old service's lax ones (`t` or `_` for `T`, a fraction of a unix timestamp) are accepted too", pattern = "^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?)?|-?[0-9]{1,10}(\\.[0-9]{1,6})?)$"),
-        ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
+    params(OldServiceQuery),
     responses(
         (status = 200, description = "Decisions, newest first", body = Vec<OldDecisionRow>),
-        (status = 422, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        BadQueryParameter, Unavailable))]
 pub async fn trading_decisions(
     State(state): State<Arc<AppState>>,
     q: QueryParams,
@@ -170,14 +188,10 @@ pub async fn trading_decisions(
 /// Recent executions, newest first, as the old service answered them (its keys, order and
 /// formats; decimals as numbers).
 #[utoipa::path(get, path = "/trading/executions", tag = "trading",
-    params(
-        ("symbol" = Option<String>, Query, description = "Only this symbol (empty: all)"),
-        ("since" = Option<String>, Query, description = "Only executions created at or after this: an RFC 3339 date-time (without an offset: in the database session's time zone), a date, or a unix timestamp in seconds (milliseconds above 2e10); the pattern gives the common forms, and the old service's lax ones (`t` or `_` for `T`, a fraction of a unix timestamp) are accepted too", pattern = "^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?)?|-?[0-9]{1,10}(\\.[0-9]{1,6})?)$"),
-        ("limit" = Option<i64>, Query, description = "At most this many (1 to 500, default 200)", minimum = 1, maximum = 500)),
+    params(OldServiceQuery),
     responses(
         (status = 200, description = "Executions, newest first", body = Vec<OldExecutionRow>),
-        (status = 422, description = "Bad query parameter", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        BadQueryParameter, Unavailable))]
 pub async fn trading_executions(
     State(state): State<Arc<AppState>>,
     q: QueryParams,
@@ -195,8 +209,7 @@ pub async fn trading_executions(
     params(("id" = String, Path, description = "The decision's id (UUID)")),
     responses(
         (status = 200, description = "The decision, its events, reviews and executions", body = Trail),
-        (status = 404, description = "No such decision", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        NoSuchDecision, Unavailable))]
 pub async fn get_decision(
     State(state): State<Arc<AppState>>,
     PathParam(id): PathParam,
@@ -213,32 +226,26 @@ pub async fn get_decision(
 /// Every strategy, by name.
 #[utoipa::path(get, path = "/v1/strategies", tag = "strategies",
     responses(
-        (status = 200, description = "Strategies", body = Vec<StrategyRow>),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
-pub async fn list_strategies(
-    State(state): State<Arc<AppState>>,
-) -> ApiResult<Json<Vec<StrategyRow>>> {
+        (status = 200, description = "Strategies", body = Vec<Strategy>),
+        Unavailable))]
+pub async fn list_strategies(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<Strategy>>> {
     let client = state.conn().await?;
     let rows = StatementScope::of(&client)
         .run(strategy::list(&**client))
         .await?;
-    Ok(Json(rows.into_iter().map(Into::into).collect()))
+    Ok(Json(rows))
 }
 
 /// Creates a strategy.
 #[utoipa::path(post, path = "/v1/strategies", tag = "strategies",
     request_body = NewStrategyBody,
     responses(
-        (status = 201, description = "Created", body = StrategyRow),
-        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        (status = 201, description = "Created", body = Strategy),
+        BodyProblems))]
 pub async fn create_strategy(
     State(state): State<Arc<AppState>>,
     body: JsonObject,
-) -> ApiResult<(StatusCode, Json<StrategyRow>)> {
+) -> ApiResult<(StatusCode, Json<Strategy>)> {
     body.only(&[
         "name",
         "description",
@@ -264,25 +271,21 @@ pub async fn create_strategy(
         .run(strategy::create(&mut client, &new, state.policy()))
         .await?;
     state.metrics.write("strategies");
-    Ok((StatusCode::CREATED, Json(s.into())))
+    Ok((StatusCode::CREATED, Json(s)))
 }
 
 /// Records a decision, idempotently by its decision hash.
 #[utoipa::path(post, path = "/v1/decisions", tag = "decisions",
     request_body = NewDecisionBody,
     responses(
-        (status = 201, description = "Recorded", body = DecisionRecorded),
-        (status = 200, description = "Already recorded (same decision hash): the same id", body = DecisionRecorded),
-        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "Recorded", body = EnsuredDecision),
+        (status = 200, description = "Already recorded (same decision hash): the same id", body = EnsuredDecision),
         (status = 404, description = "No strategy has the given `strategy_id`", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        BodyProblems))]
 pub async fn create_decision(
     State(state): State<Arc<AppState>>,
     body: JsonObject,
-) -> ApiResult<(StatusCode, Json<DecisionRecorded>)> {
+) -> ApiResult<(StatusCode, Json<EnsuredDecision>)> {
     let account_label = body.str("account_label")?;
     let text = body.text_without("account_label");
     let prepared = decision::prepare(&account_label, &text, state.policy())?;
@@ -298,7 +301,7 @@ pub async fn create_decision(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(ensured.into())))
+    Ok((status, Json(ensured)))
 }
 
 /// Appends an LLM review of a decision.
@@ -307,12 +310,7 @@ pub async fn create_decision(
     request_body = NewReviewBody,
     responses(
         (status = 201, description = "Recorded", body = ReviewRecorded),
-        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "No such decision", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        NoSuchDecision, BodyProblems))]
 pub async fn create_review(
     State(state): State<Arc<AppState>>,
     PathParam(id): PathParam,
@@ -378,19 +376,16 @@ fn review_from(body: &JsonObject) -> ApiResult<NewReview> {
 #[utoipa::path(post, path = "/v1/trails", tag = "decisions",
     request_body = TrailBody,
     responses(
-        (status = 201, description = "Recorded; the decision is new", body = TrailRecorded),
-        (status = 200, description = "Recorded; the decision already existed (same hash)", body = TrailRecorded),
-        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "Recorded; the decision is new", body = TrailIds),
+        (status = 200, description = "Recorded; the decision already existed (same hash)", body = TrailIds),
         (status = 404, description = "No strategy has the decision's `strategy_id`", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "The decision is in a terminal status, or the order ids conflict with another execution", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "A field is not acceptable (its JSONPath under `decision`, `review` or `order`)", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        MalformedJson, UnreadBody, Unavailable))]
 pub async fn record_trail(
     State(state): State<Arc<AppState>>,
     body: JsonObject,
-) -> ApiResult<(StatusCode, Json<TrailRecorded>)> {
+) -> ApiResult<(StatusCode, Json<TrailIds>)> {
     body.only(&["account_label", "decision", "review", "order", "status"])?;
     let part = |name: &str| -> ApiResult<Option<JsonObject>> {
         match body.get(name) {
@@ -445,7 +440,7 @@ pub async fn record_trail(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(ids.into())))
+    Ok((status, Json(ids)))
 }
 
 /// Moves a decision to a new status (appends a status event).
@@ -453,19 +448,14 @@ pub async fn record_trail(
     params(("id" = String, Path, description = "The decision's id (UUID)")),
     request_body = TransitionBody,
     responses(
-        (status = 200, description = "Moved", body = TransitionRecorded),
-        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "No such decision", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "Moved", body = TransitionOutcome),
         (status = 409, description = "The decision is in a terminal status", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        NoSuchDecision, BodyProblems))]
 pub async fn create_transition(
     State(state): State<Arc<AppState>>,
     PathParam(id): PathParam,
     body: JsonObject,
-) -> ApiResult<Json<TransitionRecorded>> {
+) -> ApiResult<Json<TransitionOutcome>> {
     let decision_id = path_uuid(&id, "decision")?;
     body.only(&["to", "reason_codes", "detail"])?;
     let t = Transition {
@@ -483,25 +473,21 @@ pub async fn create_transition(
         ))
         .await?;
     state.metrics.write("decision_events");
-    Ok(Json(out.into()))
+    Ok(Json(out))
 }
 
 /// Upserts an execution from a broker order payload (keyed by the broker's order id).
 #[utoipa::path(post, path = "/v1/executions", tag = "executions",
     request_body = OrderBody,
     responses(
-        (status = 201, description = "Inserted", body = ExecutionRecorded),
-        (status = 200, description = "Updated (the payload is appended as an event)", body = ExecutionRecorded),
-        (status = 400, description = "Malformed JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 201, description = "Inserted", body = UpsertedExecution),
+        (status = 200, description = "Updated (the payload is appended as an event)", body = UpsertedExecution),
         (status = 409, description = "The order ids conflict with another execution", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        BodyProblems))]
 pub async fn upsert_execution(
     State(state): State<Arc<AppState>>,
     body: JsonObject,
-) -> ApiResult<(StatusCode, Json<ExecutionRecorded>)> {
+) -> ApiResult<(StatusCode, Json<UpsertedExecution>)> {
     let text = body.text()?;
     let mut client = state.conn().await?;
     let out = StatementScope::of(&client)
@@ -514,7 +500,7 @@ pub async fn upsert_execution(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(out.into())))
+    Ok((status, Json(out)))
 }
 
 fn check_source(source: &str) -> ApiResult<()> {
@@ -530,7 +516,7 @@ fn check_source(source: &str) -> ApiResult<()> {
     responses(
         (status = 200, description = "The cursor", body = CursorRow),
         (status = 404, description = "No cursor for this source", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        Unavailable))]
 pub async fn get_cursor(
     State(state): State<Arc<AppState>>,
     PathParam(source): PathParam,
@@ -557,10 +543,7 @@ pub async fn get_cursor(
         (status = 200, description = "Moved, or already there", body = CursorAdvanced),
         (status = 400, description = "Malformed JSON or bad source", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "Would move backwards", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not acceptable", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDetails, content_type = "application/problem+json")))]
+        UnreadBody, UnacceptableField, Unavailable))]
 pub async fn put_cursor(
     State(state): State<Arc<AppState>>,
     PathParam(source): PathParam,

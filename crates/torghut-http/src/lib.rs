@@ -17,6 +17,7 @@
 // No `unwrap` or `expect` outside tests: a panic must not be reachable from input or stored data.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod answers;
 mod api;
 mod body;
 pub mod idempotency;

@@ -1,266 +1,39 @@
 //! Response (and documented request) bodies. Field names are the tables' column names; ids,
 //! decimals and date-times are strings. A decimal reads as PostgreSQL writes it (`1.50000000`;
 //! `NaN`, `Infinity` when another writer stored one), never through a float.
+//!
+//! A stored row, or the result of a write, is answered as the store's own type (serialized and
+//! documented through the store's `openapi` feature); this module has the bodies whose shape
+//! is the service's own.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use torghut_store::cursor::{Advanced, Cursor};
-use torghut_store::decision::{Decision, DecisionEvent, EnsuredDecision, TransitionOutcome};
-use torghut_store::execution::{Execution, ExecutionEvent, UpsertedExecution};
+use torghut_store::decision::{Decision, DecisionEvent};
+use torghut_store::execution::{Execution, ExecutionEvent};
 use torghut_store::review::Review;
-use torghut_store::strategy::Strategy;
 use torghut_store::trail::AuditTrail;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// A row of `strategies`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StrategyRow {
-    pub id: Uuid,
-    pub name: String,
-    pub description: Option<String>,
-    pub enabled: bool,
-    pub base_timeframe: String,
-    pub universe_type: String,
-    #[schema(value_type = Option<Value>)]
-    pub universe_symbols: Option<Value>,
-    #[schema(value_type = Option<String>, example = "0.10000000")]
-    pub max_position_pct_equity: Option<String>,
-    #[schema(value_type = Option<String>)]
-    pub max_notional_per_trade: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<Strategy> for StrategyRow {
-    fn from(s: Strategy) -> Self {
-        Self {
-            id: s.id,
-            name: s.name,
-            description: s.description,
-            enabled: s.enabled,
-            base_timeframe: s.base_timeframe,
-            universe_type: s.universe_type,
-            universe_symbols: s.universe_symbols,
-            max_position_pct_equity: s.max_position_pct_equity.map(|n| n.to_string()),
-            max_notional_per_trade: s.max_notional_per_trade.map(|n| n.to_string()),
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-        }
-    }
-}
-
-/// A row of `trade_decisions`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DecisionRow {
-    pub id: Uuid,
-    pub strategy_id: Uuid,
-    pub alpaca_account_label: String,
-    pub symbol: String,
-    pub timeframe: String,
-    #[schema(value_type = Object)]
-    pub decision_json: Value,
-    pub rationale: Option<String>,
-    pub status: String,
-    pub decision_hash: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub executed_at: Option<DateTime<Utc>>,
-}
-
-impl From<Decision> for DecisionRow {
-    fn from(d: Decision) -> Self {
-        Self {
-            id: d.id,
-            strategy_id: d.strategy_id,
-            alpaca_account_label: d.account_label,
-            symbol: d.symbol,
-            timeframe: d.timeframe,
-            decision_json: d.decision_json,
-            rationale: d.rationale,
-            status: d.status,
-            decision_hash: d.decision_hash,
-            created_at: d.created_at,
-            executed_at: d.executed_at,
-        }
-    }
-}
-
-/// A row of `executions`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExecutionRow {
-    pub id: Uuid,
-    pub trade_decision_id: Option<Uuid>,
-    pub alpaca_order_id: String,
-    pub client_order_id: Option<String>,
-    pub symbol: String,
-    pub side: String,
-    pub order_type: String,
-    pub time_in_force: String,
-    #[schema(value_type = String)]
-    pub submitted_qty: String,
-    #[schema(value_type = String)]
-    pub filled_qty: String,
-    #[schema(value_type = Option<String>)]
-    pub avg_fill_price: Option<String>,
-    pub status: String,
-    #[schema(value_type = Option<Object>)]
-    pub raw_order: Option<Value>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub last_update_at: Option<DateTime<Utc>>,
-}
-
-impl From<Execution> for ExecutionRow {
-    fn from(e: Execution) -> Self {
-        Self {
-            id: e.id,
-            trade_decision_id: e.trade_decision_id,
-            alpaca_order_id: e.alpaca_order_id,
-            client_order_id: e.client_order_id,
-            symbol: e.symbol,
-            side: e.side,
-            order_type: e.order_type,
-            time_in_force: e.time_in_force,
-            submitted_qty: e.submitted_qty.to_string(),
-            filled_qty: e.filled_qty.to_string(),
-            avg_fill_price: e.avg_fill_price.map(|n| n.to_string()),
-            status: e.status,
-            raw_order: e.raw_order,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
-            last_update_at: e.last_update_at,
-        }
-    }
-}
-
-/// A row of `decision_events`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DecisionEventRow {
-    pub id: Uuid,
-    pub decision_id: Uuid,
-    pub seq: i32,
-    pub kind: String,
-    #[schema(value_type = Object)]
-    pub payload: Value,
-    pub reason_codes: Vec<String>,
-    /// The database role that made the change.
-    pub actor: Option<String>,
-    /// The writer's `application_name`.
-    pub application_name: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<DecisionEvent> for DecisionEventRow {
-    fn from(e: DecisionEvent) -> Self {
-        Self {
-            id: e.id,
-            decision_id: e.decision_id,
-            seq: e.seq,
-            kind: e.kind,
-            payload: e.payload,
-            reason_codes: e.reason_codes,
-            actor: e.actor,
-            application_name: e.application_name,
-            created_at: e.created_at,
-        }
-    }
-}
-
-/// A row of `llm_decision_reviews`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReviewRow {
-    pub id: Uuid,
-    pub trade_decision_id: Uuid,
-    pub model: String,
-    pub prompt_version: String,
-    #[schema(value_type = Value)]
-    pub input_json: Value,
-    #[schema(value_type = Value)]
-    pub response_json: Value,
-    pub verdict: String,
-    #[schema(value_type = Option<String>)]
-    pub confidence: Option<String>,
-    #[schema(value_type = Option<String>)]
-    pub adjusted_qty: Option<String>,
-    pub adjusted_order_type: Option<String>,
-    pub rationale: Option<String>,
-    #[schema(value_type = Option<Value>)]
-    pub risk_flags: Option<Value>,
-    pub tokens_prompt: Option<i32>,
-    pub tokens_completion: Option<i32>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<Review> for ReviewRow {
-    fn from(r: Review) -> Self {
-        Self {
-            id: r.id,
-            trade_decision_id: r.trade_decision_id,
-            model: r.model,
-            prompt_version: r.prompt_version,
-            input_json: r.input_json,
-            response_json: r.response_json,
-            verdict: r.verdict,
-            confidence: r.confidence.map(|n| n.to_string()),
-            adjusted_qty: r.adjusted_qty.map(|n| n.to_string()),
-            adjusted_order_type: r.adjusted_order_type,
-            rationale: r.rationale,
-            risk_flags: r.risk_flags,
-            tokens_prompt: r.tokens_prompt,
-            tokens_completion: r.tokens_completion,
-            created_at: r.created_at,
-        }
-    }
-}
-
-/// A row of `execution_events`: one change of the execution, payload
-/// `{"changes": {column: {"from", "to"}}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExecutionEventRow {
-    pub id: Uuid,
-    pub execution_id: Uuid,
-    pub seq: i32,
-    #[schema(value_type = Object)]
-    pub payload: Value,
-    /// The database role that made the change.
-    pub actor: Option<String>,
-    /// The writer's `application_name`.
-    pub application_name: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<ExecutionEvent> for ExecutionEventRow {
-    fn from(e: ExecutionEvent) -> Self {
-        Self {
-            id: e.id,
-            execution_id: e.execution_id,
-            seq: e.seq,
-            payload: e.payload,
-            actor: e.actor,
-            application_name: e.application_name,
-            created_at: e.created_at,
-        }
-    }
-}
 
 /// An execution of a trail, with every change recorded for it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrailExecution {
     #[serde(flatten)]
-    pub execution: ExecutionRow,
+    pub execution: Execution,
     /// Its `execution_events` (every change after creation, e.g. each broker payload), by `seq`.
-    pub events: Vec<ExecutionEventRow>,
+    pub events: Vec<ExecutionEvent>,
 }
 
 /// Everything recorded about one decision.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Trail {
-    pub decision: DecisionRow,
+    pub decision: Decision,
     /// Its events (every change since creation: status, payload), by `seq`.
-    pub events: Vec<DecisionEventRow>,
+    pub events: Vec<DecisionEvent>,
     /// Its reviews, oldest first.
-    pub reviews: Vec<ReviewRow>,
+    pub reviews: Vec<Review>,
     /// Its executions, oldest first.
     pub executions: Vec<TrailExecution>,
 }
@@ -278,37 +51,16 @@ impl From<AuditTrail> for Trail {
                     .partition(|ev| ev.execution_id == id);
                 events_by_exec = rest;
                 TrailExecution {
-                    execution: e.into(),
-                    events: mine.into_iter().map(Into::into).collect(),
+                    execution: e,
+                    events: mine,
                 }
             })
             .collect();
         Self {
-            decision: t.decision.into(),
-            events: t.events.into_iter().map(Into::into).collect(),
-            reviews: t.reviews.into_iter().map(Into::into).collect(),
+            decision: t.decision,
+            events: t.events,
+            reviews: t.reviews,
             executions,
-        }
-    }
-}
-
-/// The result of `POST /v1/decisions`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DecisionRecorded {
-    pub id: Uuid,
-    pub decision_hash: String,
-    pub status: String,
-    /// Whether this request recorded it (false: it already existed).
-    pub created: bool,
-}
-
-impl From<EnsuredDecision> for DecisionRecorded {
-    fn from(e: EnsuredDecision) -> Self {
-        Self {
-            id: e.id,
-            decision_hash: e.decision_hash,
-            status: e.status,
-            created: e.created,
         }
     }
 }
@@ -318,58 +70,6 @@ impl From<EnsuredDecision> for DecisionRecorded {
 pub struct ReviewRecorded {
     pub id: Uuid,
     pub trade_decision_id: Uuid,
-}
-
-/// The result of `POST /v1/decisions/{id}/transitions`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TransitionRecorded {
-    pub decision_id: Uuid,
-    pub from: String,
-    pub to: String,
-    /// The status event's sequence number; null when the decision already had this status
-    /// (nothing changed).
-    pub seq: Option<i32>,
-    pub event_id: Option<Uuid>,
-}
-
-impl From<TransitionOutcome> for TransitionRecorded {
-    fn from(t: TransitionOutcome) -> Self {
-        Self {
-            decision_id: t.decision_id,
-            from: t.from,
-            to: t.to,
-            seq: t.seq,
-            event_id: t.event_id,
-        }
-    }
-}
-
-/// The result of `POST /v1/executions`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExecutionRecorded {
-    pub id: Uuid,
-    /// Whether this request inserted the execution (false: updated it).
-    pub created: bool,
-    pub trade_decision_id: Option<Uuid>,
-    #[schema(value_type = String)]
-    pub filled_qty: String,
-    pub status: String,
-    /// The sequence number of the execution event that recorded this payload's change; null
-    /// when it created the execution (sealed into its row) or changed nothing (a repeat).
-    pub event_seq: Option<i32>,
-}
-
-impl From<UpsertedExecution> for ExecutionRecorded {
-    fn from(u: UpsertedExecution) -> Self {
-        Self {
-            id: u.id,
-            created: u.created,
-            trade_decision_id: u.trade_decision_id,
-            filled_qty: u.filled_qty.to_string(),
-            status: u.status,
-            event_seq: u.event_seq,
-        }
-    }
 }
 
 /// A row of `trade_cursor` (without its internal id).
@@ -565,32 +265,6 @@ pub struct TrailBody {
     /// change.
     #[schema(min_length = 1, max_length = 32, pattern = "^[a-z0-9_]+$")]
     pub status: Option<String>,
-}
-
-/// The result of `POST /v1/trails`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TrailRecorded {
-    pub decision_id: Uuid,
-    pub decision_hash: String,
-    /// Whether this request recorded the decision (false: it existed).
-    pub created: bool,
-    /// The decision's status after the trail.
-    pub status: String,
-    pub review_id: Option<Uuid>,
-    pub execution_id: Option<Uuid>,
-}
-
-impl From<torghut_store::trail::TrailIds> for TrailRecorded {
-    fn from(t: torghut_store::trail::TrailIds) -> Self {
-        Self {
-            decision_id: t.decision_id,
-            decision_hash: t.decision_hash,
-            created: t.created,
-            status: t.status,
-            review_id: t.review_id,
-            execution_id: t.execution_id,
-        }
-    }
 }
 
 /// `PUT /v1/cursors/{source}`: no other member is accepted.

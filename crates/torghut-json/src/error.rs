@@ -75,6 +75,18 @@ pub enum JsonErrorReason {
     Serialize(String),
 }
 
+impl JsonErrorReason {
+    /// The check made before every descent into an array or object: [`Self::TooDeep`] when the
+    /// container's enclosing containers number `depth` and nesting is limited to `max` levels.
+    pub(crate) fn check_depth(depth: usize, max: usize) -> Result<(), Self> {
+        if depth >= max {
+            Err(Self::TooDeep { max })
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Which non-finite floating-point value was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NonFiniteKind {

@@ -85,13 +85,7 @@ impl Parser<'_> {
     }
 
     fn enter(&self, depth: usize) -> Result<(), JsonError> {
-        if depth >= self.max_depth {
-            Err(self.err(JsonErrorReason::TooDeep {
-                max: self.max_depth,
-            }))
-        } else {
-            Ok(())
-        }
+        JsonErrorReason::check_depth(depth, self.max_depth).map_err(|r| self.err(r))
     }
 
     fn literal(&mut self, word: &str, v: AuditValue) -> Result<AuditValue, JsonError> {

@@ -36,20 +36,42 @@ struct State {
 
 impl State {
     fn enter(&mut self) -> Result<(), Error> {
-        if self.depth >= self.max_depth {
-            return Err(Error::new(
-                Some(render_owned(&self.path)),
-                JsonErrorReason::TooDeep {
-                    max: self.max_depth,
-                },
-            ));
-        }
+        JsonErrorReason::check_depth(self.depth, self.max_depth)
+            .map_err(|r| Error::new(Some(render_owned(&self.path)), r))?;
         self.depth += 1;
         Ok(())
     }
 
     fn leave(&mut self) {
         self.depth -= 1;
+    }
+
+    /// Enters a container, and for a variant (`{"Variant": ...}`) first the object around it
+    /// and the step down its name. On a refusal the path is left as it was.
+    fn enter_container(&mut self, variant: Option<&'static str>) -> Result<(), Error> {
+        self.enter()?;
+        if let Some(variant) = variant {
+            self.path.push(OwnedSeg::Key(variant.to_owned()));
+            if let Err(e) = self.enter() {
+                self.path.pop();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Leaves the container [`Self::enter_container`] entered, whose serialized value is
+    /// `value`: for a variant, the object holding it under the variant's name.
+    fn leave_container(&mut self, value: AuditValue, variant: Option<&'static str>) -> AuditValue {
+        self.leave();
+        match variant {
+            None => value,
+            Some(variant) => {
+                self.path.pop();
+                self.leave();
+                AuditValue::Object(vec![(variant.to_owned(), value)])
+            }
+        }
     }
 
     /// Serializes `value` one step down `seg`, attaching the path to an error raised there.
@@ -226,12 +248,7 @@ impl<'s> ser::Serializer for Ser<'s> {
         Ok(AuditValue::Object(vec![(variant.to_owned(), inner?)]))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqSer<'s>, Error> {
-        self.st.enter()?;
-        Ok(SeqSer {
-            st: self.st,
-            items: Vec::with_capacity(len.unwrap_or(0).min(4096)),
-            variant: None,
-        })
+        SeqSer::open(self.st, len.unwrap_or(0), None)
     }
     fn serialize_tuple(self, len: usize) -> Result<SeqSer<'s>, Error> {
         self.serialize_seq(Some(len))
@@ -247,26 +264,10 @@ impl<'s> ser::Serializer for Ser<'s> {
         len: usize,
     ) -> Result<SeqSer<'s>, Error> {
         // `{"Variant": [...]}`: the object, then the array inside it.
-        self.st.enter()?;
-        self.st.path.push(OwnedSeg::Key(variant.to_owned()));
-        if let Err(e) = self.st.enter() {
-            self.st.path.pop();
-            return Err(e);
-        }
-        Ok(SeqSer {
-            st: self.st,
-            items: Vec::with_capacity(len.min(4096)),
-            variant: Some(variant),
-        })
+        SeqSer::open(self.st, len, Some(variant))
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapSer<'s>, Error> {
-        self.st.enter()?;
-        Ok(MapSer {
-            st: self.st,
-            members: Vec::with_capacity(len.unwrap_or(0).min(4096)),
-            key: None,
-            variant: None,
-        })
+        MapSer::open(self.st, len.unwrap_or(0), None)
     }
     fn serialize_struct(self, _name: &'static str, len: usize) -> Result<MapSer<'s>, Error> {
         self.serialize_map(Some(len))
@@ -278,20 +279,14 @@ impl<'s> ser::Serializer for Ser<'s> {
         variant: &'static str,
         len: usize,
     ) -> Result<MapSer<'s>, Error> {
-        self.st.enter()?;
-        self.st.path.push(OwnedSeg::Key(variant.to_owned()));
-        if let Err(e) = self.st.enter() {
-            self.st.path.pop();
-            return Err(e);
-        }
-        Ok(MapSer {
-            st: self.st,
-            members: Vec::with_capacity(len.min(4096)),
-            key: None,
-            variant: Some(variant),
-        })
+        // `{"Variant": {...}}`: the object, then the object inside it.
+        MapSer::open(self.st, len, Some(variant))
     }
 }
+
+/// At most this many elements or members are reserved ahead, whatever length a container
+/// announces.
+const MAX_RESERVED: usize = 4096;
 
 struct SeqSer<'s> {
     st: &'s mut State,
@@ -300,7 +295,18 @@ struct SeqSer<'s> {
     variant: Option<&'static str>,
 }
 
-impl SeqSer<'_> {
+impl<'s> SeqSer<'s> {
+    /// Enters an array (inside the object of `variant`, for a tuple variant) of about `len`
+    /// elements.
+    fn open(st: &'s mut State, len: usize, variant: Option<&'static str>) -> Result<Self, Error> {
+        st.enter_container(variant)?;
+        Ok(Self {
+            st,
+            items: Vec::with_capacity(len.min(MAX_RESERVED)),
+            variant,
+        })
+    }
+
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         let v = self.st.child(OwnedSeg::Index(self.items.len()), value)?;
         self.items.push(v);
@@ -308,16 +314,8 @@ impl SeqSer<'_> {
     }
 
     fn finish(self) -> AuditValue {
-        let array = AuditValue::Array(self.items);
-        self.st.leave();
-        match self.variant {
-            None => array,
-            Some(variant) => {
-                self.st.path.pop();
-                self.st.leave();
-                AuditValue::Object(vec![(variant.to_owned(), array)])
-            }
-        }
+        self.st
+            .leave_container(AuditValue::Array(self.items), self.variant)
     }
 }
 
@@ -356,7 +354,19 @@ struct MapSer<'s> {
     variant: Option<&'static str>,
 }
 
-impl MapSer<'_> {
+impl<'s> MapSer<'s> {
+    /// Enters an object (inside the object of `variant`, for a struct variant) of about `len`
+    /// members.
+    fn open(st: &'s mut State, len: usize, variant: Option<&'static str>) -> Result<Self, Error> {
+        st.enter_container(variant)?;
+        Ok(Self {
+            st,
+            members: Vec::with_capacity(len.min(MAX_RESERVED)),
+            key: None,
+            variant,
+        })
+    }
+
     fn member<T: Serialize + ?Sized>(&mut self, key: String, value: &T) -> Result<(), Error> {
         let v = self.st.child(OwnedSeg::Key(key.clone()), value)?;
         self.members.push((key, v));
@@ -378,16 +388,8 @@ impl MapSer<'_> {
                 }
             }
         }
-        let object = AuditValue::Object(self.members);
-        self.st.leave();
-        match self.variant {
-            None => object,
-            Some(variant) => {
-                self.st.path.pop();
-                self.st.leave();
-                AuditValue::Object(vec![(variant.to_owned(), object)])
-            }
-        }
+        self.st
+            .leave_container(AuditValue::Object(self.members), self.variant)
     }
 }
 
@@ -413,35 +415,27 @@ impl ser::SerializeMap for MapSer<'_> {
     }
 }
 
-impl ser::SerializeStruct for MapSer<'_> {
-    type Ok = AuditValue;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.member(key.to_owned(), value)
-    }
-    fn end(self) -> Result<AuditValue, Error> {
-        Ok(self.finish())
-    }
+/// Structs and struct variants are one here: each field is a member.
+macro_rules! struct_serializer {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for MapSer<'_> {
+            type Ok = AuditValue;
+            type Error = Error;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                self.member(key.to_owned(), value)
+            }
+            fn end(self) -> Result<AuditValue, Error> {
+                Ok(self.finish())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for MapSer<'_> {
-    type Ok = AuditValue;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.member(key.to_owned(), value)
-    }
-    fn end(self) -> Result<AuditValue, Error> {
-        Ok(self.finish())
-    }
-}
+struct_serializer!(SerializeStruct, SerializeStructVariant);
 
 /// Map keys: strings, chars, integers and booleans (as their text), unit variants (their name),
 /// finite floats (their text, as `serde_json` writes them), newtypes of these.

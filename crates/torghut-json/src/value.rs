@@ -225,56 +225,32 @@ impl<T: Clone + Into<AuditValue>> From<&[T]> for AuditValue {
     }
 }
 
-impl From<Uuid> for AuditValue {
+/// `From` a value and from a reference to it: the string `$format` writes for it.
+macro_rules! string_from {
+    ($($(#[$doc:meta])* $t:ty $(where $g:ident: $bound:path)? => $format:path;)*) => {$(
+        impl$(<$g: $bound>)? From<$t> for AuditValue {
+            $(#[$doc])*
+            fn from(v: $t) -> Self {
+                Self::String($format(&v))
+            }
+        }
+        impl$(<$g: $bound>)? From<&$t> for AuditValue {
+            fn from(v: &$t) -> Self {
+                Self::String($format(v))
+            }
+        }
+    )*};
+}
+
+string_from! {
     /// Lower-case hyphenated: `67e55044-10b1-426f-9247-bb680e5fe0c8`.
-    fn from(u: Uuid) -> Self {
-        Self::String(format_uuid(&u))
-    }
-}
-
-impl From<&Uuid> for AuditValue {
-    fn from(u: &Uuid) -> Self {
-        Self::String(format_uuid(u))
-    }
-}
-
-impl From<Decimal> for AuditValue {
+    Uuid => format_uuid;
     /// A string keeping the scale: `1.50` is `"1.50"`.
-    fn from(d: Decimal) -> Self {
-        Self::String(format_decimal(&d))
-    }
-}
-
-impl From<&Decimal> for AuditValue {
-    fn from(d: &Decimal) -> Self {
-        Self::String(format_decimal(d))
-    }
-}
-
-impl<Tz: TimeZone> From<DateTime<Tz>> for AuditValue {
+    Decimal => format_decimal;
     /// RFC 3339 in UTC with exactly six fraction digits: `2026-02-10T09:30:00.250000Z`.
-    fn from(dt: DateTime<Tz>) -> Self {
-        Self::String(format_datetime(&dt))
-    }
-}
-
-impl<Tz: TimeZone> From<&DateTime<Tz>> for AuditValue {
-    fn from(dt: &DateTime<Tz>) -> Self {
-        Self::String(format_datetime(dt))
-    }
-}
-
-impl From<NaiveDate> for AuditValue {
+    DateTime<Tz> where Tz: TimeZone => format_datetime;
     /// `YYYY-MM-DD`.
-    fn from(d: NaiveDate) -> Self {
-        Self::String(format_date(&d))
-    }
-}
-
-impl From<&NaiveDate> for AuditValue {
-    fn from(d: &NaiveDate) -> Self {
-        Self::String(format_date(d))
-    }
+    NaiveDate => format_date;
 }
 
 /// A UUID as stored in payloads: lower-case hyphenated, `67e55044-10b1-426f-9247-bb680e5fe0c8`
@@ -432,8 +408,9 @@ fn scalar_from_serde(v: &serde_json::Value, path: &[Seg<'_>]) -> Result<AuditVal
     })
 }
 
-fn too_deep(path: &[Seg<'_>], max: usize) -> JsonError {
-    JsonError::at(path.iter().copied(), JsonErrorReason::TooDeep { max })
+/// Checks that a container may be entered at `depth` (the number of enclosing containers).
+fn enter(path: &[Seg<'_>], depth: usize, max: usize) -> Result<(), JsonError> {
+    JsonErrorReason::check_depth(depth, max).map_err(|r| JsonError::at(path.iter().copied(), r))
 }
 
 #[inline(never)]
@@ -443,9 +420,7 @@ fn array_from_serde<'v>(
     max: usize,
     path: &mut Vec<Seg<'v>>,
 ) -> Result<AuditValue, JsonError> {
-    if depth >= max {
-        return Err(too_deep(path, max));
-    }
+    enter(path, depth, max)?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         path.push(Seg::Index(i));
@@ -462,9 +437,7 @@ fn object_from_serde<'v>(
     max: usize,
     path: &mut Vec<Seg<'v>>,
 ) -> Result<AuditValue, JsonError> {
-    if depth >= max {
-        return Err(too_deep(path, max));
-    }
+    enter(path, depth, max)?;
     let mut out = Vec::with_capacity(map.len());
     for (k, item) in map {
         path.push(Seg::Key(k));

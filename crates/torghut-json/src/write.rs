@@ -120,13 +120,7 @@ impl<'v> Writer<'v> {
 
     /// Checks that a container may be entered at `depth` (the number of enclosing containers).
     fn enter(&self, depth: usize) -> Result<(), JsonError> {
-        if depth >= self.max_depth {
-            Err(self.err(JsonErrorReason::TooDeep {
-                max: self.max_depth,
-            }))
-        } else {
-            Ok(())
-        }
+        JsonErrorReason::check_depth(depth, self.max_depth).map_err(|r| self.err(r))
     }
 
     /// One value. Kept small: this and [`Self::array`] / [`Self::object`] are the frames on the

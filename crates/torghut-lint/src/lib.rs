@@ -346,6 +346,32 @@ fn meta_violation(rule: &str, message: String, help: Option<String>) -> Violatio
     }
 }
 
+/// Finding `f` as reported: placed by line and column in the text `lines` indexes, with its
+/// severity, the excerpt shown with it and the reason it is suppressed, if it is. Returned with
+/// its byte offset, which the report is sorted by.
+fn placed(
+    f: Finding,
+    lines: &Lines<'_>,
+    severity: Severity,
+    statement: String,
+    suppressed: Option<String>,
+) -> (usize, Violation) {
+    let (line, column) = lines.line_col(f.range.start);
+    (
+        f.range.start,
+        Violation {
+            rule: f.rule,
+            severity,
+            message: f.message,
+            help: f.help,
+            line,
+            column,
+            statement,
+            suppressed,
+        },
+    )
+}
+
 /// The comments carrying a squawk directive (`-- squawk-ignore …` and the like): the byte
 /// offset of the `-` after `squawk` in each.
 fn squawk_directives(root: &squawk_syntax::SyntaxNode) -> Vec<(Range<usize>, usize)> {
@@ -508,20 +534,8 @@ fn lint_text(
         } else {
             Severity::Error
         };
-        let (line, column) = lines.line_col(f.range.start);
-        out.push((
-            f.range.start,
-            Violation {
-                rule: f.rule,
-                severity,
-                message: f.message,
-                help: f.help,
-                line,
-                column,
-                statement: statement_excerpt(f.range.start),
-                suppressed,
-            },
-        ));
+        let excerpt = statement_excerpt(f.range.start);
+        out.push(placed(f, &lines, severity, excerpt, suppressed));
     }
     for (i, (_, s)) in layout.suppressions.iter().enumerate() {
         for (j, rule) in s.rules.iter().enumerate() {
@@ -550,20 +564,7 @@ fn lint_text(
         } else {
             text::excerpt(sql, f.range.start, f.range.end)
         };
-        let (line, column) = lines.line_col(f.range.start);
-        out.push((
-            f.range.start,
-            Violation {
-                rule: f.rule,
-                severity,
-                message: f.message,
-                help: f.help,
-                line,
-                column,
-                statement,
-                suppressed: None,
-            },
-        ));
+        out.push(placed(f, &lines, severity, statement, None));
     }
     out.sort_by_key(|(offset, _)| *offset);
     (out.into_iter().map(|(_, v)| v).collect(), parse_errors)

@@ -409,20 +409,12 @@ impl Migrator {
             .filter(|s| s.migration_id == m.id)
             .collect();
         let resumed: i64 = states.iter().map(|s| s.rows_done).sum();
-        Recorder::new(&self.opts.host, TOOL_VERSION)
-            .record(
-                &self.client,
-                LogEntry::started(
-                    Action::Up,
-                    &m.id,
-                    None,
-                    &if states.is_empty() {
-                        format!("batched backfill of {} step(s)", m.backfill.len())
-                    } else {
-                        format!("batched backfill resumed ({resumed} rows done before)")
-                    },
-                ),
-            )
+        let detail = if states.is_empty() {
+            format!("batched backfill of {} step(s)", m.backfill.len())
+        } else {
+            format!("batched backfill resumed ({resumed} rows done before)")
+        };
+        self.record(LogEntry::started(Action::Up, &m.id, None, &detail))
             .await?;
         let walks: Vec<(Walk<'_>, Option<&BackfillState>)> = m
             .backfill

@@ -417,6 +417,20 @@ impl<'a> Recorder<'a> {
         .await
     }
 
+    /// A migration reverted: its history row removed and its `down`/`ok` entry, on `c` (the
+    /// revert's own transaction, so that both commit with it or not at all).
+    pub(crate) async fn reverted<C: GenericClient>(
+        &self,
+        c: &C,
+        id: &str,
+        reason: Option<&str>,
+        duration_ms: i64,
+    ) -> Result<(), tokio_postgres::Error> {
+        remove(c, id).await?;
+        self.record(c, LogEntry::done(Action::Down, id, reason, duration_ms))
+            .await
+    }
+
     /// Records `e` on `c` (inside the caller's transaction when `c` is one).
     pub(crate) async fn record<C: GenericClient>(
         &self,

@@ -150,25 +150,37 @@ pub struct PreparedDecision {
     pub rationale: Option<String>,
 }
 
-/// The result of [`ensure`].
+/// A decision ensured by its hash: recorded by this call, or found already recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = DecisionRecorded)
+)]
 pub struct EnsuredDecision {
     pub id: Uuid,
     pub decision_hash: String,
-    /// Whether this call inserted the row (false: it already existed).
-    pub created: bool,
     /// The decision's status (as of this call).
     pub status: String,
+    /// Whether this call recorded it (false: it already existed).
+    pub created: bool,
 }
 
-/// A stored decision.
+/// A row of `trade_decisions`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = DecisionRow)
+)]
 pub struct Decision {
     pub id: Uuid,
     pub strategy_id: Uuid,
+    #[cfg_attr(feature = "openapi", serde(rename = "alpaca_account_label"))]
     pub account_label: String,
     pub symbol: String,
     pub timeframe: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub decision_json: serde_json::Value,
     pub rationale: Option<String>,
     pub status: String,
@@ -181,16 +193,22 @@ pub struct Decision {
 /// its status changed, else `update`): payload `{"changes": {column: {"from", "to"}}}` and
 /// `"detail"` when the writer gave one.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = DecisionEventRow)
+)]
 pub struct DecisionEvent {
     pub id: Uuid,
     pub decision_id: Uuid,
     pub seq: i32,
     pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: serde_json::Value,
     pub reason_codes: Vec<String>,
     /// The database role that made the change.
     pub actor: Option<String>,
-    /// The connection's `application_name`.
+    /// The writer's `application_name`.
     pub application_name: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -219,12 +237,17 @@ impl Transition {
 
 /// The result of a transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = TransitionRecorded)
+)]
 pub struct TransitionOutcome {
     pub decision_id: Uuid,
     pub from: String,
     pub to: String,
-    /// The event's sequence number within the decision (1, 2, ...); `None` when the decision
-    /// already had that status (nothing changed, no event).
+    /// The status event's sequence number within the decision (1, 2, ...); null (`None`) when
+    /// the decision already had that status (nothing changed, no event).
     pub seq: Option<i32>,
     pub event_id: Option<Uuid>,
 }

@@ -59,22 +59,33 @@ pub struct ParsedOrder {
 
 /// The result of an upsert.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = ExecutionRecorded)
+)]
 pub struct UpsertedExecution {
     pub id: Uuid,
     /// Whether the row was inserted (false: updated).
     pub created: bool,
     pub trade_decision_id: Option<Uuid>,
     /// The stored `filled_qty` after the upsert.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub filled_qty: Numeric,
     /// The stored `status` after the upsert.
     pub status: String,
-    /// The `seq` of the execution event that recorded this upsert's change; `None` when it
-    /// created the execution (sealed into the row) or changed nothing.
+    /// The `seq` of the execution event that recorded this upsert's change; null (`None`) when
+    /// it created the execution (sealed into its row) or changed nothing (a repeat).
     pub event_seq: Option<i32>,
 }
 
-/// A stored execution.
+/// A row of `executions`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = ExecutionRow)
+)]
 pub struct Execution {
     pub id: Uuid,
     pub trade_decision_id: Option<Uuid>,
@@ -84,10 +95,14 @@ pub struct Execution {
     pub side: String,
     pub order_type: String,
     pub time_in_force: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub submitted_qty: Numeric,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub filled_qty: Numeric,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub avg_fill_price: Option<Numeric>,
     pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub raw_order: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -97,14 +112,20 @@ pub struct Execution {
 /// One change of an execution, recorded by the database when the row changed: payload
 /// `{"changes": {column: {"from", "to"}}}` (a new broker payload is a change of `raw_order`).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = ExecutionEventRow)
+)]
 pub struct ExecutionEvent {
     pub id: Uuid,
     pub execution_id: Uuid,
     pub seq: i32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: serde_json::Value,
     /// The database role that made the change.
     pub actor: Option<String>,
-    /// The connection's `application_name`.
+    /// The writer's `application_name`.
     pub application_name: Option<String>,
     pub created_at: DateTime<Utc>,
 }

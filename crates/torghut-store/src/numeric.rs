@@ -40,6 +40,14 @@ impl fmt::Display for Numeric {
     }
 }
 
+/// Serialized as its text (`"1.50000000"`), never as a JSON number.
+#[cfg(feature = "openapi")]
+impl serde::Serialize for Numeric {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 impl<'a> FromSql<'a> for Numeric {
     fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
         let mut out = Vec::with_capacity(raw.len() * 2 + 8);

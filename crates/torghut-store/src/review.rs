@@ -42,20 +42,30 @@ pub struct NewReview {
     pub tokens_completion: Option<i32>,
 }
 
-/// A stored review.
+/// A row of `llm_decision_reviews`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = ReviewRow)
+)]
 pub struct Review {
     pub id: Uuid,
     pub trade_decision_id: Uuid,
     pub model: String,
     pub prompt_version: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub input_json: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub response_json: serde_json::Value,
     pub verdict: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub confidence: Option<Numeric>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub adjusted_qty: Option<Numeric>,
     pub adjusted_order_type: Option<String>,
     pub rationale: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>))]
     pub risk_flags: Option<serde_json::Value>,
     pub tokens_prompt: Option<i32>,
     pub tokens_completion: Option<i32>,

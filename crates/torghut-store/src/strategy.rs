@@ -32,8 +32,13 @@ pub struct NewStrategy {
     pub max_notional_per_trade: Option<Decimal>,
 }
 
-/// A stored strategy.
+/// A row of `strategies`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = StrategyRow)
+)]
 pub struct Strategy {
     pub id: Uuid,
     pub name: String,
@@ -41,8 +46,14 @@ pub struct Strategy {
     pub enabled: bool,
     pub base_timeframe: String,
     pub universe_type: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>))]
     pub universe_symbols: Option<serde_json::Value>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, example = "0.10000000")
+    )]
     pub max_position_pct_equity: Option<Numeric>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub max_notional_per_trade: Option<Numeric>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -39,12 +39,18 @@ pub struct TrailInput {
     pub status: Option<String>,
 }
 
-/// What [`record_trail`] recorded.
+/// What a recorded trail wrote: its decision (and that decision's status after it), its review
+/// and its execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(serde::Serialize, utoipa::ToSchema),
+    schema(as = TrailRecorded)
+)]
 pub struct TrailIds {
     pub decision_id: Uuid,
     pub decision_hash: String,
-    /// Whether the decision was inserted by this call (false: it existed).
+    /// Whether this call recorded the decision (false: it existed).
     pub created: bool,
     /// The decision's status after the trail.
     pub status: String,

@@ -60,18 +60,15 @@ impl Migrator {
         let diff = self.compare_with_expected(Some(&version)).await?;
         if !diff.is_clean() {
             let detail = render_diff(&diff);
-            let _ = Recorder::new(&self.opts.host, TOOL_VERSION)
-                .record(
-                    &self.client,
-                    LogEntry {
-                        action: Action::Adopt,
-                        migration_id: Some(&version),
-                        outcome: Outcome::Failed,
-                        reason,
-                        detail: Some(&detail),
-                        duration_ms: None,
-                    },
-                )
+            let _ = self
+                .record(LogEntry {
+                    action: Action::Adopt,
+                    migration_id: Some(&version),
+                    outcome: Outcome::Failed,
+                    reason,
+                    detail: Some(&detail),
+                    duration_ms: None,
+                })
                 .await;
             return Err(MigrateError::AdoptDrift {
                 revision: version,

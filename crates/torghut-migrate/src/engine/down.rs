@@ -84,18 +84,9 @@ impl Migrator {
             let run = async {
                 tx.batch_execute(&timeouts).await?;
                 tx.batch_execute(&m.down).await?;
-                history::remove(&tx, &m.id).await?;
                 history::forget_backfill(&tx, &m.id).await?;
                 Recorder::new(&host, TOOL_VERSION)
-                    .record(
-                        &tx,
-                        LogEntry::done(
-                            Action::Down,
-                            &m.id,
-                            reason,
-                            start.elapsed().as_millis() as i64,
-                        ),
-                    )
+                    .reverted(&tx, &m.id, reason, start.elapsed().as_millis() as i64)
                     .await?;
                 Ok::<(), tokio_postgres::Error>(())
             }
@@ -107,15 +98,9 @@ impl Migrator {
                 }
                 Err(e) => {
                     let _ = tx.rollback().await;
-                    let failure = DbFailure::from(e);
-                    self.log_failure(Action::Down, &m.id, &failure.to_string())
-                        .await;
-                    return Err(MigrateError::MigrationFailed {
-                        id: m.id.clone(),
-                        failure,
-                        applied: done,
-                        dirty: false,
-                    });
+                    return Err(self
+                        .migration_failed(Action::Down, &m.id, e, &done, false)
+                        .await);
                 }
             }
         }
@@ -133,41 +118,11 @@ impl Migrator {
     ) -> Result<(), MigrateError> {
         let start = Instant::now();
         history::mark_dirty(&self.client, &m.id).await?;
-        Recorder::new(&self.opts.host, TOOL_VERSION)
-            .record(
-                &self.client,
-                LogEntry::started(
-                    Action::Down,
-                    &m.id,
-                    reason,
-                    "outside a transaction; dirty until it finishes",
-                ),
-            )
+        self.run_marked_dirty(Action::Down, m, &m.down, reason, done)
             .await?;
-        let result = self.run_outside_transaction(&m.down).await?;
-        if let Err(e) = result {
-            let failure = DbFailure::from(e);
-            self.log_failure(Action::Down, &m.id, &failure.to_string())
-                .await;
-            return Err(MigrateError::MigrationFailed {
-                id: m.id.clone(),
-                failure,
-                applied: done.to_vec(),
-                dirty: true,
-            });
-        }
         let tx = self.client.transaction().await?;
-        history::remove(&tx, &m.id).await?;
         Recorder::new(&self.opts.host, TOOL_VERSION)
-            .record(
-                &tx,
-                LogEntry::done(
-                    Action::Down,
-                    &m.id,
-                    reason,
-                    start.elapsed().as_millis() as i64,
-                ),
-            )
+            .reverted(&tx, &m.id, reason, start.elapsed().as_millis() as i64)
             .await?;
         tx.commit().await?;
         Ok(())

@@ -216,8 +216,8 @@ impl Migrator {
                         continue;
                     }
                     let lock_timeout = is_lock_timeout(&e);
-                    let failure = DbFailure::from(e);
-                    self.log_failure(Action::Up, &m.id, &failure.to_string())
+                    let failed = self
+                        .migration_failed(Action::Up, &m.id, e, done, false)
                         .await;
                     if lock_timeout {
                         return Err(MigrateError::LockRetriesExhausted {
@@ -226,35 +226,79 @@ impl Migrator {
                             applied: done.to_vec(),
                         });
                     }
-                    return Err(MigrateError::MigrationFailed {
-                        id: m.id.clone(),
-                        failure,
-                        applied: done.to_vec(),
-                        dirty: false,
-                    });
+                    return Err(failed);
                 }
             }
         }
         unreachable!("the loop returns on its last attempt")
     }
 
+    /// Writes `entry` to the run log on the migrator's connection (outside any transaction).
+    pub(crate) async fn record(&self, entry: LogEntry<'_>) -> Result<(), tokio_postgres::Error> {
+        Recorder::new(&self.opts.host, TOOL_VERSION)
+            .record(&self.client, entry)
+            .await
+    }
+
     pub(super) async fn log_failure(&self, action: Action, id: &str, detail: &str) {
-        let r = Recorder::new(&self.opts.host, TOOL_VERSION)
-            .record(
-                &self.client,
-                LogEntry {
-                    action,
-                    migration_id: Some(id),
-                    outcome: Outcome::Failed,
-                    reason: None,
-                    detail: Some(detail),
-                    duration_ms: None,
-                },
-            )
+        let r = self
+            .record(LogEntry {
+                action,
+                migration_id: Some(id),
+                outcome: Outcome::Failed,
+                reason: None,
+                detail: Some(detail),
+                duration_ms: None,
+            })
             .await;
         if let Err(e) = r {
             tracing::warn!(error = %DbFailure::from(&e), "could not write the run log");
         }
+    }
+
+    /// Logs that `action` failed on migration `id` with `e`, and returns the error that says
+    /// so: `done` lists the migrations this run completed before it, `dirty` whether `id` is
+    /// left dirty.
+    pub(super) async fn migration_failed(
+        &self,
+        action: Action,
+        id: &str,
+        e: tokio_postgres::Error,
+        done: &[String],
+        dirty: bool,
+    ) -> MigrateError {
+        let failure = DbFailure::from(e);
+        self.log_failure(action, id, &failure.to_string()).await;
+        MigrateError::MigrationFailed {
+            id: id.to_owned(),
+            failure,
+            applied: done.to_vec(),
+            dirty,
+        }
+    }
+
+    /// Runs `sql`, the `action` script of migration `m`, outside any transaction once its
+    /// history row is marked dirty: logs the start, then runs the statements one by one. A
+    /// failed statement is logged, and the error returned leaves the migration dirty.
+    pub(super) async fn run_marked_dirty(
+        &mut self,
+        action: Action,
+        m: &Migration,
+        sql: &str,
+        reason: Option<&str>,
+        done: &[String],
+    ) -> Result<(), MigrateError> {
+        self.record(LogEntry::started(
+            action,
+            &m.id,
+            reason,
+            "outside a transaction; dirty until it finishes",
+        ))
+        .await?;
+        if let Err(e) = self.run_outside_transaction(sql).await? {
+            return Err(self.migration_failed(action, &m.id, e, done, true).await);
+        }
+        Ok(())
     }
 
     pub(super) async fn apply_no_transaction(
@@ -271,38 +315,12 @@ impl Migrator {
             },
         )
         .await?;
-        Recorder::new(&self.opts.host, TOOL_VERSION)
-            .record(
-                &self.client,
-                LogEntry::started(
-                    Action::Up,
-                    &m.id,
-                    None,
-                    "outside a transaction; dirty until it finishes",
-                ),
-            )
+        self.run_marked_dirty(Action::Up, m, &m.up, None, done)
             .await?;
-        let result = self.run_outside_transaction(&m.up).await?;
-        match result {
-            Ok(()) => {
-                let dur = start.elapsed().as_millis() as i64;
-                history::mark_finished(&self.client, &m.id, dur).await?;
-                Recorder::new(&self.opts.host, TOOL_VERSION)
-                    .record(&self.client, LogEntry::done(Action::Up, &m.id, None, dur))
-                    .await?;
-                Ok(())
-            }
-            Err(e) => {
-                let failure = DbFailure::from(e);
-                self.log_failure(Action::Up, &m.id, &failure.to_string())
-                    .await;
-                Err(MigrateError::MigrationFailed {
-                    id: m.id.clone(),
-                    failure,
-                    applied: done.to_vec(),
-                    dirty: true,
-                })
-            }
-        }
+        let dur = start.elapsed().as_millis() as i64;
+        history::mark_finished(&self.client, &m.id, dur).await?;
+        self.record(LogEntry::done(Action::Up, &m.id, None, dur))
+            .await?;
+        Ok(())
     }
 }
