@@ -70,7 +70,7 @@
 //! | `changing-column-type` | `ALTER COLUMN … TYPE` (table rewrite) |
 //! | `renaming-column`, `renaming-table`, `renaming-object` | renames, which break the application version still running during a deploy |
 //! | `ban-drop-column`, `ban-drop-table`, `ban-drop-not-null`, `ban-drop-constraint`, `ban-drop-default`, … | drops, likewise |
-//! | `ban-row-changes-outside-backfill` (this crate's) | `UPDATE`, `DELETE` or `MERGE` in a migration that is not a batched backfill (`-- torghut:backfill`): rows locked for the whole migration |
+//! | `ban-row-changes-outside-backfill` (this crate's) | `UPDATE`, `DELETE` or `MERGE` (also nested in a data-modifying `WITH`) and `TRUNCATE` in a migration that is not a batched backfill (`-- torghut:backfill`): rows (for `TRUNCATE`, the table) locked for the whole migration |
 //! | `transaction-nesting`, `ban-uncommitted-transaction` | `BEGIN`/`COMMIT` in a file the engine already wraps in a transaction |
 //!
 //! A table created earlier in the same transaction is new: nobody else sees it and it is empty.

@@ -83,34 +83,51 @@ pub(crate) const OWN_RULES: &[&str] = &[
     BAN_ROW_CHANGES_OUTSIDE_BACKFILL,
 ];
 
-/// Reports the `UPDATE`, `DELETE` and `MERGE` statements of a migration that is not a
-/// backfill: run in the migration's one transaction they lock every row they touch until it
-/// commits, and writers of those rows wait that long. (Statements inside function bodies and
-/// `DO` blocks are not looked into.)
+/// Reports the statements of a migration that is not a backfill that change or remove rows
+/// already there: `UPDATE`, `DELETE` and `MERGE`, also where one is nested in another statement
+/// (a data-modifying `WITH`), and `TRUNCATE`. Run in the migration's one transaction they lock
+/// every row they touch (`TRUNCATE`: the whole table) until it commits, and writers of those rows
+/// wait that long. (Statements inside function bodies and `DO` blocks are not looked into.)
 pub(crate) fn row_change_checks(file: &ast::SourceFile) -> Vec<Finding> {
     let mut out = Vec::new();
     for stmt in file.stmts() {
-        let what = match &stmt {
-            ast::Stmt::Update(_) => "UPDATE",
-            ast::Stmt::Delete(_) => "DELETE",
-            ast::Stmt::Merge(_) => "MERGE",
-            _ => continue,
-        };
-        out.push(Finding {
-            rule: BAN_ROW_CHANGES_OUTSIDE_BACKFILL.to_string(),
-            message: format!(
-                "`{what}` changes rows that are already there inside the migration's transaction: \
-                 every row it touches stays locked until the migration commits, and the writers of \
-                 those rows wait"
-            ),
-            help: Some(format!(
-                "Move it into a batched backfill: a migration of its own whose up.sql carries a line \
-                 `{}` and a step `{} table=NAME key=COLUMN` running it over `$1`..`$2` key ranges.",
-                crate::BACKFILL_MARKER,
-                crate::BATCH_MARKER
-            )),
-            range: stmt_range(&stmt),
-        });
+        for node in stmt.syntax().descendants() {
+            let what = if ast::Update::can_cast(node.kind()) {
+                "UPDATE"
+            } else if ast::Delete::can_cast(node.kind()) {
+                "DELETE"
+            } else if ast::Merge::can_cast(node.kind()) {
+                "MERGE"
+            } else if ast::Truncate::can_cast(node.kind()) {
+                "TRUNCATE"
+            } else {
+                continue;
+            };
+            let message = if what == "TRUNCATE" {
+                "`TRUNCATE` removes every row of the table inside the migration's transaction, \
+                 under a lock that stops every reader and writer of the table until the migration \
+                 commits"
+                    .to_string()
+            } else {
+                format!(
+                    "`{what}` changes rows that are already there inside the migration's \
+                     transaction: every row it touches stays locked until the migration commits, \
+                     and the writers of those rows wait"
+                )
+            };
+            out.push(Finding {
+                rule: BAN_ROW_CHANGES_OUTSIDE_BACKFILL.to_string(),
+                message,
+                help: Some(format!(
+                    "Move it into a batched backfill: a migration of its own whose up.sql carries \
+                     a line `{}` and a step `{} table=NAME key=COLUMN` running it over `$1`..`$2` \
+                     key ranges.",
+                    crate::BACKFILL_MARKER,
+                    crate::BATCH_MARKER
+                )),
+                range: node_range(&node),
+            });
+        }
     }
     out
 }

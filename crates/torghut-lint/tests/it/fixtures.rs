@@ -216,3 +216,23 @@ fn row_changes_are_errors_outside_a_backfill_and_allowed_in_one() {
     let report = lint_fixture("update_in_backfill.sql");
     assert!(report.is_clean(), "{report}");
 }
+
+#[test]
+fn row_changes_nested_in_a_statement_and_truncate_are_errors_too() {
+    let report = lint_fixture("row_changes_nested.sql");
+    let found: Vec<_> = report
+        .by_rule("ban-row-changes-outside-backfill")
+        .map(|v| (v.line, v.column, v.message.split('`').nth(1).unwrap_or("")))
+        .collect();
+    assert_eq!(
+        found,
+        [(2, 1, "TRUNCATE"), (3, 15, "DELETE"), (5, 16, "UPDATE")],
+        "{report}"
+    );
+    let truncate = &report.violations[0];
+    assert!(
+        truncate.message.contains("every row of the table"),
+        "{}",
+        truncate.message
+    );
+}
