@@ -70,6 +70,7 @@
 //! | `changing-column-type` | `ALTER COLUMN … TYPE` (table rewrite) |
 //! | `renaming-column`, `renaming-table`, `renaming-object` | renames, which break the application version still running during a deploy |
 //! | `ban-drop-column`, `ban-drop-table`, `ban-drop-not-null`, `ban-drop-constraint`, `ban-drop-default`, … | drops, likewise |
+//! | `ban-table-rewrite` (this crate's) | `CLUSTER`, `VACUUM FULL`, `ALTER TABLE ... SET LOGGED`, `SET UNLOGGED` or `SET TABLESPACE`: the whole table rewritten under an `ACCESS EXCLUSIVE` lock |
 //! | `ban-row-changes-outside-backfill` (this crate's) | `UPDATE`, `DELETE` or `MERGE` (also nested in a data-modifying `WITH`) and `TRUNCATE` in a migration that is not a batched backfill (`-- torghut:backfill`): rows (for `TRUNCATE`, the table) locked for the whole migration |
 //! | `transaction-nesting`, `ban-uncommitted-transaction` | `BEGIN`/`COMMIT` in a file the engine already wraps in a transaction |
 //!
@@ -247,6 +248,9 @@ impl LintOptions {
         }
         if !self.is_excluded(rules::BAN_ROW_CHANGES_OUTSIDE_BACKFILL) {
             names.push(rules::BAN_ROW_CHANGES_OUTSIDE_BACKFILL.to_string());
+        }
+        if !self.is_excluded(rules::BAN_TABLE_REWRITE) {
+            names.push(rules::BAN_TABLE_REWRITE.to_string());
         }
         names.sort();
         names.dedup();
@@ -490,6 +494,9 @@ fn lint_text(
     ));
     if !opts.is_excluded(rules::BAN_ROW_CHANGES_OUTSIDE_BACKFILL) && !has_backfill_marker(sql) {
         findings.extend(rules::row_change_checks(&parse.tree()));
+    }
+    if !opts.is_excluded(rules::BAN_TABLE_REWRITE) {
+        findings.extend(rules::rewrite_checks(&parse.tree()));
     }
 
     let root = parse.syntax_node();

@@ -37,6 +37,11 @@ pub const BAN_NON_TRANSACTIONAL_IN_TRANSACTION: &str =
 /// `DELETE` and `MERGE` statements in a migration that is not a batched backfill.
 pub const BAN_ROW_CHANGES_OUTSIDE_BACKFILL: &str = "ban-row-changes-outside-backfill";
 
+/// This crate's check that no statement rewrites a whole table under an `ACCESS EXCLUSIVE`
+/// lock that squawk does not already catch: `CLUSTER`, `VACUUM FULL` and `ALTER TABLE ... SET
+/// LOGGED`, `SET UNLOGGED` or `SET TABLESPACE`.
+pub const BAN_TABLE_REWRITE: &str = "ban-table-rewrite";
+
 /// Rule codes that describe the lint run itself rather than the SQL: they cannot be
 /// suppressed, excluded or re-graded.
 pub const META_RULES: &[&str] = &[
@@ -81,6 +86,7 @@ pub(crate) const OWN_RULES: &[&str] = &[
     BAN_CONCURRENT_INDEX_IN_TRANSACTION,
     BAN_NON_TRANSACTIONAL_IN_TRANSACTION,
     BAN_ROW_CHANGES_OUTSIDE_BACKFILL,
+    BAN_TABLE_REWRITE,
 ];
 
 /// Reports the statements of a migration that is not a backfill that change or remove rows
@@ -130,6 +136,64 @@ pub(crate) fn row_change_checks(file: &ast::SourceFile) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Reports the statements that rewrite a whole table while holding an `ACCESS EXCLUSIVE` lock
+/// on it (every reader and writer waits for the whole rewrite), in any migration: `CLUSTER`,
+/// `VACUUM FULL`, and `ALTER TABLE` actions `SET LOGGED`, `SET UNLOGGED` and `SET TABLESPACE`.
+pub(crate) fn rewrite_checks(file: &ast::SourceFile) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for stmt in file.stmts() {
+        for node in stmt.syntax().descendants() {
+            let what = if ast::Cluster::can_cast(node.kind()) {
+                "CLUSTER"
+            } else if ast::Vacuum::cast(node.clone()).is_some_and(|v| is_vacuum_full(&v)) {
+                "VACUUM FULL"
+            } else if ast::SetLogged::can_cast(node.kind()) {
+                "SET LOGGED"
+            } else if ast::SetUnlogged::can_cast(node.kind()) {
+                "SET UNLOGGED"
+            } else if ast::SetTablespace::can_cast(node.kind()) {
+                "SET TABLESPACE"
+            } else {
+                continue;
+            };
+            out.push(Finding {
+                rule: BAN_TABLE_REWRITE.to_string(),
+                message: format!(
+                    "`{what}` rewrites the whole table under an `ACCESS EXCLUSIVE` lock: every \
+                     reader and writer of the table waits until it is done"
+                ),
+                help: Some(
+                    "Leave table maintenance to the operator (e.g. pg_repack, which rewrites \
+                     without the long lock), outside migrations."
+                        .to_string(),
+                ),
+                range: node_range(&node),
+            });
+        }
+    }
+    out
+}
+
+/// Whether a `VACUUM` is a full one: `VACUUM FULL`, or a `FULL` option not turned off
+/// (`VACUUM (FULL)`, `VACUUM (FULL true)`; not `VACUUM (FULL false)`).
+fn is_vacuum_full(v: &ast::Vacuum) -> bool {
+    if v.full_token().is_some() {
+        return true;
+    }
+    let Some(options) = v.vacuum_option_list() else {
+        return false;
+    };
+    options.syntax().children().any(|option| {
+        let text = option.text().to_string().to_ascii_lowercase();
+        let mut words = text.split_whitespace();
+        words.next() == Some("full")
+            && !matches!(
+                words.next(),
+                Some("false" | "off" | "0" | "'false'" | "'off'")
+            )
+    })
 }
 
 /// The canonical code of a rule that can appear in options and suppressions: a squawk rule

@@ -236,3 +236,24 @@ fn row_changes_nested_in_a_statement_and_truncate_are_errors_too() {
         truncate.message
     );
 }
+
+#[test]
+fn table_rewrites_are_errors() {
+    let report = lint_fixture("table_rewrite.sql");
+    let found: Vec<_> = report
+        .by_rule("ban-table-rewrite")
+        .map(|v| (v.line, v.message.split('`').nth(1).unwrap_or("")))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (3, "CLUSTER"),
+            (4, "VACUUM FULL"),
+            (5, "VACUUM FULL"),
+            (6, "SET UNLOGGED"),
+            (7, "SET LOGGED"),
+            (8, "SET TABLESPACE")
+        ],
+        "{report}"
+    );
+}
