@@ -15,6 +15,7 @@ use torghut_store::listing::ListingError;
 use torghut_store::review::ReviewError;
 use torghut_store::strategy::StrategyError;
 use torghut_store::trail::TrailError;
+use torghut_store::InputError;
 use utoipa::ToSchema;
 
 /// The media type of problem responses.
@@ -397,26 +398,42 @@ pub(crate) fn from_db(e: &torghut_config::tokio_postgres::Error) -> Problem {
     }
 }
 
-impl From<JsonErrorAt<'_>> for Problem {
-    fn from(j: JsonErrorAt<'_>) -> Self {
-        Problem::json_refusal(Some(j.field), &j.prefix(), j.error)
-    }
-}
-
-/// A boundary refusal of a store field: the body itself (`decision_json`, `raw_order`) or
-/// one of its members.
-pub(crate) struct JsonErrorAt<'a> {
-    pub field: &'a str,
-    pub error: &'a JsonError,
-    pub whole_body: bool,
-}
-
-impl JsonErrorAt<'_> {
-    fn prefix(&self) -> String {
-        if self.whole_body {
-            "$".to_owned()
-        } else {
-            join_path("$", self.field)
+/// The problem of an input the store refused. A member is named with its JSONPath (by the
+/// name requests give it); a whole document (a decision's JSON, an order's payload) is the
+/// body itself, `$`; a parameter is a 400 naming it; a JSON refusal points into the payload
+/// (into the body itself when the payload is the whole document).
+impl From<&InputError> for Problem {
+    fn from(e: &InputError) -> Self {
+        match e {
+            InputError::Member {
+                field,
+                known_as,
+                message,
+                ..
+            } => field_problem(known_as.unwrap_or(field), message),
+            InputError::Document { message, .. } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-field",
+                "Invalid field",
+                message.clone(),
+            )
+            .with_pointer("$"),
+            InputError::Parameter { field, message, .. } => {
+                Problem::bad_request(format!("{field}: {message}")).with_param(field)
+            }
+            InputError::Json {
+                field,
+                source,
+                whole_document,
+                ..
+            } => {
+                let prefix = if *whole_document {
+                    "$".to_owned()
+                } else {
+                    join_path("$", field)
+                };
+                Problem::json_refusal(Some(field), &prefix, source)
+            }
         }
     }
 }
@@ -425,16 +442,20 @@ fn field_problem(field: &str, message: &str) -> Problem {
     Problem::invalid_field(field, format!("{field}: {message}"))
 }
 
+/// 422 `invalid-decision`: the decision cannot be hashed, or is not acceptable as a whole.
+fn invalid_decision(detail: impl Into<String>) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-decision",
+        "Invalid decision",
+        detail,
+    )
+}
+
 impl From<StrategyError> for Problem {
     fn from(e: StrategyError) -> Self {
         match &e {
-            StrategyError::InvalidField { field, message } => field_problem(field, message),
-            StrategyError::Json { field, source } => JsonErrorAt {
-                field,
-                error: source,
-                whole_body: false,
-            }
-            .into(),
+            StrategyError::Input(i) => i.into(),
             StrategyError::NotFound { .. } => Problem::not_found(e.to_string()),
             StrategyError::Db(db) => from_db(db),
             _ => Problem::internal(),
@@ -446,36 +467,18 @@ impl From<DecisionError> for Problem {
     fn from(e: DecisionError) -> Self {
         match &e {
             DecisionError::Hash(h) => {
-                let p = Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-decision",
-                    "Invalid decision",
-                    h.to_string(),
-                );
+                let p = invalid_decision(h.to_string());
                 match h.field() {
                     Some(f) => p.with_field(f),
                     None => p.with_pointer("$"),
                 }
             }
-            DecisionError::InvalidField { field, message } => {
-                if *field == "decision_json" {
-                    Problem::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid-decision",
-                        "Invalid decision",
-                        message.clone(),
-                    )
-                    .with_pointer("$")
-                } else {
-                    field_problem(field, message)
-                }
+            // The decision as a whole is refused: an invalid decision, as when it cannot be
+            // hashed.
+            DecisionError::Input(InputError::Document { message, .. }) => {
+                invalid_decision(message.clone()).with_pointer("$")
             }
-            DecisionError::Json { field, source } => JsonErrorAt {
-                field,
-                error: source,
-                whole_body: *field == "decision_json",
-            }
-            .into(),
+            DecisionError::Input(i) => i.into(),
             // The strategy the decision names is a resource the request refers to: its absence
             // is a 404 naming the member, as for a decision named in the path.
             DecisionError::UnknownStrategy { strategy_id } => Problem::new(
@@ -496,13 +499,7 @@ impl From<DecisionError> for Problem {
 impl From<ReviewError> for Problem {
     fn from(e: ReviewError) -> Self {
         match &e {
-            ReviewError::InvalidField { field, message } => field_problem(field, message),
-            ReviewError::Json { field, source } => JsonErrorAt {
-                field,
-                error: source,
-                whole_body: false,
-            }
-            .into(),
+            ReviewError::Input(i) => i.into(),
             ReviewError::UnknownDecision { .. } => Problem::not_found(e.to_string()),
             ReviewError::Db(db) => from_db(db),
             _ => Problem::internal(),
@@ -513,25 +510,7 @@ impl From<ReviewError> for Problem {
 impl From<ExecutionError> for Problem {
     fn from(e: ExecutionError) -> Self {
         match &e {
-            ExecutionError::InvalidField { field, message } => {
-                if *field == "raw_order" {
-                    Problem::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid-field",
-                        "Invalid field",
-                        message.clone(),
-                    )
-                    .with_pointer("$")
-                } else {
-                    field_problem(field, message)
-                }
-            }
-            ExecutionError::Json { field, source } => JsonErrorAt {
-                field,
-                error: source,
-                whole_body: *field == "raw_order",
-            }
-            .into(),
+            ExecutionError::Input(i) => i.into(),
             ExecutionError::ClientOrderIdTaken { .. }
             | ExecutionError::ClientOrderIdMismatch { .. } => {
                 Problem::conflict("order-conflict", e.to_string()).with_field("client_order_id")
@@ -555,17 +534,7 @@ impl From<ExecutionError> for Problem {
 impl From<CursorError> for Problem {
     fn from(e: CursorError) -> Self {
         match &e {
-            CursorError::InvalidField { field, message } => {
-                let field = match *field {
-                    "symbol" => "cursor_symbol",
-                    other => other,
-                };
-                if field == "source" {
-                    Problem::bad_request(format!("source: {message}")).with_param("source")
-                } else {
-                    field_problem(field, message)
-                }
-            }
+            CursorError::Input(i) => i.into(),
             CursorError::Backwards { .. } => Problem::conflict(
                 "cursor-backwards",
                 "the cursor is already past the requested position; cursors only move forward",
@@ -578,19 +547,12 @@ impl From<CursorError> for Problem {
 
 impl From<TrailError> for Problem {
     /// Each part's problem, its field and JSONPath under the part's member of a
-    /// `POST /v1/trails` body (`decision`, `review`, `order`; the account label and the status
-    /// are members of the body itself).
+    /// `POST /v1/trails` body (`decision`, `review`, `order`); the trail's own members (the
+    /// account label and the status) are members of the body itself.
     fn from(e: TrailError) -> Self {
         match e {
-            TrailError::Decision(d) => {
-                let top = matches!(d.field(), Some("account_label" | "status"));
-                let p = Problem::from(d);
-                if top {
-                    p
-                } else {
-                    p.nested("decision")
-                }
-            }
+            TrailError::Input(i) => Problem::from(&i),
+            TrailError::Decision(d) => Problem::from(d).nested("decision"),
             TrailError::Review(r) => Problem::from(r).nested("review"),
             TrailError::Execution(x) => Problem::from(x).nested("order"),
             TrailError::StrategyMismatch { .. } => Problem::invalid_field(
@@ -626,6 +588,180 @@ mod tests {
             "$.universe_symbols[3].a"
         );
         assert_eq!(rebase("$", "$"), "$");
+    }
+
+    fn member(subject: &'static str, field: &'static str, message: &str) -> InputError {
+        InputError::Member {
+            subject,
+            field,
+            known_as: None,
+            message: message.to_owned(),
+        }
+    }
+
+    fn json_error(text: &str) -> JsonError {
+        torghut_json::AuditJson::from_text(text, &torghut_json::JsonPolicy::default()).unwrap_err()
+    }
+
+    fn shape(p: &Problem) -> (u16, &str, &str, &str, Option<&str>, Option<&str>) {
+        (
+            p.status,
+            p.kind.as_str(),
+            p.title.as_str(),
+            p.detail.as_str(),
+            p.field.as_deref(),
+            p.pointer.as_deref(),
+        )
+    }
+
+    #[test]
+    fn refused_members_are_named_by_their_path() {
+        let p = Problem::from(StrategyError::Input(member(
+            "strategy",
+            "name",
+            "must not be empty",
+        )));
+        assert_eq!(
+            shape(&p),
+            (
+                422,
+                "urn:torghut:problem:invalid-field",
+                "Invalid field",
+                "name: must not be empty",
+                Some("name"),
+                Some("$.name"),
+            )
+        );
+        // A cursor position's symbol is answered by the name requests give it.
+        let p = Problem::from(CursorError::Input(InputError::Member {
+            subject: "cursor",
+            field: "symbol",
+            known_as: Some("cursor_symbol"),
+            message: "33 characters, at most 32 allowed".into(),
+        }));
+        assert_eq!(
+            shape(&p),
+            (
+                422,
+                "urn:torghut:problem:invalid-field",
+                "Invalid field",
+                "cursor_symbol: 33 characters, at most 32 allowed",
+                Some("cursor_symbol"),
+                Some("$.cursor_symbol"),
+            )
+        );
+    }
+
+    #[test]
+    fn a_refused_source_is_a_bad_parameter() {
+        let p = Problem::from(CursorError::Input(InputError::Parameter {
+            subject: "cursor",
+            field: "source",
+            message: "must not be empty".into(),
+        }));
+        assert_eq!(
+            shape(&p),
+            (
+                400,
+                "urn:torghut:problem:bad-request",
+                "Bad request",
+                "source: must not be empty",
+                Some("source"),
+                None,
+            )
+        );
+    }
+
+    #[test]
+    fn whole_documents_are_the_body_itself() {
+        let document = |subject, field| InputError::Document {
+            subject,
+            field,
+            message: "a JSON object is required".into(),
+        };
+        let p = Problem::from(DecisionError::Input(document("decision", "decision_json")));
+        assert_eq!(
+            shape(&p),
+            (
+                422,
+                "urn:torghut:problem:invalid-decision",
+                "Invalid decision",
+                "a JSON object is required",
+                None,
+                Some("$"),
+            )
+        );
+        let p = Problem::from(ExecutionError::Input(document("order", "raw_order")));
+        assert_eq!(
+            shape(&p),
+            (
+                422,
+                "urn:torghut:problem:invalid-field",
+                "Invalid field",
+                "a JSON object is required",
+                None,
+                Some("$"),
+            )
+        );
+        let p = Problem::from(DecisionError::Input(InputError::Json {
+            subject: "decision",
+            field: "decision_json",
+            source: json_error(r#"{"params":{"x":"\u0000"}}"#),
+            whole_document: true,
+        }));
+        assert_eq!(p.field.as_deref(), Some("decision_json"));
+        assert_eq!(p.pointer.as_deref(), Some("$.params.x"));
+        assert_eq!(p.refusal(), Some("nul_character"));
+        assert_eq!(p.status, 422);
+        assert_eq!(
+            p.detail,
+            format!(
+                "$.params.x: {}",
+                json_error(r#"{"params":{"x":"\u0000"}}"#).reason
+            )
+        );
+        let p = Problem::from(ReviewError::Input(InputError::Json {
+            subject: "review",
+            field: "input_json",
+            source: json_error(r#"{"a":"\u0000"}"#),
+            whole_document: false,
+        }));
+        assert_eq!(p.field.as_deref(), Some("input_json"));
+        assert_eq!(p.pointer.as_deref(), Some("$.input_json.a"));
+        assert_eq!(p.status, 422);
+    }
+
+    #[test]
+    fn trail_members_stay_at_the_top_and_parts_are_nested() {
+        let own = Problem::from(TrailError::Input(member(
+            "decision",
+            "status",
+            "a status is lower-case letters, digits and '_'",
+        )));
+        assert_eq!(own.field.as_deref(), Some("status"));
+        assert_eq!(own.pointer.as_deref(), Some("$.status"));
+        assert_eq!(
+            own.detail,
+            "status: a status is lower-case letters, digits and '_'"
+        );
+        let part = Problem::from(TrailError::Decision(DecisionError::Input(member(
+            "decision",
+            "qty",
+            "must be positive, not 0",
+        ))));
+        assert_eq!(part.field.as_deref(), Some("decision.qty"));
+        assert_eq!(part.pointer.as_deref(), Some("$.decision.qty"));
+        assert_eq!(part.detail, "qty: must be positive, not 0");
+        let order = Problem::from(TrailError::Execution(ExecutionError::Input(
+            InputError::Json {
+                subject: "order",
+                field: "raw_order",
+                source: json_error(r#"{"qty":NaN}"#),
+                whole_document: true,
+            },
+        )));
+        assert_eq!(order.field.as_deref(), Some("order.raw_order"));
+        assert_eq!(order.pointer.as_deref(), Some("$.order.qty"));
     }
 
     #[test]

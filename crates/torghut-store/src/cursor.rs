@@ -13,7 +13,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use uuid::Uuid;
 
-use crate::check::{self, FieldProblem};
+use crate::check;
+use crate::input::InputError;
 use crate::statements;
 
 /// A cursor position.
@@ -80,12 +81,10 @@ pub enum Advanced {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CursorError {
-    /// An input field is not acceptable.
-    #[error("cursor field \"{field}\": {message}")]
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
+    /// The source or the position is not acceptable: the source is refused as a parameter
+    /// (it names the cursor), the position's symbol as the member `cursor_symbol`.
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// The requested position is older than the stored one (and `force` was not given).
     #[error("cursor {source_name}: refusing to move back from {current:?} to {requested:?}")]
     Backwards {
@@ -98,12 +97,15 @@ pub enum CursorError {
     Db(#[from] tokio_postgres::Error),
 }
 
-impl From<FieldProblem> for CursorError {
-    fn from(p: FieldProblem) -> Self {
-        Self::InvalidField {
-            field: p.field,
-            message: p.message,
-        }
+/// The subject of this module's input refusals.
+const SUBJECT: &str = "cursor";
+
+/// The source of a cursor, refused: a parameter naming the cursor.
+fn source_refused(message: impl Into<String>) -> InputError {
+    InputError::Parameter {
+        subject: SUBJECT,
+        field: "source",
+        message: message.into(),
     }
 }
 
@@ -155,9 +157,14 @@ pub async fn advance_in_tx(
     to: &CursorPosition,
     force: bool,
 ) -> Result<Advanced, CursorError> {
-    check::varchar("source", source, 64, true)?;
+    check::varchar("source", source, 64, true).map_err(|p| source_refused(p.message))?;
     if let Some(s) = &to.symbol {
-        check::varchar("symbol", s, 32, false)?;
+        check::varchar("symbol", s, 32, false).map_err(|p| InputError::Member {
+            subject: SUBJECT,
+            field: p.field,
+            known_as: Some("cursor_symbol"),
+            message: p.message,
+        })?;
     }
     // timestamptz keeps microseconds: compare what is stored.
     let to = &CursorPosition {
@@ -205,9 +212,6 @@ pub async fn advance_in_tx(
             current,
             requested: to.clone(),
         }),
-        None => Err(CursorError::InvalidField {
-            field: "source",
-            message: "the cursor disappeared while it was being advanced".into(),
-        }),
+        None => Err(source_refused("the cursor disappeared while it was being advanced").into()),
     }
 }

@@ -51,10 +51,11 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
 use torghut_hash::HashError;
-use torghut_json::{AuditJson, AuditValue, JsonError, JsonPolicy};
+use torghut_json::{AuditJson, AuditValue, JsonPolicy};
 use uuid::Uuid;
 
 use crate::check::{self, FieldProblem};
+use crate::input::InputError;
 use crate::statements;
 
 /// Statuses after which a decision changes no more.
@@ -76,19 +77,10 @@ pub enum DecisionError {
     /// JSON ([`HashError::field`] names the field).
     #[error("decision: {0}")]
     Hash(#[from] HashError),
-    /// An input field is not acceptable.
-    #[error("decision field \"{field}\": {message}")]
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
-    /// A JSON payload was refused by the JSON boundary (nothing was written).
-    #[error("decision field \"{field}\": {source}")]
-    Json {
-        field: &'static str,
-        #[source]
-        source: JsonError,
-    },
+    /// An input field, the decision as a whole, or a JSON payload is not acceptable (nothing
+    /// was written).
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// The decision's `strategy_id` names no strategy.
     #[error("decision field \"strategy_id\": no strategy with id {strategy_id}")]
     UnknownStrategy { strategy_id: Uuid },
@@ -112,7 +104,7 @@ impl DecisionError {
     pub fn field(&self) -> Option<&str> {
         match self {
             Self::Hash(e) => e.field(),
-            Self::InvalidField { field, .. } | Self::Json { field, .. } => Some(field),
+            Self::Input(e) => Some(e.field()),
             Self::UnknownStrategy { .. } => Some("strategy_id"),
             _ => None,
         }
@@ -127,12 +119,17 @@ impl DecisionError {
     }
 }
 
+/// The subject of this module's input refusals.
+pub(crate) const SUBJECT: &str = "decision";
+
+/// A refused member of a decision.
+fn refused(field: &'static str, message: impl Into<String>) -> DecisionError {
+    InputError::member(SUBJECT, field, message).into()
+}
+
 impl From<FieldProblem> for DecisionError {
     fn from(p: FieldProblem) -> Self {
-        Self::InvalidField {
-            field: p.field,
-            message: p.message,
-        }
+        Self::Input(InputError::from_problem(SUBJECT, p))
     }
 }
 
@@ -284,9 +281,11 @@ impl HashedFields {
     /// Python does) cannot be stored: refused, naming it.
     fn from_hash(f: torghut_hash::HashedFields) -> Result<Self, DecisionError> {
         let text = |field: &'static str, v: Option<String>| {
-            v.ok_or_else(|| DecisionError::InvalidField {
-                field,
-                message: "holds a lone surrogate, which PostgreSQL cannot store".into(),
+            v.ok_or_else(|| {
+                refused(
+                    field,
+                    "holds a lone surrogate, which PostgreSQL cannot store",
+                )
             })
         };
         Ok(Self {
@@ -338,23 +337,22 @@ pub fn prepare(
     decision_json_text: &str,
     policy: &JsonPolicy,
 ) -> Result<PreparedDecision, DecisionError> {
-    check::varchar("account_label", account_label, 64, true)?;
+    check_account_label(account_label)?;
     let (canonical, fields) = torghut_hash::canonical(decision_json_text)?;
     let decision_hash = hex::encode(Sha256::digest(canonical.as_bytes()));
 
-    let json_error = |source| DecisionError::Json {
-        field: "decision_json",
-        source,
-    };
+    let json_error = |source| InputError::json_document(SUBJECT, "decision_json", source);
     // Read once; checked, redacted and written once, after the hashed fields are normalised.
     let raw = AuditValue::from_json_text(decision_json_text, policy.effective_max_depth())
         .map_err(json_error)?;
     let AuditValue::Object(members) = raw else {
         // The hash accepted it, so it is an object.
-        return Err(DecisionError::InvalidField {
+        return Err(InputError::Document {
+            subject: SUBJECT,
             field: "decision_json",
             message: "a JSON object is required".into(),
-        });
+        }
+        .into());
     };
     let hashed = HashedFields::from_hash(fields)?;
     let hashed_value = |name: &str| hashed.value(name);
@@ -373,14 +371,14 @@ pub fn prepare(
                 let given = n.as_text().and_then(check::parse_decimal);
                 let as_hashed = check::parse_decimal(hashed_text);
                 if given.is_some() && as_hashed.is_some() && given != as_hashed {
-                    return Err(DecisionError::InvalidField {
-                        field: HASHED_FIELDS[i],
-                        message: format!(
+                    return Err(refused(
+                        HASHED_FIELDS[i],
+                        format!(
                             "{} as a JSON number is read as the float {hashed_text}; send it as a \
                              string to keep every digit",
                             n.as_text().unwrap_or_default()
                         ),
-                    });
+                    ));
                 }
             }
             out.push((name, v));
@@ -413,10 +411,7 @@ pub fn prepare(
         AuditJson::from_audit_value(&AuditValue::Object(out), policy).map_err(json_error)?;
 
     let strategy_id =
-        Uuid::parse_str(&hashed.strategy_id).map_err(|_| DecisionError::InvalidField {
-            field: "strategy_id",
-            message: "not a UUID".into(),
-        })?;
+        Uuid::parse_str(&hashed.strategy_id).map_err(|_| refused("strategy_id", "not a UUID"))?;
     // The order a decision becomes carries its quantity and prices in numeric(20,8) columns: a
     // quantity must be positive and both must fit them exactly.
     for (field, value, positive) in [
@@ -425,21 +420,17 @@ pub fn prepare(
         ("stop_price", hashed.stop_price.as_ref(), false),
     ] {
         let Some(text) = value else { continue };
-        let d = check::parse_decimal(text).ok_or_else(|| DecisionError::InvalidField {
-            field,
-            message: format!("{text} is not a decimal an order can carry (numeric(20,8))"),
+        let d = check::parse_decimal(text).ok_or_else(|| {
+            refused(
+                field,
+                format!("{text} is not a decimal an order can carry (numeric(20,8))"),
+            )
         })?;
         if positive && d <= rust_decimal::Decimal::ZERO {
-            return Err(DecisionError::InvalidField {
-                field,
-                message: format!("must be positive, not {text}"),
-            });
+            return Err(refused(field, format!("must be positive, not {text}")));
         }
         if !positive && d.is_sign_negative() && !d.is_zero() {
-            return Err(DecisionError::InvalidField {
-                field,
-                message: format!("must not be negative, not {text}"),
-            });
+            return Err(refused(field, format!("must not be negative, not {text}")));
         }
         check::numeric(field, &d, 20, 8).map_err(DecisionError::from)?;
     }
@@ -539,10 +530,10 @@ pub async fn ensure_prepared(
             });
         }
     }
-    Err(DecisionError::InvalidField {
-        field: "decision_hash",
-        message: "the decision with this hash kept disappearing while it was being recorded".into(),
-    })
+    Err(refused(
+        "decision_hash",
+        "the decision with this hash kept disappearing while it was being recorded",
+    ))
 }
 
 pub(crate) const DECISION_COLUMNS: &str = "id, strategy_id, alpaca_account_label, symbol, \
@@ -642,6 +633,11 @@ pub async fn events_with_reason_code(
     Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
 }
 
+/// Checks the account label of a decision (at most 64 characters, not empty).
+pub(crate) fn check_account_label(account_label: &str) -> Result<(), FieldProblem> {
+    check::varchar("account_label", account_label, 64, true)
+}
+
 /// Checks a target status (see [`Transition::to`]).
 pub(crate) fn check_status(field: &'static str, to: &str) -> Result<(), FieldProblem> {
     check::varchar(field, to, 32, true)?;
@@ -679,10 +675,7 @@ fn detail_text(detail: Option<&str>, policy: &JsonPolicy) -> Result<String, Deci
         None => Ok(String::new()),
         Some(raw) => AuditJson::from_text(raw, policy)
             .map(|(d, _)| d.into_string())
-            .map_err(|source| DecisionError::Json {
-                field: "detail",
-                source,
-            }),
+            .map_err(|source| InputError::json(SUBJECT, "detail", source).into()),
     }
 }
 
@@ -827,7 +820,10 @@ mod tests {
             .as_str()
             .contains(r#""event_ts":"2026-02-10T09:30:00","#));
         let err = prepare("paper", &text, &JsonPolicy::default()).unwrap_err();
-        assert!(matches!(err, DecisionError::Json { .. }), "{err:?}");
+        assert!(
+            matches!(err, DecisionError::Input(InputError::Json { .. })),
+            "{err:?}"
+        );
     }
 
     #[test]

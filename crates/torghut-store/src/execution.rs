@@ -31,10 +31,11 @@ use crate::numeric::Numeric;
 use crate::statements;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
-use torghut_json::{AuditJson, AuditValue, JsonError, JsonPolicy};
+use torghut_json::{AuditJson, AuditValue, JsonPolicy};
 use uuid::Uuid;
 
 use crate::check::{self, FieldProblem};
+use crate::input::InputError;
 
 /// An order payload, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,19 +135,10 @@ pub struct ExecutionEvent {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExecutionError {
-    /// A field of the order payload is missing or not acceptable.
-    #[error("order field \"{field}\": {message}")]
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
-    /// The payload was refused by the JSON boundary (nothing was written).
-    #[error("order field \"{field}\": {source}")]
-    Json {
-        field: &'static str,
-        #[source]
-        source: JsonError,
-    },
+    /// A field of the order payload is missing or not acceptable, or the payload is not an
+    /// object or was refused by the JSON boundary (nothing was written).
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// Another execution (with another broker order id) already has this client order id.
     #[error("order field \"client_order_id\": another execution already has this client order id")]
     ClientOrderIdTaken { client_order_id: String },
@@ -176,7 +168,7 @@ impl ExecutionError {
     /// The input field at fault, if one is.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::InvalidField { field, .. } | Self::Json { field, .. } => Some(field),
+            Self::Input(e) => Some(e.field()),
             Self::ClientOrderIdTaken { .. } | Self::ClientOrderIdMismatch { .. } => {
                 Some("client_order_id")
             }
@@ -201,12 +193,12 @@ impl ExecutionError {
     }
 }
 
+/// The subject of this module's input refusals.
+const SUBJECT: &str = "order";
+
 impl From<FieldProblem> for ExecutionError {
     fn from(p: FieldProblem) -> Self {
-        Self::InvalidField {
-            field: p.field,
-            message: p.message,
-        }
+        Self::Input(InputError::from_problem(SUBJECT, p))
     }
 }
 
@@ -279,23 +271,25 @@ fn decimal_member(
 
 /// Checks an order payload given as JSON text. Pure: touches no database.
 pub fn parse_order(text: &str, policy: &JsonPolicy) -> Result<ParsedOrder, ExecutionError> {
-    let raw_order = check::payload(text, policy).map_err(|source| ExecutionError::Json {
-        field: "raw_order",
-        source,
-    })?;
+    let raw_order = check::payload(text, policy)
+        .map_err(|source| InputError::json_document(SUBJECT, "raw_order", source))?;
     let AuditValue::Object(m) = raw_order.to_value() else {
-        return Err(ExecutionError::InvalidField {
+        return Err(InputError::Document {
+            subject: SUBJECT,
             field: "raw_order",
             message: "an order payload is a JSON object".into(),
-        });
+        }
+        .into());
     };
     let alpaca_order_id = string_member(&m, "id", 128)?;
     let client_order_id = string_member(&m, "client_order_id", 128)?;
     if alpaca_order_id.is_none() && client_order_id.is_none() {
-        return Err(ExecutionError::InvalidField {
-            field: "id",
-            message: "neither \"id\" nor \"client_order_id\" is given".into(),
-        });
+        return Err(InputError::member(
+            SUBJECT,
+            "id",
+            "neither \"id\" nor \"client_order_id\" is given",
+        )
+        .into());
     }
     let order_type = match string_member(&m, "type", 32)? {
         Some(t) => t,

@@ -4,7 +4,8 @@
 //! [`strategy`], [`decision`] (ensure by decision hash, status transitions and their events),
 //! [`review`], [`execution`] (broker order upserts and their events), [`position`],
 //! [`cursor`] and [`trail`] (the audit trail of one decision: read it, or record one in a single
-//! transaction).
+//! transaction). The input refusals of every aggregate are one shared type, [`InputError`]
+//! (in [`input`]), carried by each aggregate error's `Input` variant.
 //!
 //! Conventions:
 //!
@@ -29,6 +30,7 @@ pub mod cursor;
 pub mod decision;
 pub mod execution;
 pub mod idempotency;
+pub mod input;
 pub mod listing;
 pub mod numeric;
 pub mod position;
@@ -40,6 +42,7 @@ pub mod trail;
 mod check;
 
 pub use check::{describe as describe_db_error, parse_decimal};
+pub use input::InputError;
 pub use numeric::Numeric;
 pub use statements::StatementScope;
 

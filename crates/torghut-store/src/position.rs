@@ -5,10 +5,11 @@ use rust_decimal::Decimal;
 
 use crate::numeric::Numeric;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
-use torghut_json::{JsonError, JsonPolicy};
+use torghut_json::JsonPolicy;
 use uuid::Uuid;
 
 use crate::check::{self, FieldProblem};
+use crate::input::InputError;
 
 /// A snapshot to insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,19 +41,9 @@ pub struct PositionSnapshot {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PositionError {
-    /// An input field is not acceptable.
-    #[error("position snapshot field \"{field}\": {message}")]
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
-    /// The positions payload was refused by the JSON boundary (nothing was written).
-    #[error("position snapshot field \"{field}\": {source}")]
-    Json {
-        field: &'static str,
-        #[source]
-        source: JsonError,
-    },
+    /// An input field or the positions payload is not acceptable (nothing was written).
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// Any other database error.
     #[error("database error: {}", crate::check::describe(.0))]
     Db(#[from] tokio_postgres::Error),
@@ -62,18 +53,18 @@ impl PositionError {
     /// The input field at fault, if one is.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::InvalidField { field, .. } | Self::Json { field, .. } => Some(field),
+            Self::Input(e) => Some(e.field()),
             Self::Db(_) => None,
         }
     }
 }
 
+/// The subject of this module's input refusals.
+const SUBJECT: &str = "position snapshot";
+
 impl From<FieldProblem> for PositionError {
     fn from(p: FieldProblem) -> Self {
-        Self::InvalidField {
-            field: p.field,
-            message: p.message,
-        }
+        Self::Input(InputError::from_problem(SUBJECT, p))
     }
 }
 
@@ -99,10 +90,8 @@ pub async fn insert_in_tx(
     check::numeric("equity", &s.equity, 20, 8)?;
     check::numeric("cash", &s.cash, 20, 8)?;
     check::numeric("buying_power", &s.buying_power, 20, 8)?;
-    let positions = check::payload(&s.positions, policy).map_err(|source| PositionError::Json {
-        field: "positions",
-        source,
-    })?;
+    let positions = check::payload(&s.positions, policy)
+        .map_err(|source| InputError::json(SUBJECT, "positions", source))?;
     let id = Uuid::now_v7();
     tx.execute(
         "INSERT INTO position_snapshots (id, alpaca_account_label, as_of, equity, cash, \

@@ -6,10 +6,11 @@ use rust_decimal::Decimal;
 use crate::numeric::Numeric;
 use crate::statements;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
-use torghut_json::{AuditJson, JsonError, JsonPolicy};
+use torghut_json::{AuditJson, JsonPolicy};
 use uuid::Uuid;
 
 use crate::check::{self, FieldProblem};
+use crate::input::InputError;
 
 /// The verdicts a review can give.
 pub const VERDICTS: [&str; 4] = ["approve", "veto", "adjust", "error"];
@@ -76,19 +77,9 @@ pub struct Review {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReviewError {
-    /// An input field is not acceptable.
-    #[error("review field \"{field}\": {message}")]
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
-    /// A JSON payload was refused by the JSON boundary (nothing was written).
-    #[error("review field \"{field}\": {source}")]
-    Json {
-        field: &'static str,
-        #[source]
-        source: JsonError,
-    },
+    /// An input field or JSON payload is not acceptable (nothing was written).
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// No decision has this id.
     #[error("review: no decision with id {decision_id}")]
     UnknownDecision { decision_id: Uuid },
@@ -101,7 +92,7 @@ impl ReviewError {
     /// The input field at fault, if one is.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::InvalidField { field, .. } | Self::Json { field, .. } => Some(field),
+            Self::Input(e) => Some(e.field()),
             Self::UnknownDecision { .. } => Some("trade_decision_id"),
             Self::Db(_) => None,
         }
@@ -119,12 +110,12 @@ impl ReviewError {
     }
 }
 
+/// The subject of this module's input refusals.
+const SUBJECT: &str = "review";
+
 impl From<FieldProblem> for ReviewError {
     fn from(p: FieldProblem) -> Self {
-        Self::InvalidField {
-            field: p.field,
-            message: p.message,
-        }
+        Self::Input(InputError::from_problem(SUBJECT, p))
     }
 }
 
@@ -151,7 +142,7 @@ fn json_field(
     raw: &str,
     policy: &JsonPolicy,
 ) -> Result<AuditJson, ReviewError> {
-    check::payload(raw, policy).map_err(|source| ReviewError::Json { field, source })
+    check::payload(raw, policy).map_err(|source| InputError::json(SUBJECT, field, source).into())
 }
 
 /// Checks a review and passes its payloads through the JSON boundary.
@@ -159,17 +150,18 @@ pub(crate) fn prepare(r: &NewReview, policy: &JsonPolicy) -> Result<PreparedRevi
     check::varchar("model", &r.model, 128, true)?;
     check::varchar("prompt_version", &r.prompt_version, 32, true)?;
     if !VERDICTS.contains(&r.verdict.as_str()) {
-        return Err(ReviewError::InvalidField {
-            field: "verdict",
-            message: "expected one of \"approve\", \"veto\", \"adjust\", \"error\"".into(),
-        });
+        return Err(InputError::member(
+            SUBJECT,
+            "verdict",
+            "expected one of \"approve\", \"veto\", \"adjust\", \"error\"",
+        )
+        .into());
     }
     if let Some(c) = &r.confidence {
         if c.is_sign_negative() && !c.is_zero() || *c > Decimal::ONE {
-            return Err(ReviewError::InvalidField {
-                field: "confidence",
-                message: format!("{c} is outside 0..=1"),
-            });
+            return Err(
+                InputError::member(SUBJECT, "confidence", format!("{c} is outside 0..=1")).into(),
+            );
         }
         check::numeric("confidence", c, 6, 4)?;
     }
@@ -188,10 +180,7 @@ pub(crate) fn prepare(r: &NewReview, policy: &JsonPolicy) -> Result<PreparedRevi
     ] {
         if let Some(n) = tokens {
             if n < 0 {
-                return Err(ReviewError::InvalidField {
-                    field,
-                    message: format!("{n} is negative"),
-                });
+                return Err(InputError::member(SUBJECT, field, format!("{n} is negative")).into());
             }
         }
     }

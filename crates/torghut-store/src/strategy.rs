@@ -6,10 +6,11 @@ use rust_decimal::Decimal;
 use crate::numeric::Numeric;
 use crate::statements;
 use tokio_postgres::{Client, GenericClient, Row, Transaction};
-use torghut_json::{JsonError, JsonPolicy};
+use torghut_json::JsonPolicy;
 use uuid::Uuid;
 
 use crate::check::{self, FieldProblem};
+use crate::input::InputError;
 
 /// A strategy to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,19 +64,9 @@ pub struct Strategy {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StrategyError {
-    /// An input field is not acceptable.
-    #[error("strategy field \"{field}\": {message}")]
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
-    /// A JSON payload was refused by the JSON boundary (nothing was written).
-    #[error("strategy field \"{field}\": {source}")]
-    Json {
-        field: &'static str,
-        #[source]
-        source: JsonError,
-    },
+    /// An input field or JSON payload is not acceptable (nothing was written).
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// No strategy has this id.
     #[error("no strategy with id {id}")]
     NotFound { id: Uuid },
@@ -88,18 +79,18 @@ impl StrategyError {
     /// The input field at fault, if one is.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::InvalidField { field, .. } | Self::Json { field, .. } => Some(field),
+            Self::Input(e) => Some(e.field()),
             _ => None,
         }
     }
 }
 
+/// The subject of this module's input refusals.
+const SUBJECT: &str = "strategy";
+
 impl From<FieldProblem> for StrategyError {
     fn from(p: FieldProblem) -> Self {
-        Self::InvalidField {
-            field: p.field,
-            message: p.message,
-        }
+        Self::Input(InputError::from_problem(SUBJECT, p))
     }
 }
 
@@ -157,10 +148,7 @@ pub async fn create_in_tx(
         .as_deref()
         .map(|raw| check::payload(raw, policy))
         .transpose()
-        .map_err(|source| StrategyError::Json {
-            field: "universe_symbols",
-            source,
-        })?;
+        .map_err(|source| InputError::json(SUBJECT, "universe_symbols", source))?;
     let row = statements::query_one(
         tx,
         &format!(

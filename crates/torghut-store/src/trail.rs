@@ -14,11 +14,12 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 use torghut_json::JsonPolicy;
 use uuid::Uuid;
 
-use crate::check;
+use crate::check::{self, FieldProblem};
 use crate::decision::{
     self, Decision, DecisionError, DecisionEvent, PreparedDecision, Transition, INITIAL_STATUS,
 };
 use crate::execution::{self, Execution, ExecutionError, ExecutionEvent, ParsedOrder};
+use crate::input::InputError;
 use crate::review::{self, NewReview, PreparedReview, Review, ReviewError};
 use crate::statements;
 
@@ -62,6 +63,10 @@ pub struct TrailIds {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrailError {
+    /// A member of the trail itself (its account label, its status) is not acceptable. These
+    /// are the decision's account and status, so the message names them as decision fields.
+    #[error(transparent)]
+    Input(#[from] InputError),
     #[error(transparent)]
     Decision(#[from] DecisionError),
     #[error(transparent)]
@@ -80,6 +85,7 @@ impl TrailError {
     /// The input field at fault, if one is.
     pub fn field(&self) -> Option<&str> {
         match self {
+            Self::Input(e) => Some(e.field()),
             Self::Decision(e) => e.field(),
             Self::Review(e) => e.field(),
             Self::Execution(e) => e.field(),
@@ -118,6 +124,11 @@ struct PreparedTrail {
 
 /// Checks a trail completely, without the database.
 fn prepare(input: &TrailInput, policy: &JsonPolicy) -> Result<PreparedTrail, TrailError> {
+    // The account label and the status are members of the trail itself: refused as such, not
+    // as parts of the decision (the label is checked before the decision, as the decision's
+    // own checks would).
+    let own = |p: FieldProblem| TrailError::Input(InputError::from_problem(decision::SUBJECT, p));
+    decision::check_account_label(&input.account_label).map_err(own)?;
     let decision = decision::prepare(&input.account_label, &input.decision_json_text, policy)?;
     if decision.strategy_id != input.strategy_id {
         return Err(TrailError::StrategyMismatch {
@@ -138,7 +149,7 @@ fn prepare(input: &TrailInput, policy: &JsonPolicy) -> Result<PreparedTrail, Tra
     let status = match input.status.as_deref() {
         None | Some(INITIAL_STATUS) => None,
         Some(s) => {
-            decision::check_status("status", s).map_err(DecisionError::from)?;
+            decision::check_status("status", s).map_err(own)?;
             Some(s.to_owned())
         }
     };

@@ -484,6 +484,30 @@ async fn trails_record_a_step_in_one_transaction() {
     )
     .await;
     assert_eq!(bad_decision.problem(422)["pointer"], "$.decision.action");
+    // The trail's own members (its status, its account label) are named at the top.
+    let bad_status = post(&app, "/v1/trails", &trail("Filled", "0.9", "trail-2")).await;
+    let p = bad_status.problem(422);
+    assert_eq!(p["type"], "urn:torghut:problem:invalid-field", "{p}");
+    assert_eq!(p["field"], "status", "{p}");
+    assert_eq!(p["pointer"], "$.status", "{p}");
+    assert_eq!(
+        p["detail"], "status: a status is lower-case letters, digits and '_'",
+        "{p}"
+    );
+    let long_account = format!(r#""account_label":"{}""#, "a".repeat(65));
+    let bad_account = post(
+        &app,
+        "/v1/trails",
+        &trail("filled", "0.9", "trail-2").replace(r#""account_label":"paper""#, &long_account),
+    )
+    .await;
+    let p = bad_account.problem(422);
+    assert_eq!(p["field"], "account_label", "{p}");
+    assert_eq!(p["pointer"], "$.account_label", "{p}");
+    assert_eq!(
+        p["detail"], "account_label: 65 characters, at most 64 allowed",
+        "{p}"
+    );
     let t = get(&app, &format!("/v1/decisions/{id}")).await.json();
     assert_eq!(t["reviews"].as_array().unwrap().len(), 1, "{t}");
     assert_eq!(t["executions"].as_array().unwrap().len(), 1, "{t}");
@@ -548,7 +572,13 @@ async fn cursors_only_move_forward() {
             .problem(422)["field"],
         "cursor_seq"
     );
-    assert_eq!(put(r#"{"cursor_at":"2026-02-10T14:31:00Z","cursor_symbol":"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"}"#).await.problem(422)["field"], "cursor_symbol");
+    let p = put(r#"{"cursor_at":"2026-02-10T14:31:00Z","cursor_symbol":"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"}"#).await.problem(422);
+    assert_eq!(p["field"], "cursor_symbol", "{p}");
+    assert_eq!(p["pointer"], "$.cursor_symbol", "{p}");
+    assert_eq!(
+        p["detail"], "cursor_symbol: 36 characters, at most 32 allowed",
+        "{p}"
+    );
     let long = "s".repeat(65);
     call(
         &app,

@@ -1,5 +1,6 @@
 use chrono::{TimeZone, Utc};
 use torghut_store::cursor::{self, Advanced, CursorError, CursorPosition};
+use torghut_store::InputError;
 
 use crate::support::db;
 
@@ -108,4 +109,49 @@ async fn concurrent_advances_end_at_the_maximum() {
         cursor::get(&c, "feed").await.unwrap().unwrap().position,
         max
     );
+}
+
+#[tokio::test]
+async fn bad_sources_and_symbols_are_refused() {
+    let db = db().await;
+    let mut c = db.connect().await;
+    // The source names the cursor: refused as a parameter.
+    let err = cursor::advance(&mut c, "", &pos(1, None, None), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CursorError::Input(InputError::Parameter {
+                field: "source",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "cursor field \"source\": must not be empty"
+    );
+    // The symbol is the position's `cursor_symbol`.
+    let long = "S".repeat(33);
+    let err = cursor::advance(&mut c, "alpaca", &pos(1, None, Some(&long)), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CursorError::Input(InputError::Member {
+                field: "symbol",
+                known_as: Some("cursor_symbol"),
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "cursor field \"symbol\": 33 characters, at most 32 allowed"
+    );
+    assert!(cursor::get(&c, "alpaca").await.unwrap().is_none());
 }

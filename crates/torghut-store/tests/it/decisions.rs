@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use torghut_json::JsonErrorReason;
 use torghut_store::decision::{self, DecisionError, Transition};
+use torghut_store::InputError;
 
 use crate::support::{count, db, decision as decision_text, policy, strategy};
 
@@ -130,6 +131,10 @@ async fn bad_decisions_name_the_field_and_write_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.field(), Some("account_label"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "decision field \"account_label\": 65 characters, at most 64 allowed"
+    );
 
     // NUL and NaN: refused by the JSON boundary with the path.
     let nul = decision_text(sid, 1).replace(r#""signal":"macd""#, r#""signal":"ma\u0000cd""#);
@@ -137,8 +142,14 @@ async fn bad_decisions_name_the_field_and_write_nothing() {
         .await
         .unwrap_err()
     {
-        DecisionError::Json { field, source } => {
+        DecisionError::Input(InputError::Json {
+            field,
+            source,
+            whole_document,
+            ..
+        }) => {
             assert_eq!(field, "decision_json");
+            assert!(whole_document);
             assert_eq!(source.path, "$.params.signal");
             assert_eq!(source.reason, JsonErrorReason::NulCharacter);
         }
@@ -149,7 +160,9 @@ async fn bad_decisions_name_the_field_and_write_nothing() {
         .await
         .unwrap_err()
     {
-        DecisionError::Json { source, .. } => assert_eq!(source.path, "$.params.threshold"),
+        DecisionError::Input(InputError::Json { source, .. }) => {
+            assert_eq!(source.path, "$.params.threshold")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(count(&c, "trade_decisions").await, 0);

@@ -1,5 +1,6 @@
 use torghut_store::decision;
 use torghut_store::execution::{self, ExecutionError};
+use torghut_store::InputError;
 
 use crate::support::{count, db, decision as decision_text, order, policy, strategy};
 
@@ -147,6 +148,35 @@ async fn bad_order_payloads_name_the_field() {
         let err = execution::upsert(&mut c, &text, &p).await.unwrap_err();
         assert_eq!(err.field(), Some(field), "{text}: {err}");
     }
+    // The payload as a whole: refused as the whole document, not as a member of it.
+    let err = execution::upsert(&mut c, "[1]", &p).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ExecutionError::Input(InputError::Document {
+                field: "raw_order",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "order field \"raw_order\": an order payload is a JSON object"
+    );
+    let dup = good.replace(r#""side":"buy""#, r#""side":"buy","side":"sell""#);
+    let err = execution::upsert(&mut c, &dup, &p).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ExecutionError::Input(InputError::Json {
+                field: "raw_order",
+                whole_document: true,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
     // `order_type` is accepted when `type` is absent, numbers as numbers.
     let alt = good
         .replace(r#""type":"market""#, r#""order_type":"limit""#)

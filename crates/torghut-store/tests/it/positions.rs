@@ -1,5 +1,6 @@
 use chrono::{TimeZone, Utc};
 use torghut_store::position::{self, NewPositionSnapshot, PositionError};
+use torghut_store::InputError;
 
 use crate::support::{db, policy};
 
@@ -39,10 +40,11 @@ async fn insert_and_latest_by_account() {
     assert!(
         matches!(
             &err,
-            PositionError::Json {
+            PositionError::Input(InputError::Json {
                 field: "positions",
+                whole_document: false,
                 ..
-            }
+            })
         ),
         "{err:?}"
     );

@@ -1,5 +1,6 @@
 use torghut_store::decision;
 use torghut_store::review::{self, ReviewError};
+use torghut_store::InputError;
 
 use crate::support::{
     count, db, decision as decision_text, policy, review as new_review, strategy,
@@ -61,7 +62,7 @@ async fn append_and_typed_errors() {
     let mut r = new_review();
     r.response_json = r#"{"a":"\u0000"}"#.into();
     match review::append(&mut c, d.id, &r, &p).await.unwrap_err() {
-        ReviewError::Json { source, .. } => assert_eq!(source.path, "$.a"),
+        ReviewError::Input(InputError::Json { source, .. }) => assert_eq!(source.path, "$.a"),
         other => panic!("{other:?}"),
     }
     // Boundaries are accepted.

@@ -1,4 +1,5 @@
 use torghut_store::strategy::{self, NewStrategy, StrategyError};
+use torghut_store::InputError;
 
 use crate::support::{db, policy, strategy as make_strategy};
 
@@ -55,8 +56,14 @@ async fn bad_fields_are_named() {
     };
     let err = strategy::create(&mut c, &new, &policy()).await.unwrap_err();
     match err {
-        StrategyError::Json { field, source } => {
+        StrategyError::Input(InputError::Json {
+            field,
+            source,
+            whole_document,
+            ..
+        }) => {
             assert_eq!(field, "universe_symbols");
+            assert!(!whole_document);
             assert_eq!(source.path, "$[1]");
         }
         other => panic!("{other:?}"),

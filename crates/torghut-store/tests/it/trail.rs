@@ -4,6 +4,7 @@ use torghut_store::decision::{self, DecisionError};
 use torghut_store::execution;
 use torghut_store::review::ReviewError;
 use torghut_store::trail::{self, record_trail, record_trail_in_tx, TrailError, TrailInput};
+use torghut_store::InputError;
 
 use crate::support::{count, db, decision as decision_text, order, policy, review, strategy};
 
@@ -226,7 +227,7 @@ async fn bad_trails_are_refused_before_anything_is_written() {
     let mut bad = input(sid, 1, Some("o-1"));
     bad.review.as_mut().unwrap().input_json = r#"{"prompt":"a\u0000b"}"#.into();
     match record_trail(&mut c, &bad, &p).await.unwrap_err() {
-        TrailError::Review(ReviewError::Json { field, source }) => {
+        TrailError::Review(ReviewError::Input(InputError::Json { field, source, .. })) => {
             assert_eq!(field, "input_json");
             assert_eq!(source.path, "$.prompt");
         }
@@ -248,9 +249,27 @@ async fn bad_trails_are_refused_before_anything_is_written() {
     );
     let mut bad = input(sid, 1, None);
     bad.status = Some("Not A Status".into());
+    let err = record_trail(&mut c, &bad, &p).await.unwrap_err();
+    assert_eq!(err.field(), Some("status"));
+    // The trail's own members are refused as the trail's, named as the decision's fields.
+    assert!(
+        matches!(err, TrailError::Input(InputError::Member { .. })),
+        "{err:?}"
+    );
     assert_eq!(
-        record_trail(&mut c, &bad, &p).await.unwrap_err().field(),
-        Some("status")
+        err.to_string(),
+        "decision field \"status\": a status is lower-case letters, digits and '_'"
+    );
+    let mut bad = input(sid, 1, None);
+    bad.account_label = String::new();
+    let err = record_trail(&mut c, &bad, &p).await.unwrap_err();
+    assert!(
+        matches!(&err, TrailError::Input(e) if e.field() == "account_label"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "decision field \"account_label\": must not be empty"
     );
     let mut bad = input(sid, 1, None);
     bad.strategy_id = uuid::Uuid::now_v7();
