@@ -94,24 +94,6 @@ impl AuditTable {
         }
     }
 
-    /// `SELECT id, stream id, chain_seq, chain_hash, content digest, event seq, created_at FROM
-    /// table t [WHERE ...]`; the last two give the order of rows written before the chain
-    /// ([`LegacyOrder`]).
-    pub fn select_sql(&self, filter: &str) -> String {
-        format!(
-            "SELECT t.id, t.{col}, t.chain_seq, t.chain_hash, {digest}, {seq}, t.created_at \
-             FROM {table} t {filter}",
-            col = self.stream_column,
-            table = self.table,
-            digest = self.digest_sql(),
-            seq = if self.kind() == 1 {
-                "t.seq::bigint"
-            } else {
-                "0::bigint"
-            },
-        )
-    }
-
     /// 0 for a stream's root, 1 for its events, 2 for reviews: the first key of the order of
     /// rows written before the chain.
     pub fn kind(&self) -> u8 {

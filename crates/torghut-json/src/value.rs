@@ -317,6 +317,7 @@ impl AuditValue {
 
     /// A number from its JSON text, kept exactly (`"123456789012345678901234567890"`,
     /// `"1.50"`, `"1e-7"`), or `None` if `text` is not a JSON number.
+    #[cfg(test)]
     pub fn number_from_text(text: &str) -> Option<Self> {
         AuditNumber::parse(text).map(Self::Number)
     }

@@ -583,20 +583,6 @@ pub async fn get(db: &impl GenericClient, id: Uuid) -> Result<Option<Decision>, 
     Ok(row.as_ref().map(decision_from_row).transpose()?)
 }
 
-/// The decision with this hash.
-pub async fn get_by_hash(
-    db: &impl GenericClient,
-    decision_hash: &str,
-) -> Result<Option<Decision>, DecisionError> {
-    let row = db
-        .query_opt(
-            &format!("SELECT {DECISION_COLUMNS} FROM trade_decisions WHERE decision_hash = $1"),
-            &[&decision_hash],
-        )
-        .await?;
-    Ok(row.as_ref().map(decision_from_row).transpose()?)
-}
-
 /// The events of a decision, in `seq` order.
 pub async fn events(
     db: &impl GenericClient,
