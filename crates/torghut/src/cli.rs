@@ -376,6 +376,19 @@ pub enum MigrateCommand {
         out: Output,
     },
     /// Production-safety lint of migration files (default: every migration after 0005).
+    ///
+    /// Checks each `up.sql` as it will run: in one transaction, unless it has a line
+    /// `-- torghut:no-transaction`. Errors: squawk's rules for statements that lock or rewrite
+    /// a table writers use, or that break clients (indexes built without `CONCURRENTLY`,
+    /// constraints added without `NOT VALID`, column type changes, dropped or renamed columns
+    /// and tables, ...), and this project's own: `CREATE INDEX CONCURRENTLY` and other
+    /// statements PostgreSQL refuses inside a transaction, `UPDATE`, `DELETE`, `MERGE` and
+    /// `TRUNCATE` outside a batched backfill (`-- torghut:backfill`), and `CLUSTER`, `VACUUM
+    /// FULL` and `ALTER TABLE ... SET LOGGED/UNLOGGED/TABLESPACE` anywhere.
+    ///
+    /// A finding is accepted, on purpose, by a comment on the line before the statement:
+    /// `-- torghut-lint: allow <rule>[, <rule>...] reason: <text>` (the reason is required and
+    /// printed). Exit code 1 when any error is left, 2 when a file cannot be read.
     Lint {
         /// SQL files to lint instead of the migrations.
         files: Vec<PathBuf>,
