@@ -89,91 +89,100 @@ pub(crate) const OWN_RULES: &[&str] = &[
     BAN_TABLE_REWRITE,
 ];
 
+/// A finding of `rule` for every node of every statement (nested ones included) that `what`
+/// names: `what` gives the statement's name for the message, `message` the message from it.
+fn node_findings(
+    file: &ast::SourceFile,
+    rule: &str,
+    what: impl Fn(&squawk_syntax::SyntaxNode) -> Option<&'static str>,
+    message: impl Fn(&str) -> String,
+    help: &str,
+) -> Vec<Finding> {
+    file.stmts()
+        .flat_map(|stmt| stmt.syntax().descendants().collect::<Vec<_>>())
+        .filter_map(|node| {
+            what(&node).map(|name| Finding {
+                rule: rule.to_string(),
+                message: message(name),
+                help: Some(help.to_string()),
+                range: node_range(&node),
+            })
+        })
+        .collect()
+}
+
 /// Reports the statements of a migration that is not a backfill that change or remove rows
 /// already there: `UPDATE`, `DELETE` and `MERGE`, also where one is nested in another statement
 /// (a data-modifying `WITH`), and `TRUNCATE`. Run in the migration's one transaction they lock
 /// every row they touch (`TRUNCATE`: the whole table) until it commits, and writers of those rows
 /// wait that long. (Statements inside function bodies and `DO` blocks are not looked into.)
 pub(crate) fn row_change_checks(file: &ast::SourceFile) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for stmt in file.stmts() {
-        for node in stmt.syntax().descendants() {
-            let what = if ast::Update::can_cast(node.kind()) {
-                "UPDATE"
-            } else if ast::Delete::can_cast(node.kind()) {
-                "DELETE"
-            } else if ast::Merge::can_cast(node.kind()) {
-                "MERGE"
-            } else if ast::Truncate::can_cast(node.kind()) {
-                "TRUNCATE"
-            } else {
-                continue;
-            };
-            let message = if what == "TRUNCATE" {
-                "`TRUNCATE` removes every row of the table inside the migration's transaction, \
-                 under a lock that stops every reader and writer of the table until the migration \
-                 commits"
-                    .to_string()
-            } else {
-                format!(
-                    "`{what}` changes rows that are already there inside the migration's \
-                     transaction: every row it touches stays locked until the migration commits, \
-                     and the writers of those rows wait"
-                )
-            };
-            out.push(Finding {
-                rule: BAN_ROW_CHANGES_OUTSIDE_BACKFILL.to_string(),
-                message,
-                help: Some(format!(
-                    "Move it into a batched backfill: a migration of its own whose up.sql carries \
-                     a line `{}` and a step `{} table=NAME key=COLUMN` running it over `$1`..`$2` \
-                     key ranges.",
-                    crate::BACKFILL_MARKER,
-                    crate::BATCH_MARKER
-                )),
-                range: node_range(&node),
-            });
+    let what = |node: &squawk_syntax::SyntaxNode| {
+        let kind = node.kind();
+        [
+            (ast::Update::can_cast(kind), "UPDATE"),
+            (ast::Delete::can_cast(kind), "DELETE"),
+            (ast::Merge::can_cast(kind), "MERGE"),
+            (ast::Truncate::can_cast(kind), "TRUNCATE"),
+        ]
+        .into_iter()
+        .find_map(|(is, name)| is.then_some(name))
+    };
+    let message = |name: &str| {
+        if name == "TRUNCATE" {
+            "`TRUNCATE` removes every row of the table inside the migration's transaction, under \
+             a lock that stops every reader and writer of the table until the migration commits"
+                .to_string()
+        } else {
+            format!(
+                "`{name}` changes rows that are already there inside the migration's transaction: \
+                 every row it touches stays locked until the migration commits, and the writers of \
+                 those rows wait"
+            )
         }
-    }
-    out
+    };
+    let help = format!(
+        "Move it into a batched backfill: a migration of its own whose up.sql carries a line `{}` \
+         and a step `{} table=NAME key=COLUMN` running it over `$1`..`$2` key ranges.",
+        crate::BACKFILL_MARKER,
+        crate::BATCH_MARKER
+    );
+    node_findings(file, BAN_ROW_CHANGES_OUTSIDE_BACKFILL, what, message, &help)
 }
 
 /// Reports the statements that rewrite a whole table while holding an `ACCESS EXCLUSIVE` lock
 /// on it (every reader and writer waits for the whole rewrite), in any migration: `CLUSTER`,
 /// `VACUUM FULL`, and `ALTER TABLE` actions `SET LOGGED`, `SET UNLOGGED` and `SET TABLESPACE`.
 pub(crate) fn rewrite_checks(file: &ast::SourceFile) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for stmt in file.stmts() {
-        for node in stmt.syntax().descendants() {
-            let what = if ast::Cluster::can_cast(node.kind()) {
-                "CLUSTER"
-            } else if ast::Vacuum::cast(node.clone()).is_some_and(|v| is_vacuum_full(&v)) {
-                "VACUUM FULL"
-            } else if ast::SetLogged::can_cast(node.kind()) {
-                "SET LOGGED"
-            } else if ast::SetUnlogged::can_cast(node.kind()) {
-                "SET UNLOGGED"
-            } else if ast::SetTablespace::can_cast(node.kind()) {
-                "SET TABLESPACE"
-            } else {
-                continue;
-            };
-            out.push(Finding {
-                rule: BAN_TABLE_REWRITE.to_string(),
-                message: format!(
-                    "`{what}` rewrites the whole table under an `ACCESS EXCLUSIVE` lock: every \
-                     reader and writer of the table waits until it is done"
-                ),
-                help: Some(
-                    "Leave table maintenance to the operator (e.g. pg_repack, which rewrites \
-                     without the long lock), outside migrations."
-                        .to_string(),
-                ),
-                range: node_range(&node),
-            });
-        }
-    }
-    out
+    let what = |node: &squawk_syntax::SyntaxNode| {
+        let kind = node.kind();
+        [
+            (ast::Cluster::can_cast(kind), "CLUSTER"),
+            (
+                ast::Vacuum::cast(node.clone()).is_some_and(|v| is_vacuum_full(&v)),
+                "VACUUM FULL",
+            ),
+            (ast::SetLogged::can_cast(kind), "SET LOGGED"),
+            (ast::SetUnlogged::can_cast(kind), "SET UNLOGGED"),
+            (ast::SetTablespace::can_cast(kind), "SET TABLESPACE"),
+        ]
+        .into_iter()
+        .find_map(|(is, name)| is.then_some(name))
+    };
+    let message = |name: &str| {
+        format!(
+            "`{name}` rewrites the whole table under an `ACCESS EXCLUSIVE` lock: every reader and \
+             writer of the table waits until it is done"
+        )
+    };
+    node_findings(
+        file,
+        BAN_TABLE_REWRITE,
+        what,
+        message,
+        "Leave table maintenance to the operator (e.g. pg_repack, which rewrites without the \
+         long lock), outside migrations.",
+    )
 }
 
 /// Whether a `VACUUM` is a full one: `VACUUM FULL`, or a `FULL` option not turned off
