@@ -4,7 +4,9 @@ use torghut_json::JsonErrorReason;
 use torghut_store::decision::{self, DecisionError, Transition};
 use torghut_store::InputError;
 
-use crate::support::{count, db, decision as decision_text, policy, strategy};
+use crate::support::{
+    count, db, decision as decision_text, policy, strategy, with_decision, WithDecision,
+};
 
 #[tokio::test]
 async fn ensure_inserts_once_and_normalises_decision_json() {
@@ -170,13 +172,13 @@ async fn bad_decisions_name_the_field_and_write_nothing() {
 
 #[tokio::test]
 async fn transitions_append_events_and_stop_at_terminal_statuses() {
-    let db = db().await;
-    let mut c = db.connect().await;
-    let sid = strategy(&mut c).await;
-    let p = policy();
-    let d = decision::ensure(&mut c, "paper", &decision_text(sid, 1), &p)
-        .await
-        .unwrap();
+    let WithDecision {
+        db: _db,
+        mut c,
+        sid,
+        p,
+        d,
+    } = with_decision().await;
     let before = decision::get(&c, d.id).await.unwrap().unwrap();
 
     let t1 = decision::transition(&mut c, d.id, &Transition::to("submitted"), &p)

@@ -1,18 +1,17 @@
-use torghut_store::decision;
 use torghut_store::execution::{self, ExecutionError};
 use torghut_store::InputError;
 
-use crate::support::{count, db, decision as decision_text, order, policy, strategy};
+use crate::support::{count, db, order, policy, with_decision, WithDecision};
 
 #[tokio::test]
 async fn upsert_links_by_client_order_id_and_never_lowers_filled_qty() {
-    let db = db().await;
-    let mut c = db.connect().await;
-    let sid = strategy(&mut c).await;
-    let p = policy();
-    let d = decision::ensure(&mut c, "paper", &decision_text(sid, 1), &p)
-        .await
-        .unwrap();
+    let WithDecision {
+        db: _db,
+        mut c,
+        p,
+        d,
+        ..
+    } = with_decision().await;
     let h = d.decision_hash.as_str();
 
     let first = execution::upsert(
@@ -190,13 +189,13 @@ async fn bad_order_payloads_name_the_field() {
 
 #[tokio::test]
 async fn reconciliation_attaches_a_missing_execution() {
-    let db = db().await;
-    let mut c = db.connect().await;
-    let sid = strategy(&mut c).await;
-    let p = policy();
-    let d = decision::ensure(&mut c, "paper", &decision_text(sid, 1), &p)
-        .await
-        .unwrap();
+    let WithDecision {
+        db: _db,
+        mut c,
+        p,
+        d,
+        ..
+    } = with_decision().await;
     // The broker's payload as fetched by client order id (given or not in the payload).
     let u =
         execution::attach_to_decision(&mut c, d.id, &order(Some("o-5"), None, "1.5", "filled"), &p)

@@ -1,22 +1,19 @@
-use torghut_store::decision;
 use torghut_store::review::{self, ReviewError};
 use torghut_store::InputError;
 
-use crate::support::{
-    count, db, decision as decision_text, policy, review as new_review, strategy,
-};
+use crate::support::{count, review as new_review, with_decision, WithDecision};
 
 type Mutation = Box<dyn Fn(&mut review::NewReview)>;
 
 #[tokio::test]
 async fn append_and_typed_errors() {
-    let db = db().await;
-    let mut c = db.connect().await;
-    let sid = strategy(&mut c).await;
-    let p = policy();
-    let d = decision::ensure(&mut c, "paper", &decision_text(sid, 1), &p)
-        .await
-        .unwrap();
+    let WithDecision {
+        db: _db,
+        mut c,
+        p,
+        d,
+        ..
+    } = with_decision().await;
     let id = review::append(&mut c, d.id, &new_review(), &p)
         .await
         .unwrap();
@@ -84,13 +81,7 @@ async fn append_and_typed_errors() {
 /// each call prepares and closes its own (none left).
 #[tokio::test]
 async fn statements_are_prepared_once_per_pooled_connection() {
-    let db = db().await;
-    let mut c = db.connect().await;
-    let sid = strategy(&mut c).await;
-    let p = policy();
-    let d = decision::ensure(&mut c, "paper", &decision_text(sid, 1), &p)
-        .await
-        .unwrap();
+    let WithDecision { db, p, d, .. } = with_decision().await;
     let manager = deadpool_postgres::Manager::new(db.config(), tokio_postgres::NoTls);
     let pool = deadpool_postgres::Pool::builder(manager)
         .max_size(1)

@@ -1,5 +1,6 @@
 use tokio_postgres::Client;
 
+use torghut_store::decision::{self, EnsuredDecision};
 use torghut_store::review::NewReview;
 use torghut_store::strategy::{self, NewStrategy};
 use torghut_store::JsonPolicy;
@@ -83,4 +84,25 @@ pub async fn count(client: &Client, table: &str) -> i64 {
         .await
         .unwrap()
         .get(0)
+}
+
+/// A fresh database with one strategy and one decision of it (`decision(strategy, 1)`, account
+/// `paper`), on a connection of its own.
+pub struct WithDecision {
+    pub db: TestDb,
+    pub c: Client,
+    pub sid: Uuid,
+    pub p: JsonPolicy,
+    pub d: EnsuredDecision,
+}
+
+pub async fn with_decision() -> WithDecision {
+    let db = db().await;
+    let mut c = db.connect().await;
+    let sid = strategy(&mut c).await;
+    let p = policy();
+    let d = decision::ensure(&mut c, "paper", &decision(sid, 1), &p)
+        .await
+        .unwrap();
+    WithDecision { db, c, sid, p, d }
 }
