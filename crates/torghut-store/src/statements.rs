@@ -12,19 +12,14 @@ use deadpool_postgres::StatementCache;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Error, GenericClient, Row, Statement};
 
-struct Scope {
-    cache: Arc<StatementCache>,
-    /// The address of the connection's client: statements apply to that connection only.
-    client: usize,
-}
-
 tokio::task_local! {
-    static SCOPE: Scope;
+    static SCOPE: StatementScope;
 }
 
 /// The statement cache of one pooled connection, for the store functions run on it.
 pub struct StatementScope {
     cache: Arc<StatementCache>,
+    /// The address of the connection's client: statements apply to that connection only.
     client: usize,
 }
 
@@ -40,15 +35,7 @@ impl StatementScope {
 
     /// Runs `f` (store calls on this scope's connection) with its statements cached.
     pub async fn run<F: Future>(self, f: F) -> F::Output {
-        SCOPE
-            .scope(
-                Scope {
-                    cache: self.cache,
-                    client: self.client,
-                },
-                f,
-            )
-            .await
+        SCOPE.scope(self, f).await
     }
 }
 
