@@ -5,9 +5,7 @@
 -- service's are version 7, time-ordered); the decision hash is random.
 INSERT INTO trade_decisions (id, strategy_id, alpaca_account_label, symbol, timeframe, decision_json, rationale, decision_hash) VALUES (gen_random_uuid(), :sid, 'paper', 'AAPL', '1Min', '{"qty": "1.5", "action": "buy", "params": {"signal": "macd", "threshold": 1.5}, "symbol": "AAPL", "event_ts": "2026-02-10T14:30:00+00:00", "rationale": "loop-bench", "timeframe": "1Min", "order_type": "market", "stop_price": null, "limit_price": null, "strategy_id": "00000000-0000-0000-0000-000000000000", "time_in_force": "day"}', 'loop-bench', md5(random()::text) || md5(random()::text)) ON CONFLICT (decision_hash) DO NOTHING RETURNING id AS did, status AS dstatus, decision_hash AS h, 'ord-' || id AS oid
 \gset
-START TRANSACTION;
 INSERT INTO llm_decision_reviews (id, trade_decision_id, model, prompt_version, input_json, response_json, verdict, confidence, adjusted_qty, adjusted_order_type, rationale, risk_flags, tokens_prompt, tokens_completion) VALUES (gen_random_uuid(), :did, 'gpt', 'v1', '{"features": {"rsi": 61.5}}', '{"verdict": "approve"}', 'approve', 0.9, NULL, NULL, NULL, NULL, NULL, NULL);
-COMMIT;
 START TRANSACTION;
 SELECT status FROM trade_decisions WHERE id = :did FOR NO KEY UPDATE;
 UPDATE trade_decisions SET status = 'submitted', executed_at = CASE WHEN false THEN coalesce(executed_at, now()) ELSE executed_at END FROM (SELECT set_config('torghut.event_reason_codes', '["ok"]', true), set_config('torghut.event_detail', '', true)) AS event_context WHERE id = :did;

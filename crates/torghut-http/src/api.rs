@@ -318,14 +318,9 @@ pub async fn create_review(
 ) -> ApiResult<(StatusCode, Json<ReviewRecorded>)> {
     let decision_id = path_uuid(&id, "decision")?;
     let new = review_from(&body)?;
-    let mut client = state.conn().await?;
+    let client = state.conn().await?;
     let id = StatementScope::of(&client)
-        .run(review::append(
-            &mut client,
-            decision_id,
-            &new,
-            state.policy(),
-        ))
+        .run(review::append(&client, decision_id, &new, state.policy()))
         .await?;
     state.metrics.write("llm_decision_reviews");
     Ok((

@@ -205,18 +205,18 @@ pub(crate) fn prepare(r: &NewReview, policy: &JsonPolicy) -> Result<PreparedRevi
     })
 }
 
-/// Appends a review of a decision, in its own transaction; returns the review's id.
+/// Appends a review of a decision, in its own transaction; returns the review's id. The review
+/// is one `INSERT` (its seal and the decision's head are moved by the table's trigger inside
+/// it), so it runs as a single statement, committed on its own: no `BEGIN` and `COMMIT` round
+/// trips around it.
 pub async fn append(
-    client: &mut Client,
+    client: &Client,
     decision_id: Uuid,
     review: &NewReview,
     policy: &JsonPolicy,
 ) -> Result<Uuid, ReviewError> {
     let prepared = prepare(review, policy)?;
-    let tx = client.transaction().await?;
-    let id = insert_prepared(&tx, decision_id, &prepared).await?;
-    tx.commit().await?;
-    Ok(id)
+    insert_prepared(client, decision_id, &prepared).await
 }
 
 /// [`append`] in the caller's transaction.

@@ -50,7 +50,7 @@ async fn the_store_works_as_the_runtime_role() {
     strategy::disable(&mut rt, sid).await.unwrap();
     strategy::enable(&mut rt, sid).await.unwrap();
     let s = seed(&mut rt, sid, 1).await;
-    review::append(&mut rt, s.decision_id, &review(), &policy())
+    review::append(&rt, s.decision_id, &review(), &policy())
         .await
         .unwrap();
     let x = execution::upsert(

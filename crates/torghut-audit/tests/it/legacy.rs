@@ -70,14 +70,14 @@ async fn legacy() -> Legacy {
     .unwrap();
     let mut m = Migrator::new(c, MigrationSet::embedded(), MigrateOptions::default());
     m.up(None).await.unwrap();
-    let mut c = m.into_client();
+    let c = m.into_client();
     // The original service changes d, the store adds a review: chained after the legacy rows.
     c.batch_execute(&format!(
         "UPDATE trade_decisions SET status = 'submitted' WHERE id = '{d}'"
     ))
     .await
     .unwrap();
-    torghut_store::review::append(&mut c, d, &review(), &policy())
+    torghut_store::review::append(&c, d, &review(), &policy())
         .await
         .unwrap();
     torghut_audit::chain::checkpoint(&c).await.unwrap();

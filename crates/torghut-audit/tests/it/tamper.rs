@@ -574,7 +574,7 @@ async fn rows_written_before_the_chain_are_sealed_by_the_backfill_without_being_
     ))
     .await
     .unwrap();
-    torghut_store::review::append(&mut c, legacy, &review(), &policy())
+    torghut_store::review::append(&c, legacy, &review(), &policy())
         .await
         .unwrap();
     seed(&mut c, sid, 2).await;

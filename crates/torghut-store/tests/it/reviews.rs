@@ -8,15 +8,9 @@ type Mutation = Box<dyn Fn(&mut review::NewReview)>;
 #[tokio::test]
 async fn append_and_typed_errors() {
     let WithDecision {
-        db: _db,
-        mut c,
-        p,
-        d,
-        ..
+        db: _db, c, p, d, ..
     } = with_decision().await;
-    let id = review::append(&mut c, d.id, &new_review(), &p)
-        .await
-        .unwrap();
+    let id = review::append(&c, d.id, &new_review(), &p).await.unwrap();
     let stored = review::for_decision(&c, d.id).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].id, id);
@@ -53,12 +47,12 @@ async fn append_and_typed_errors() {
     for (field, mutate) in cases {
         let mut r = new_review();
         mutate(&mut r);
-        let err = review::append(&mut c, d.id, &r, &p).await.unwrap_err();
+        let err = review::append(&c, d.id, &r, &p).await.unwrap_err();
         assert_eq!(err.field(), Some(field), "{err}");
     }
     let mut r = new_review();
     r.response_json = r#"{"a":"\u0000"}"#.into();
-    match review::append(&mut c, d.id, &r, &p).await.unwrap_err() {
+    match review::append(&c, d.id, &r, &p).await.unwrap_err() {
         ReviewError::Input(InputError::Json { source, .. }) => assert_eq!(source.path, "$.a"),
         other => panic!("{other:?}"),
     }
@@ -66,11 +60,11 @@ async fn append_and_typed_errors() {
     let mut r = new_review();
     r.confidence = Some("1".parse().unwrap());
     r.tokens_prompt = Some(0);
-    review::append(&mut c, d.id, &r, &p).await.unwrap();
+    review::append(&c, d.id, &r, &p).await.unwrap();
 
     let missing = uuid::Uuid::now_v7();
     assert!(matches!(
-        review::append(&mut c, missing, &new_review(), &p).await,
+        review::append(&c, missing, &new_review(), &p).await,
         Err(ReviewError::UnknownDecision { decision_id }) if decision_id == missing
     ));
     assert_eq!(count(&c, "llm_decision_reviews").await, 2);
@@ -87,17 +81,17 @@ async fn statements_are_prepared_once_per_pooled_connection() {
         .max_size(1)
         .build()
         .unwrap();
-    let mut conn = pool.get().await.unwrap();
+    let conn = pool.get().await.unwrap();
     let prepared = "SELECT count(*) FROM pg_prepared_statements \
                     WHERE statement LIKE 'INSERT INTO llm_decision_reviews%'";
-    review::append(&mut conn, d.id, &new_review(), &p)
+    review::append(&conn, d.id, &new_review(), &p)
         .await
         .unwrap();
     let n: i64 = conn.query_one(prepared, &[]).await.unwrap().get(0);
     assert_eq!(n, 0, "outside a scope nothing stays prepared");
     for _ in 0..2 {
         torghut_store::StatementScope::of(&conn)
-            .run(review::append(&mut conn, d.id, &new_review(), &p))
+            .run(review::append(&conn, d.id, &new_review(), &p))
             .await
             .unwrap();
     }
