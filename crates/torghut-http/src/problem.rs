@@ -490,6 +490,12 @@ impl From<DecisionError> for Problem {
             .with_field("strategy_id"),
             DecisionError::NotFound { .. } => Problem::not_found(e.to_string()),
             DecisionError::Terminal { .. } => Problem::conflict("terminal-status", e.to_string()),
+            DecisionError::NotRecorded { .. } => {
+                tracing::error!(error = %e, "a status change was not recorded by the database");
+                Problem::unavailable(
+                    "the database is not recording changes (audit capture); retry later",
+                )
+            }
             DecisionError::Db(db) => from_db(db),
             _ => Problem::internal(),
         }

@@ -94,6 +94,10 @@ pub enum DecisionError {
         status: String,
         to: String,
     },
+    /// The status changed but the database recorded no event for it (its audit capture
+    /// trigger is not running): the change is rolled back rather than left unaudited.
+    #[error("decision {id}: the database recorded no event for its status change (audit capture disabled?); nothing was changed")]
+    NotRecorded { id: Uuid },
     /// Any other database error.
     #[error("database error: {}", crate::check::describe(.0))]
     Db(#[from] tokio_postgres::Error),
@@ -720,8 +724,9 @@ pub async fn transition_in_tx(
     // The database records the change as an event (migration 0007_audit_capture), with the
     // reason codes and detail handed to it for this statement.
     let filled = t.to == "filled";
+    // The event is read back in the same round trip as the update (sent together).
     let params: [&(dyn ToSql + Sync); 5] = [&decision_id, &t.to, &filled, &codes, &detail];
-    statements::execute(
+    let (_, events) = statements::execute_then_query(
         tx,
         "UPDATE trade_decisions SET status = $2, executed_at = CASE WHEN $3 \
          THEN coalesce(executed_at, now()) ELSE executed_at END \
@@ -729,14 +734,13 @@ pub async fn transition_in_tx(
                       set_config('torghut.event_detail', $5, true)) AS event_context \
          WHERE id = $1",
         &params,
-    )
-    .await?;
-    let event = statements::query_one(
-        tx,
         "SELECT id, seq FROM decision_events WHERE decision_id = $1 ORDER BY seq DESC LIMIT 1",
         &[&decision_id],
     )
     .await?;
+    let event = events
+        .first()
+        .ok_or(DecisionError::NotRecorded { id: decision_id })?;
     Ok(TransitionOutcome {
         seq: Some(event.try_get(1)?),
         event_id: Some(event.try_get(0)?),

@@ -362,7 +362,7 @@ pub async fn attach_to_decision_in_tx(
 }
 
 async fn attach_parsed(
-    db: &impl GenericClient,
+    db: &Transaction<'_>,
     decision_id: Uuid,
     mut order: ParsedOrder,
 ) -> Result<UpsertedExecution, ExecutionError> {
@@ -411,24 +411,11 @@ const UPSERT_SET: &str = "trade_decision_id = coalesce(EXCLUDED.trade_decision_i
 /// The upsert itself; `decision_id` links to that decision instead of looking the client order
 /// id up among decision hashes.
 pub(crate) async fn upsert_parsed(
-    db: &impl GenericClient,
+    db: &Transaction<'_>,
     order: &ParsedOrder,
     decision_id: Option<Uuid>,
 ) -> Result<UpsertedExecution, ExecutionError> {
     let map = |e| ExecutionError::from_db(e, order);
-    if let (Some(aid), Some(cid)) = (&order.alpaca_order_id, &order.client_order_id) {
-        if aid != cid {
-            // A row first recorded before the broker id was known gets it now.
-            statements::execute(
-                db,
-                "UPDATE executions SET alpaca_order_id = $1, updated_at = now() \
-                 WHERE client_order_id = $2 AND alpaca_order_id = $2",
-                &[aid, cid],
-            )
-            .await
-            .map_err(map)?;
-        }
-    }
     let sql = if order.alpaca_order_id.is_some() {
         format!("{UPSERT_VALUES} ON CONFLICT (alpaca_order_id) DO UPDATE SET {UPSERT_SET}")
     } else {
@@ -449,10 +436,25 @@ pub(crate) async fn upsert_parsed(
         &order.status,
         &order.raw_order,
     ];
-    let Some(row) = statements::query_opt(db, &sql, &params)
-        .await
-        .map_err(map)?
-    else {
+    let rows = match (&order.alpaca_order_id, &order.client_order_id) {
+        // A row first recorded before the broker id was known gets it now, then the upsert
+        // finds it by that id: two statements in order, sent together.
+        (Some(aid), Some(cid)) if aid != cid => {
+            statements::execute_then_query(
+                db,
+                "UPDATE executions SET alpaca_order_id = $1, updated_at = now() \
+                 WHERE client_order_id = $2 AND alpaca_order_id = $2",
+                &[aid, cid],
+                &sql,
+                &params,
+            )
+            .await
+            .map_err(map)?
+            .1
+        }
+        _ => statements::query(db, &sql, &params).await.map_err(map)?,
+    };
+    let Some(row) = rows.into_iter().next() else {
         // The stored execution has another symbol or side (refused), or already has this
         // payload and link (nothing to change). The upsert locked the row: it reads as it is.
         let key_column = if order.alpaca_order_id.is_some() {

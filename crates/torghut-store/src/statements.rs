@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use deadpool_postgres::StatementCache;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Error, GenericClient, Row, Statement};
+use tokio_postgres::{Client, Error, GenericClient, Row, Statement, Transaction};
 
 tokio::task_local! {
     static SCOPE: StatementScope;
@@ -87,4 +87,27 @@ pub(crate) async fn execute(
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<u64, Error> {
     db.execute(&prepare(db, sql).await?, params).await
+}
+
+/// `execute(first)` then `query(second)` in the caller's transaction, sent together: the second
+/// statement goes out before the first one's answer comes back, so the two cost one round trip
+/// instead of two. PostgreSQL runs them in the order sent, the second seeing the first's changes,
+/// as two awaited calls would. Both are prepared first (from the scope's cache when there is
+/// one), so that nothing can reorder them. When the first fails, its error is returned (the
+/// second then fails only because the transaction is aborted).
+pub(crate) async fn execute_then_query(
+    tx: &Transaction<'_>,
+    first: &str,
+    first_params: &[&(dyn ToSql + Sync)],
+    second: &str,
+    second_params: &[&(dyn ToSql + Sync)],
+) -> Result<(u64, Vec<Row>), Error> {
+    let first = prepare(tx, first).await?;
+    let second = prepare(tx, second).await?;
+    let (n, rows) = futures_util::future::join(
+        tx.execute(&first, first_params),
+        tx.query(&second, second_params),
+    )
+    .await;
+    Ok((n?, rows?))
 }
