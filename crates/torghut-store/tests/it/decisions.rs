@@ -270,6 +270,39 @@ async fn transitions_append_events_and_stop_at_terminal_statuses() {
 }
 
 #[tokio::test]
+async fn a_transition_the_database_does_not_record_is_rolled_back() {
+    let WithDecision {
+        db: _db,
+        mut c,
+        p,
+        d,
+        ..
+    } = with_decision().await;
+    // An owner turns the capture trigger off: the change would go unaudited.
+    c.batch_execute("ALTER TABLE trade_decisions DISABLE TRIGGER audit_capture")
+        .await
+        .unwrap();
+    let err = decision::transition(&mut c, d.id, &Transition::to("submitted"), &p)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DecisionError::NotRecorded { id } if id == d.id),
+        "{err:?}"
+    );
+    let stored = decision::get(&c, d.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, "planned");
+    assert!(decision::events(&c, d.id).await.unwrap().is_empty());
+
+    c.batch_execute("ALTER TABLE trade_decisions ENABLE TRIGGER audit_capture")
+        .await
+        .unwrap();
+    let t = decision::transition(&mut c, d.id, &Transition::to("submitted"), &p)
+        .await
+        .unwrap();
+    assert_eq!(t.seq, Some(1));
+}
+
+#[tokio::test]
 async fn concurrent_transitions_get_distinct_seq() {
     let db = db().await;
     let mut c = db.connect().await;
