@@ -113,6 +113,41 @@ async fn keyed_by_client_order_id_until_the_broker_id_is_known() {
 }
 
 #[tokio::test]
+async fn re_keying_onto_a_taken_broker_id_is_refused_typed_and_changes_nothing() {
+    let db = db().await;
+    let mut c = db.connect().await;
+    let p = policy();
+    // A provisional row (keyed by its client order id) and another order with broker id o-1.
+    let provisional = execution::upsert(&mut c, &order(None, Some("c-1"), "0", "new"), &p)
+        .await
+        .unwrap();
+    execution::upsert(&mut c, &order(Some("o-1"), Some("c-2"), "0", "new"), &p)
+        .await
+        .unwrap();
+    // The broker reports o-1 for c-1: re-keying the provisional row onto o-1 (the first of the
+    // two statements sent together) is refused by the broker id's uniqueness, named as such.
+    let err = execution::upsert(&mut c, &order(Some("o-1"), Some("c-1"), "1", "filled"), &p)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ExecutionError::AlpacaOrderIdTaken { alpaca_order_id } if alpaca_order_id == "o-1"),
+        "{err:?}"
+    );
+    let kept = execution::get_by_order_id(&c, "c-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.id, provisional.id);
+    assert_eq!(kept.status, "new");
+    assert_eq!(count(&c, "executions").await, 2);
+    // The connection is usable afterwards (the failed transaction was rolled back).
+    let again = execution::upsert(&mut c, &order(None, Some("c-1"), "0", "accepted"), &p)
+        .await
+        .unwrap();
+    assert_eq!(again.id, provisional.id);
+}
+
+#[tokio::test]
 async fn bad_order_payloads_name_the_field() {
     let db = db().await;
     let mut c = db.connect().await;
