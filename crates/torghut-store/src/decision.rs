@@ -726,7 +726,7 @@ pub async fn transition_in_tx(
     let filled = t.to == "filled";
     // The event is read back in the same round trip as the update (sent together).
     let params: [&(dyn ToSql + Sync); 5] = [&decision_id, &t.to, &filled, &codes, &detail];
-    let (_, events) = statements::execute_then_query(
+    let events = statements::execute_then_query(
         tx,
         "UPDATE trade_decisions SET status = $2, executed_at = CASE WHEN $3 \
          THEN coalesce(executed_at, now()) ELSE executed_at END \

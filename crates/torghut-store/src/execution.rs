@@ -439,19 +439,16 @@ pub(crate) async fn upsert_parsed(
     let rows = match (&order.alpaca_order_id, &order.client_order_id) {
         // A row first recorded before the broker id was known gets it now, then the upsert
         // finds it by that id: two statements in order, sent together.
-        (Some(aid), Some(cid)) if aid != cid => {
-            statements::execute_then_query(
-                db,
-                "UPDATE executions SET alpaca_order_id = $1, updated_at = now() \
+        (Some(aid), Some(cid)) if aid != cid => statements::execute_then_query(
+            db,
+            "UPDATE executions SET alpaca_order_id = $1, updated_at = now() \
                  WHERE client_order_id = $2 AND alpaca_order_id = $2",
-                &[aid, cid],
-                &sql,
-                &params,
-            )
-            .await
-            .map_err(map)?
-            .1
-        }
+            &[aid, cid],
+            &sql,
+            &params,
+        )
+        .await
+        .map_err(map)?,
         _ => statements::query(db, &sql, &params).await.map_err(map)?,
     };
     let Some(row) = rows.into_iter().next() else {

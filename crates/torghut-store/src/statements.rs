@@ -89,7 +89,8 @@ pub(crate) async fn execute(
     db.execute(&prepare(db, sql).await?, params).await
 }
 
-/// `execute(first)` then `query(second)` in the caller's transaction, sent together: the second
+/// `execute(first)` then `query(second)` in the caller's transaction, sent together (the rows of
+/// the second are returned): the second
 /// statement goes out before the first one's answer comes back, so the two cost one round trip
 /// instead of two. PostgreSQL runs them in the order sent, the second seeing the first's changes,
 /// as two awaited calls would. Both are prepared first (from the scope's cache when there is
@@ -101,7 +102,7 @@ pub(crate) async fn execute_then_query(
     first_params: &[&(dyn ToSql + Sync)],
     second: &str,
     second_params: &[&(dyn ToSql + Sync)],
-) -> Result<(u64, Vec<Row>), Error> {
+) -> Result<Vec<Row>, Error> {
     let first = prepare(tx, first).await?;
     let second = prepare(tx, second).await?;
     let (n, rows) = futures_util::future::join(
@@ -109,5 +110,6 @@ pub(crate) async fn execute_then_query(
         tx.query(&second, second_params),
     )
     .await;
-    Ok((n?, rows?))
+    n?;
+    rows
 }
