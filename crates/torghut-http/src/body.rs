@@ -116,10 +116,12 @@ pub(crate) async fn read_body(
         })
 }
 
+/// Whether reading stopped at the length limit: by the error's type (`http_body_util::Limited`'s,
+/// which `axum::body::to_bytes` reads through), anywhere in its chain of sources.
 fn is_length_limit(e: &axum::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        if s.to_string().contains("length limit exceeded") {
+        if s.is::<http_body_util::LengthLimitError>() {
             return true;
         }
         source = s.source();
